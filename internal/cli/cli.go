@@ -1,0 +1,177 @@
+// Package cli implements hf-oidc's commands; cmd/hf-oidc only calls Main.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/plugins"
+)
+
+// Env is everything a command touches outside itself, so that tests run
+// commands in-process without touching the real environment.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	HTTPClient     *http.Client // nil: the default transport
+	Now            func() time.Time
+}
+
+// OSEnv is the real process environment.
+func OSEnv() Env {
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Now: time.Now}
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env Env, args []string) error
+}
+
+// commands in the order --help lists them.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"exchange", "mint the ID token, exchange it once per resource (concurrently), export the tokens", runExchange},
+		{"demo", "the whole flow end to end against the embedded sandbox: no CI, no network, no account", runDemo},
+		{"sandbox", "run the embedded local issuer and Hub, and print the variables that point hf-oidc at them", runSandbox},
+		{"providers", "the providers compiled in, and which one is detected here", runProviders},
+		{"version", "version, commit, Go version", runVersion},
+	}
+}
+
+// Main runs hf-oidc with args (without the program name) and returns the
+// exit status: 0 success, 2 bad usage or configuration, 1 any other failure.
+func Main(ctx context.Context, env Env, args []string) int {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" {
+		if len(args) > 1 && args[0] == "help" {
+			return Main(ctx, env, []string{args[1], "--help"})
+		}
+		usage(env.Stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(ctx, env, args[1:])
+			return report(env, c.name, err)
+		}
+	}
+	fmt.Fprintf(env.Stderr, "hf-oidc: unknown command %q.\nRun 'hf-oidc --help' for the list of commands.\n", args[0])
+	return 2
+}
+
+func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "-help" }
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `hf-oidc exchanges a CI job's OpenID Connect ID token for short-lived
+Hugging Face Hub tokens (Trusted Publishers): no stored HF_TOKEN secret.
+
+Usage: hf-oidc <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Run 'hf-oidc <command> --help' for a command's flags.
+Try it with no CI and no account: hf-oidc demo
+`)
+}
+
+// newFlagSet returns a flag set whose --help prints to stdout and whose
+// errors are returned, not printed.
+func newFlagSet(env Env, name, synopsis, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stdout, "Usage: hf-oidc %s %s\n\n%s\n\nFlags:\n", name, synopsis, about)
+		fs.SetOutput(env.Stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// errHelp reports that --help was shown: success, nothing more to print.
+var errHelp = errors.New("help shown")
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return errHelp
+	case err != nil:
+		return config.Usagef("%v", err)
+	}
+	return nil
+}
+
+// A reportedError has already been printed in full (for example the
+// paragraph of a failed exchange); report only sets the exit status.
+type reportedError struct {
+	err   error
+	usage bool
+}
+
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
+
+// report prints err as one paragraph with a next step and returns the exit
+// status. Only this boundary adds the "what to do next" sentence.
+func report(env Env, cmd string, err error) int {
+	if err == nil || errors.Is(err, errHelp) {
+		return 0
+	}
+	var (
+		rep   *reportedError
+		setup *plugins.SetupError
+		nd    *plugins.ErrNotDetected
+	)
+	switch {
+	case errors.As(err, &rep):
+		if rep.usage {
+			return 2
+		}
+		return 1
+	case errors.As(err, &setup):
+		fmt.Fprintf(env.Stderr, "hf-oidc: cannot get an ID token from %s: %s.\nNext: %s\n", setup.Provider, setup.Problem, setup.Fix)
+		return 2
+	case errors.As(err, &nd):
+		fmt.Fprintf(env.Stderr, "hf-oidc: %v.\nNext: run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file. Try 'hf-oidc demo' to see the whole flow locally.\n", err)
+		return 2
+	case config.IsUsage(err):
+		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v.\nRun 'hf-oidc %s --help' for usage.\n", cmd, strings.TrimSuffix(err.Error(), "."), cmd)
+		return 2
+	default:
+		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\n", cmd, err)
+		return 1
+	}
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

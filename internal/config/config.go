@@ -1,0 +1,254 @@
+// Package config resolves hf-oidc's flags and environment variables into one
+// validated Config, and lists every variable the tool reads.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/exchange"
+	"github.com/hf-oidc/hf-oidc/internal/resource"
+)
+
+// A Var is one environment variable hf-oidc reads.
+type Var struct {
+	Name      string // the variable
+	Flag      string // the flag that beats it, without dashes; "" when none
+	Default   string // as shown to users
+	Sensitive bool   // holds a secret: never printed, never accepted as a flag
+	CI        bool   // set by the CI system, not by the user
+	Help      string // one line, Markdown
+}
+
+// Vars is every variable hf-oidc reads. The README's tables are generated
+// from it (see the test), so a new variable is documented the moment it is
+// read.
+var Vars = []Var{
+	{Name: "HF_OIDC_RESOURCES", Flag: "resource", Default: "none: required",
+		Help: "resources as the Hub names them (`ns/name`, `datasets/ns/name`, `spaces/ns/name`, `kernels/ns/name`, `username`), each optionally `=ENV_NAME`; split on commas or newlines; the flag is repeatable"},
+	{Name: "HF_OIDC_PROVIDER", Flag: "provider", Default: "auto",
+		Help: "`auto` or one of the providers listed by `hf-oidc providers`"},
+	{Name: "HF_OIDC_AUDIENCE", Flag: "audience", Default: "https://huggingface.co",
+		Help: "the `aud` the ID token is minted for"},
+	{Name: "HF_ENDPOINT", Flag: "endpoint", Default: "https://huggingface.co",
+		Help: "the Hub (the variable huggingface_hub reads too); `https` only, except a loopback address"},
+	{Name: "HF_OIDC_ID_TOKEN", Default: "—", Sensitive: true,
+		Help: "a pre-minted ID token (provider `env`); never a flag, where `ps` would show it"},
+	{Name: "HF_OIDC_ID_TOKEN_FILE", Flag: "id-token-file", Default: "—",
+		Help: "a file holding a pre-minted ID token (provider `env`)"},
+	{Name: "HF_OIDC_TIMEOUT", Flag: "timeout", Default: "60s",
+		Help: "bound on one exchange round, retries included"},
+
+	{Name: "GITHUB_ACTIONS", CI: true, Help: "`true` inside GitHub Actions: selects the `github` provider and format"},
+	{Name: "ACTIONS_ID_TOKEN_REQUEST_URL", CI: true, Help: "GitHub's ID-token endpoint; present only with `permissions: id-token: write`"},
+	{Name: "ACTIONS_ID_TOKEN_REQUEST_TOKEN", CI: true, Sensitive: true, Help: "the bearer token for that endpoint"},
+	{Name: "GITHUB_ENV", CI: true, Help: "the file later steps read their environment from"},
+	{Name: "GITHUB_OUTPUT", CI: true, Help: "the file that sets step outputs"},
+	{Name: "GITHUB_STEP_SUMMARY", CI: true, Help: "the file that holds the step summary"},
+	{Name: "HF_OIDC_RESOURCE", CI: true, Help: "huggingface_hub's own switch: read only to warn that it makes huggingface_hub ignore the exported tokens"},
+}
+
+// Lookup returns the Var named name.
+func Lookup(name string) (Var, bool) {
+	for _, v := range Vars {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return Var{}, false
+}
+
+// A UsageError is bad input: a flag, a variable or a resource. The CLI exits
+// with status 2 on it.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Usagef returns a UsageError.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// Formats are the values --format takes.
+var Formats = []string{"auto", "github", "shell", "dotenv", "json"}
+
+// Config is everything one exchange needs, resolved and validated.
+type Config struct {
+	Resources    []resource.Resource
+	Provider     string // "auto" or a provider name
+	Audience     string
+	Endpoint     string
+	Format       string
+	Timeout      time.Duration
+	AllowPartial bool
+	// Getenv is the environment as providers see it: the variables, with
+	// each flag that was given written over its variable.
+	Getenv func(string) string
+}
+
+// Flags binds the exchange settings to a flag set; Load resolves them.
+type Flags struct {
+	fs           *flag.FlagSet
+	resources    listFlag
+	str          map[string]*string // by variable name
+	format       string
+	allowPartial bool
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// Bind defines the flags of every settable Var on fs, plus --format and
+// --allow-partial.
+func Bind(fs *flag.FlagSet) *Flags {
+	f := &Flags{fs: fs, str: map[string]*string{}}
+	for _, v := range Vars {
+		switch {
+		case v.Flag == "":
+		case v.Flag == "resource":
+			fs.Var(&f.resources, v.Flag, "resource `R` to exchange for, optionally R=ENV_NAME (repeatable; env "+v.Name+")")
+		default:
+			f.str[v.Name] = fs.String(v.Flag, "", plain(v.Help)+" (env "+v.Name+", default "+v.Default+")")
+		}
+	}
+	fs.StringVar(&f.format, "format", "auto", "how to export: "+strings.Join(Formats, ", ")+"; auto is github inside GitHub Actions, else shell, and never prints a token to a terminal")
+	fs.BoolVar(&f.allowPartial, "allow-partial", false, "export the tokens that were exchanged even if some resources failed")
+	return f
+}
+
+func plain(md string) string { return strings.ReplaceAll(md, "`", "") }
+
+// Load resolves the flags over the environment read through getenv.
+func (f *Flags) Load(getenv func(string) string) (*Config, error) {
+	overlay := map[string]string{}
+	f.fs.Visit(func(fl *flag.Flag) {
+		for name, p := range f.str {
+			if v, _ := Lookup(name); v.Flag == fl.Name {
+				overlay[name] = *p
+			}
+		}
+	})
+	env := func(k string) string {
+		if v, ok := overlay[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
+	// source names where a setting came from, for error messages.
+	source := func(name string) string {
+		v, _ := Lookup(name)
+		if _, ok := overlay[name]; ok {
+			return "--" + v.Flag
+		}
+		return name
+	}
+	get := func(name string) string {
+		if s := strings.TrimSpace(env(name)); s != "" {
+			return s
+		}
+		v, _ := Lookup(name)
+		return v.Default
+	}
+
+	c := &Config{Getenv: env, Format: f.format, AllowPartial: f.allowPartial}
+
+	// Resources: the flag beats the variable as a whole, not entry by entry.
+	raw, src := []string(f.resources), "--resource"
+	if len(raw) == 0 {
+		raw, src = []string{getenv("HF_OIDC_RESOURCES")}, "HF_OIDC_RESOURCES"
+	}
+	if strings.TrimSpace(strings.Join(raw, "")) == "" {
+		return nil, Usagef("no resource given: pass --resource acme/model (repeatable) or set HF_OIDC_RESOURCES; a resource is a repo as the Hub names it (ns/name, datasets/ns/name, spaces/ns/name, kernels/ns/name) or a username")
+	}
+	rs, err := resource.ParseList(raw)
+	if err != nil {
+		return nil, &UsageError{Err: fmt.Errorf("%s: %w", src, err)}
+	}
+	c.Resources = rs
+
+	c.Provider = get("HF_OIDC_PROVIDER")
+	c.Audience = get("HF_OIDC_AUDIENCE")
+	if strings.ContainsAny(c.Audience, " \t\r\n") {
+		return nil, Usagef("%s %q: an audience is a single URL-like string with no whitespace (default https://huggingface.co)", source("HF_OIDC_AUDIENCE"), c.Audience)
+	}
+	c.Endpoint = strings.TrimRight(get("HF_ENDPOINT"), "/")
+	if _, err := exchange.CheckEndpoint(c.Endpoint); err != nil {
+		return nil, Usagef("%s %q: %v", source("HF_ENDPOINT"), c.Endpoint, err)
+	}
+
+	if t := get("HF_OIDC_TIMEOUT"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 {
+			if n, nerr := strconv.Atoi(t); nerr == nil && n > 0 {
+				return nil, Usagef("%s %q: a duration needs a unit, e.g. %ds", source("HF_OIDC_TIMEOUT"), t, n)
+			}
+			return nil, Usagef("%s %q: expected a positive duration such as 60s or 2m", source("HF_OIDC_TIMEOUT"), t)
+		}
+		c.Timeout = d
+	}
+
+	if !contains(Formats, c.Format) {
+		return nil, Usagef("--format %q: expected one of %s", c.Format, strings.Join(Formats, ", "))
+	}
+	return c, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// IsUsage reports whether err is bad input (exit status 2).
+func IsUsage(err error) bool {
+	var u *UsageError
+	return errors.As(err, &u)
+}
+
+// MarkdownTable renders Vars as the README's tables: the settings users
+// give (ci false), or the variables hf-oidc reads from the CI (ci true).
+func MarkdownTable(ci bool) string {
+	var b strings.Builder
+	if ci {
+		b.WriteString("| variable | secret | read for |\n|---|---|---|\n")
+	} else {
+		b.WriteString("| flag | variable | default | meaning |\n|---|---|---|---|\n")
+	}
+	for _, v := range Vars {
+		if v.CI != ci {
+			continue
+		}
+		if ci {
+			secret := ""
+			if v.Sensitive {
+				secret = "yes"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", v.Name, secret, v.Help)
+			continue
+		}
+		flagName := "—"
+		if v.Flag != "" {
+			flagName = "`--" + v.Flag + "`"
+		}
+		def := v.Default
+		if strings.Contains(def, "://") {
+			def = "`" + def + "`"
+		}
+		help := v.Help
+		if v.Sensitive {
+			help += " (secret)"
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", flagName, v.Name, def, help)
+	}
+	return b.String()
+}

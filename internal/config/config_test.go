@@ -1,0 +1,137 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The README's tables are generated from Vars: run with UPDATE_README=1 to
+// rewrite them after changing Vars.
+func TestReadmeTables(t *testing.T) {
+	const path = "../../README.md"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, section := range []struct {
+		name string
+		ci   bool
+	}{{"config", false}, {"ci-vars", true}} {
+		re := regexp.MustCompile(`(?s)(<!-- ` + section.name + `:begin[^>]*-->\n).*?(<!-- ` + section.name + `:end -->)`)
+		if !re.MatchString(readme) {
+			t.Fatalf("README.md has no <!-- %s:begin --> … <!-- %s:end --> section", section.name, section.name)
+		}
+		want := MarkdownTable(section.ci)
+		got := re.FindStringSubmatch(readme)[0]
+		if !strings.Contains(got, want) {
+			if os.Getenv("UPDATE_README") == "1" {
+				readme = re.ReplaceAllString(readme, "${1}"+strings.ReplaceAll(want, "$", "$$")+"${2}")
+				continue
+			}
+			t.Errorf("README.md's %s table is out of date with config.Vars; run UPDATE_README=1 go test ./internal/config", section.name)
+		}
+	}
+	if os.Getenv("UPDATE_README") == "1" {
+		if err := os.WriteFile(path, []byte(readme), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestVarsAreConsistent(t *testing.T) {
+	seen := map[string]bool{}
+	for _, v := range Vars {
+		if seen[v.Name] {
+			t.Errorf("%s listed twice", v.Name)
+		}
+		seen[v.Name] = true
+		if v.Sensitive && v.Flag != "" {
+			t.Errorf("%s is a secret but has a flag, which ps would show", v.Name)
+		}
+		if v.Help == "" {
+			t.Errorf("%s has no help", v.Name)
+		}
+	}
+}
+
+func load(t *testing.T, env map[string]string, args ...string) (*Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	f := Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return f.Load(func(k string) string { return env[k] })
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, map[string]string{
+		"HF_OIDC_RESOURCES": "acme/from-env",
+		"HF_OIDC_AUDIENCE":  "aud-env",
+		"HF_OIDC_TIMEOUT":   "10s",
+		"HF_ENDPOINT":       "https://hub.example/",
+	}, "--resource", "acme/a,datasets/acme/b", "--resource", "acme/c=MY_TOKEN", "--audience", "aud-flag", "--id-token-file", "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range c.Resources {
+		names = append(names, r.Name)
+	}
+	if got := strings.Join(names, " "); got != "acme/a datasets/acme/b acme/c" {
+		t.Errorf("resources = %s: the flag must beat the variable as a whole", got)
+	}
+	if c.Resources[2].Env != "MY_TOKEN" {
+		t.Errorf("override lost: %+v", c.Resources[2])
+	}
+	if c.Audience != "aud-flag" || c.Timeout != 10*time.Second || c.Endpoint != "https://hub.example" || c.Provider != "auto" || c.Format != "auto" {
+		t.Errorf("config = %+v", c)
+	}
+	if got := c.Getenv("HF_OIDC_ID_TOKEN_FILE"); got != "/f" {
+		t.Errorf("--id-token-file is not seen as HF_OIDC_ID_TOKEN_FILE by providers: %q", got)
+	}
+	if got := c.Getenv("HF_OIDC_AUDIENCE"); got != "aud-flag" {
+		t.Errorf("providers see HF_OIDC_AUDIENCE=%q, want the flag's value", got)
+	}
+}
+
+func TestLoadErrorsNameTheirSource(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"no resources", nil, nil, "no resource given"},
+		{"blank resources", map[string]string{"HF_OIDC_RESOURCES": " , \n"}, nil, "HF_OIDC_RESOURCES"},
+		{"bad resource flag", nil, []string{"--resource", "a/b/c/d"}, "--resource"},
+		{"bad resource env", map[string]string{"HF_OIDC_RESOURCES": "a/b/c/d"}, nil, "HF_OIDC_RESOURCES"},
+		{"timeout without unit, env", map[string]string{"HF_OIDC_RESOURCES": "a/b", "HF_OIDC_TIMEOUT": "30"}, nil, `HF_OIDC_TIMEOUT "30": a duration needs a unit, e.g. 30s`},
+		{"timeout flag", nil, []string{"--resource", "a/b", "--timeout", "-1s"}, `--timeout "-1s"`},
+		{"audience with space", nil, []string{"--resource", "a/b", "--audience", "a b"}, "--audience"},
+		{"format", nil, []string{"--resource", "a/b", "--format", "xml"}, `--format "xml"`},
+		{"endpoint", map[string]string{"HF_OIDC_RESOURCES": "a/b", "HF_ENDPOINT": "ftp://x"}, nil, "HF_ENDPOINT"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, c.env, c.args...)
+			if err == nil {
+				t.Fatalf("no error")
+			}
+			if !IsUsage(err) {
+				t.Errorf("not a usage error: %v", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q lacks %q", err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+)
+
+// bin is the hf-oidc binary built once for the whole package.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hf-oidc-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "hf-oidc")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/hf-oidc")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building hf-oidc:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startSandbox starts a sandbox for one test and closes it after.
+func startSandbox(t testing.TB, cfg sandbox.Config) *sandbox.Sandbox {
+	t.Helper()
+	sb, err := sandbox.Start(cfg)
+	if err != nil {
+		t.Fatalf("starting sandbox: %v", err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return sb
+}
+
+// run is one run of the binary.
+type run struct {
+	code           int
+	stdout, stderr string
+}
+
+// hermeticEnv is a minimal environment: no variable of the machine the
+// tests run on (a real CI's GITHUB_ACTIONS, say) may reach the binary.
+func hermeticEnv(t testing.TB, extra ...string) []string {
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + t.TempDir(),
+		"TMPDIR=" + t.TempDir(),
+	}
+	return append(env, extra...)
+}
+
+// runBin runs hf-oidc with args and env (added to a hermetic environment).
+func runBin(t testing.TB, env []string, args ...string) run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = hermeticEnv(t, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := run{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running hf-oidc %v: %v", args, err)
+	}
+	return r
+}
+
+// Tokens in the shapes hf-oidc handles, for scans of output where the test
+// does not know every secret (the demo's in-process sandbox).
+var secretShapes = regexp.MustCompile(`hf_(jwt|oauth)_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.`)
+
+// assertNoLeak fails if any secret the sandbox minted, or anything shaped
+// like a token, appears in any of outputs (named for the failure message).
+func assertNoLeak(t testing.TB, sb *sandbox.Sandbox, outputs map[string]string) {
+	t.Helper()
+	var secrets []string
+	if sb != nil {
+		secrets = sb.Minted()
+	}
+	for name, out := range outputs {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(out, s) {
+				t.Errorf("%s leaks a secret minted in this test (%.12s…)", name, s)
+			}
+		}
+		if m := secretShapes.FindString(out); m != "" {
+			t.Errorf("%s holds something shaped like a token (%.12s…)", name, m)
+		}
+	}
+}
+
+// whoami returns the HTTP status and body of the sandbox's whoami for tok,
+// called the way the hf CLI calls it.
+func whoami(t testing.TB, sb *sandbox.Sandbox, tok string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, sb.URL()+"/api/whoami-v2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("calling whoami: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// assertWorks fails unless tok is live on the sandbox and scoped to res.
+func assertWorks(t testing.TB, sb *sandbox.Sandbox, res, tok string) {
+	t.Helper()
+	code, body := whoami(t, sb, tok)
+	if code != http.StatusOK {
+		t.Errorf("token for %s: whoami answered %d", res, code)
+		return
+	}
+	if !strings.Contains(body, strconv.Quote(res)) {
+		t.Errorf("token for %s: whoami does not name the resource: %s", res, body)
+	}
+}

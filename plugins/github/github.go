@@ -1,0 +1,331 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/hf-oidc/hf-oidc/plugins"
+)
+
+const (
+	name = "github"
+	// order puts GitHub after the env provider, so a pre-minted token given
+	// explicitly wins over the runner's own (see plugins/all).
+	order = 20
+
+	envActions = "GITHUB_ACTIONS"
+	envURL     = "ACTIONS_ID_TOKEN_REQUEST_URL"
+	envToken   = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+
+	// maxBody bounds what is read from the token endpoint: an ID token is a
+	// few kilobytes, so anything near this is not an answer we understand.
+	maxBody = 64 << 10
+	// maxSnippet bounds how much of an error body is quoted, in runes.
+	maxSnippet = 100
+)
+
+func init() {
+	plugins.Register(name, order, func(opts ...plugins.Option) plugins.Provider { return New(opts...) })
+}
+
+var _ plugins.Provider = (*Provider)(nil)
+
+// Provider gets ID tokens from the GitHub Actions runtime. It is safe for
+// concurrent use.
+type Provider struct {
+	getenv func(string) string
+	client *http.Client
+
+	// attempts, backoff and attemptTimeout shape the retries; tests shrink
+	// them.
+	attempts       int
+	backoff        func(retry int) time.Duration
+	attemptTimeout time.Duration
+}
+
+// New returns a GitHub Actions provider. It reads the environment through
+// plugins.WithGetenv and sends requests through plugins.WithHTTPClient
+// (default os.Getenv and http.DefaultClient).
+func New(opts ...plugins.Option) *Provider {
+	o := plugins.Apply(opts...)
+	return &Provider{
+		getenv:   o.Getenv,
+		client:   o.HTTPClient,
+		attempts: 4,
+		backoff:  jitteredBackoff,
+		// A hung request would otherwise eat the caller's whole deadline
+		// and leave no time for the retry that would have worked.
+		attemptTimeout: 15 * time.Second,
+	}
+}
+
+// Name returns "github".
+func (*Provider) Name() string { return name }
+
+// Detect reports whether this is a GitHub Actions job.
+func (p *Provider) Detect() bool { return p.getenv(envActions) == "true" }
+
+// CanMint returns true: the runtime mints a fresh, ~5-minute token for every
+// request.
+func (*Provider) CanMint() bool { return true }
+
+// IDToken asks the Actions runtime for an ID token whose aud claim is
+// audience. An empty audience leaves the request URL's query alone, so GitHub
+// picks its default audience.
+//
+// Transient failures (network errors, 429, 5xx) are retried a few times
+// with a short backoff, within ctx. A job without the permission to mint a
+// token gets a *plugins.SetupError; a refusal from the runtime a *StatusError.
+func (p *Provider) IDToken(ctx context.Context, audience string) (string, error) {
+	rawURL, reqToken := p.getenv(envURL), p.getenv(envToken)
+	if rawURL == "" || reqToken == "" {
+		return "", p.setupError(rawURL == "", reqToken == "")
+	}
+	u, err := requestURL(rawURL, audience)
+	if err != nil {
+		return "", fmt.Errorf("requesting GitHub ID token: %w", err)
+	}
+	tok, err := p.fetch(ctx, u, reqToken)
+	if err != nil {
+		return "", fmt.Errorf("requesting GitHub ID token from %s: %w", redactURL(u), err)
+	}
+	return tok, nil
+}
+
+func (p *Provider) setupError(noURL, noToken bool) *plugins.SetupError {
+	var missing string
+	switch {
+	case noURL && noToken:
+		missing = envURL + " and " + envToken + " are not set"
+	case noURL:
+		missing = envURL + " is not set"
+	default:
+		missing = envToken + " is not set"
+	}
+	if !p.Detect() {
+		return &plugins.SetupError{
+			Provider: name,
+			Problem:  "not running in GitHub Actions (" + envActions + " is not \"true\") and " + missing,
+			Fix:      "Run this in a GitHub Actions job, or use the provider of the CI it runs in.",
+		}
+	}
+	return &plugins.SetupError{
+		Provider: name,
+		Problem:  missing,
+		Fix:      "Add `permissions: id-token: write` to the job (or workflow). Pull requests from forks never get an ID token.",
+	}
+}
+
+// requestURL adds audience to the runtime's URL, which already carries a
+// query string (?api-version=2.0) that must be kept.
+func requestURL(rawURL, audience string) (*url.URL, error) {
+	// The URL's own text never goes into an error: only its parts we trust
+	// to be free of secrets do, and that is none of them until it parses.
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("parsing %s: not an absolute http(s) URL", envURL)
+	}
+	u.Fragment, u.RawFragment = "", ""
+	if audience == "" {
+		return u, nil
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the query string of %s: malformed", envURL)
+	}
+	q.Set("audience", audience)
+	// Encode writes a space as "+", which only form decoders read as a
+	// space; "%20" means a space to every server. A literal "+" is already
+	// "%2B", so the swap is safe.
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
+	return u, nil
+}
+
+// redactURL is u without its query string, fragment or user info: the
+// only form of the request URL errors may quote.
+func redactURL(u *url.URL) string {
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
+}
+
+func (p *Provider) fetch(ctx context.Context, u *url.URL, reqToken string) (string, error) {
+	for attempt := 1; ; attempt++ {
+		tok, retry, err := p.try(ctx, u, reqToken)
+		if err == nil {
+			return tok, nil
+		}
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("%w (attempt %d: %w)", ctx.Err(), attempt, err)
+		}
+		if !retry {
+			return "", err
+		}
+		if attempt >= p.attempts {
+			return "", fmt.Errorf("giving up after %d attempts: %w", attempt, err)
+		}
+		t := time.NewTimer(p.backoff(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", fmt.Errorf("%w (attempt %d: %w)", ctx.Err(), attempt, err)
+		case <-t.C:
+		}
+	}
+}
+
+// try makes one request. retry reports whether a failure may pass if tried
+// again.
+func (p *Provider) try(ctx context.Context, u *url.URL, reqToken string) (tok string, retry bool, err error) {
+	if p.attemptTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.attemptTimeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", false, errors.New("building the request failed")
+	}
+	req.Header.Set("Authorization", "Bearer "+reqToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		// *url.Error quotes the whole URL, query string included: keep
+		// only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", true, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return "", true, fmt.Errorf("reading the response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		retry := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+		return "", retry, &StatusError{StatusCode: resp.StatusCode, Body: snippet(body, reqToken)}
+	}
+	if len(body) > maxBody {
+		return "", false, fmt.Errorf("response is larger than %d bytes", maxBody)
+	}
+	tok, err = parseResponse(body)
+	return tok, false, err
+}
+
+// parseResponse reads the runtime's {"value": "<jwt>"}. A 200's body holds
+// the token, so no error quotes any of it, not even through encoding/json's
+// messages.
+func parseResponse(body []byte) (string, error) {
+	var r struct {
+		Value *string `json:"value"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return "", fmt.Errorf("decoding the response: not a JSON object with a string \"value\" (%d bytes)", len(body))
+	}
+	switch {
+	case r.Value == nil:
+		return "", errors.New("decoding the response: no \"value\" in it")
+	case strings.TrimSpace(*r.Value) == "":
+		return "", errors.New("decoding the response: \"value\" is empty")
+	}
+	return *r.Value, nil
+}
+
+// A StatusError is an answer other than 200 from the Actions runtime.
+type StatusError struct {
+	StatusCode int
+	// Body is the start of the response body, at most 100 characters, with
+	// control characters escaped and anything token-like redacted.
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("status %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Body != "" {
+		msg += ": " + e.Body
+	}
+	return msg
+}
+
+// jwtLike matches anything that starts like a JWT (base64url of `{"`) so
+// that a token echoed in an error body is not quoted, whoever's it is.
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_\-.]*`)
+
+const redacted = "[REDACTED]"
+
+// snippet is the part of an error body fit to quote: the request token and
+// anything JWT-like redacted first (so truncation cannot leave half a token
+// behind), then control characters escaped, then cut to maxSnippet runes.
+func snippet(body []byte, reqToken string) string {
+	s := string(body)
+	if reqToken != "" {
+		s = strings.ReplaceAll(s, reqToken, redacted)
+	}
+	s = jwtLike.ReplaceAllLiteralString(s, redacted)
+	s = strings.TrimSpace(s)
+
+	var pieces []string
+	total := 0
+	for _, r := range s {
+		p := escapeRune(r)
+		pieces = append(pieces, p)
+		total += utf8.RuneCountInString(p)
+		if total > maxSnippet {
+			break
+		}
+	}
+	if total <= maxSnippet {
+		return strings.Join(pieces, "")
+	}
+	var b strings.Builder
+	n := 0
+	for _, p := range pieces {
+		l := utf8.RuneCountInString(p)
+		if n+l > maxSnippet-1 { // room for the "…"
+			break
+		}
+		b.WriteString(p)
+		n += l
+	}
+	return b.String() + "…"
+}
+
+// escapeRune renders r so that a quoted body cannot move the terminal's
+// cursor, forge log lines or hide text.
+func escapeRune(r rune) string {
+	switch {
+	case r == '\\':
+		// Doubled so that a literal `\n` in the body cannot pass for an
+		// escaped newline.
+		return `\\`
+	case r == utf8.RuneError:
+		// Invalid UTF-8 decodes to this; say so rather than guess the byte.
+		return `\ufffd`
+	case r == ' ' || unicode.IsPrint(r):
+		return string(r)
+	case r < 0x80:
+		return fmt.Sprintf(`\x%02x`, r)
+	case r <= 0xffff:
+		return fmt.Sprintf(`\u%04x`, r)
+	default:
+		return fmt.Sprintf(`\U%08x`, r)
+	}
+}
+
+// jitteredBackoff waits about 250ms, 500ms, 1s, … before retry n (from 1),
+// each ±50% so that jobs that failed together do not retry together.
+func jitteredBackoff(retry int) time.Duration {
+	base := 250 * time.Millisecond << min(retry-1, 4)
+	return base/2 + rand.N(base)
+}
