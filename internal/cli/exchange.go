@@ -39,18 +39,20 @@ func runExchange(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	inGitHub := cfg.Getenv("GITHUB_ACTIONS") == "true"
-	var mask io.Writer
+	// The github format masks the ID token the moment it exists, and the
+	// exporter masks the tokens before writing anything. Other formats in
+	// GitHub Actions mask the tokens on stderr, which the runner reads
+	// workflow commands from too, so that a shell that evals our stdout
+	// cannot echo a token in clear; they never print the ID token at all.
+	var idMask, tokenMask io.Writer
 	if format == "github" {
-		mask = env.Stdout
-	} else if inGitHub {
-		// The runner reads workflow commands from stderr too; stdout is
-		// the caller's, to eval or parse.
-		mask = env.Stderr
+		idMask = env.Stdout
+	} else if cfg.Getenv("GITHUB_ACTIONS") == "true" {
+		tokenMask = env.Stderr
 	}
 	warnHubClientOverride(env, cfg)
 
-	s, err := newSession(cfg, env, mask)
+	s, err := newSession(cfg, env, idMask)
 	if err != nil {
 		return err
 	}
@@ -69,6 +71,11 @@ func runExchange(ctx context.Context, env Env, args []string) error {
 	entries := make([]export.Entry, len(ok))
 	for i, r := range ok {
 		entries[i] = export.Entry{Resource: r.Resource.Name, Env: r.Resource.Env, Token: r.Token.AccessToken, ExpiresAt: r.Token.ExpiresAt}
+		if tokenMask != nil {
+			if err := export.Mask(tokenMask, r.Token.AccessToken); err != nil {
+				return fmt.Errorf("masking tokens: %w", err)
+			}
+		}
 	}
 	if err := newExporter(format, env, cfg).Export(entries); err != nil {
 		return fmt.Errorf("exporting tokens: %w", err)
@@ -167,18 +174,20 @@ func printFailure(env Env, github bool, s *session, results []exchange.Result, p
 	}
 	fmt.Fprintf(&b, "hf-oidc exchange: the exchange failed for %d of %d resource%s; %s.\n", len(failed), len(results), plural(len(results)), outcome)
 	var codes []string
-	var requestIDs bool
+	var requestIDs, hubAnswered bool
 	for _, r := range failed {
 		fmt.Fprintf(&b, "  %s: %s\n", r.Resource.Name, failureLine(r.Err))
 		var xe *exchange.Error
 		if errors.As(r.Err, &xe) {
 			codes = append(codes, failureKind(xe))
 			requestIDs = requestIDs || xe.RequestID != ""
+			hubAnswered = hubAnswered || xe.Code != ""
 		} else {
 			codes = append(codes, "other")
 		}
 	}
-	if t := s.ids.Last(); t != nil {
+	// The claims matter only where the Hub judged the token.
+	if t := s.ids.Last(); t != nil && hubAnswered {
 		fmt.Fprintf(&b, "  The ID token the Hub saw (%s provider): %s\n", s.provider.Name(), claimsLine(t))
 	}
 	fmt.Fprintf(&b, "Next: %s", nextStep(codes))

@@ -144,7 +144,9 @@ func exported(t *testing.T, sb *sandbox.Sandbox, format string, resources ...str
 	if r.code != 0 {
 		t.Fatalf("exchange --format %s: exit %d\nstderr: %s", format, r.code, r.stderr)
 	}
-	outputs := map[string]string{"stderr": r.stderr, "step summary": readFile(t, step.summary)}
+	// In GitHub Actions, formats other than github mask on stderr, which
+	// the runner reads workflow commands from too.
+	outputs := map[string]string{"stderr without its mask commands": withoutMasks(t, sb, r.stderr), "step summary": readFile(t, step.summary)}
 	var vars map[string]string
 	switch format {
 	case "github":
@@ -174,6 +176,12 @@ func exported(t *testing.T, sb *sandbox.Sandbox, format string, resources ...str
 		}
 	}
 	if format != "github" {
+		// Evaluated in a GitHub step, the tokens must still be masked.
+		for name, v := range vars {
+			if strings.HasPrefix(v, "hf_") && !strings.Contains(r.stderr, "::add-mask::"+v+"\n") {
+				t.Errorf("%s is not masked on stderr in GitHub Actions", name)
+			}
+		}
 		outputs["GITHUB_ENV"] = readFile(t, step.envFile)
 		outputs["GITHUB_OUTPUT"] = readFile(t, step.out)
 	}
@@ -283,7 +291,7 @@ func TestExchangeOneIDTokenPerRound(t *testing.T) {
 	if st.IDTokenRequests != 1 || st.Exchanges != 16 {
 		t.Errorf("got %d ID-token requests and %d exchanges, want 1 and 16", st.IDTokenRequests, st.Exchanges)
 	}
-	assertNoLeak(t, sb, map[string]string{"stderr": r.stderr})
+	assertNoLeak(t, sb, map[string]string{"stderr": withoutMasks(t, sb, r.stderr)})
 }
 
 func TestExchangeRejected(t *testing.T) {
@@ -318,7 +326,7 @@ func TestExchangeRejected(t *testing.T) {
 			if format == "github" && !strings.Contains(r.stdout, "::error") {
 				t.Errorf("no ::error annotation on stdout: %q", r.stdout)
 			}
-			assertNoLeak(t, sb, map[string]string{"stdout": withoutMasks(t, sb, r.stdout), "stderr": r.stderr})
+			assertNoLeak(t, sb, map[string]string{"stdout": withoutMasks(t, sb, r.stdout), "stderr": withoutMasks(t, sb, r.stderr)})
 		})
 	}
 }

@@ -1,8 +1,12 @@
-// Package export hands exchanged tokens to the rest of the CI job: as
-// GitHub Actions file commands, shell export lines, a dotenv file or JSON.
 package export
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
 
 // An Entry is one exchanged token and where it goes.
 type Entry struct {
@@ -13,4 +17,81 @@ type Entry struct {
 	File      string    // the token file, in file mode; else empty
 }
 
-// TODO(helper C): Exporter, Variables, the formats — see the task description.
+// An Exporter hands tokens to the steps that follow. Entries come in
+// resource order: the first is the one HF_TOKEN holds.
+type Exporter interface {
+	Export(entries []Entry) error
+}
+
+// A Var is one environment variable to export.
+type Var struct {
+	Name   string
+	Value  string
+	Secret bool // a token: masked, never printed
+}
+
+// Variables lists what the job's later steps get: for each entry its
+// variable and <variable>_EXPIRES_AT, then HF_TOKEN and HF_TOKEN_EXPIRES_AT
+// from the first entry.
+//
+// In file mode HF_TOKEN is left out, even where an entry asked for it by
+// name, and HF_TOKEN_PATH names the first entry's file instead:
+// huggingface_hub prefers HF_TOKEN to the file, which is the one that stays
+// fresh. Every name appears once.
+func Variables(entries []Entry, fileMode bool) []Var {
+	if len(entries) == 0 {
+		return nil
+	}
+	var vars []Var
+	seen := map[string]bool{}
+	add := func(v Var) {
+		if !seen[v.Name] {
+			seen[v.Name] = true
+			vars = append(vars, v)
+		}
+	}
+	for _, e := range entries {
+		if fileMode && e.Env == "HF_TOKEN" {
+			continue
+		}
+		add(Var{Name: e.Env, Value: e.Token, Secret: true})
+		add(Var{Name: e.Env + "_EXPIRES_AT", Value: formatTime(e.ExpiresAt)})
+	}
+	first := entries[0]
+	if fileMode {
+		add(Var{Name: "HF_TOKEN_PATH", Value: first.File})
+	} else {
+		add(Var{Name: "HF_TOKEN", Value: first.Token, Secret: true})
+	}
+	add(Var{Name: "HF_TOKEN_EXPIRES_AT", Value: formatTime(first.ExpiresAt)})
+	return vars
+}
+
+// formatTime is RFC 3339 in UTC to the second: what `date -d` and Python's
+// datetime.fromisoformat read, without a zone to get wrong.
+func formatTime(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+var errNoEntries = errors.New("no tokens to export")
+
+var namePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// variables is Variables, checked: every format writes names unquoted, so
+// a name that is not an identifier would be code, and no environment
+// variable can hold a NUL byte.
+func variables(entries []Entry, fileMode bool) ([]Var, error) {
+	if len(entries) == 0 {
+		return nil, errNoEntries
+	}
+	vars := Variables(entries, fileMode)
+	for _, v := range vars {
+		if !namePattern.MatchString(v.Name) {
+			return nil, fmt.Errorf("exporting %q: not a variable name", v.Name)
+		}
+		if strings.Contains(v.Value, "\x00") {
+			return nil, fmt.Errorf("exporting %s: the value holds a NUL byte, which no environment variable can", v.Name)
+		}
+	}
+	return vars, nil
+}

@@ -156,7 +156,7 @@ func badChar(s string) string {
 		case unicode.IsSpace(r):
 			return fmt.Sprintf("contains whitespace (%U)", r)
 		case !isNameChar(r) && r != '/' && r != '=':
-			return fmt.Sprintf("contains %q; a Hub name has only letters, digits, %q, %q and %q, and a variable name only letters, digits and %q",
+			return fmt.Sprintf("contains %q: a Hub name has only letters, digits, %q, %q and %q, and a variable name only letters, digits and %q",
 				string(r), "-", "_", ".", "_")
 		}
 	}
@@ -172,6 +172,14 @@ func isNameChar(r rune) bool { return isAlnum(r) || r == '-' || r == '_' || r ==
 // parseName checks a name against the forms the Hub's exchange endpoint
 // takes and returns its kind, or why it is not one of them.
 func parseName(name string) (Kind, string) {
+	switch {
+	case strings.HasPrefix(name, "/"):
+		return 0, fmt.Sprintf("starts with %q; %s", "/", expected)
+	case strings.HasSuffix(name, "/"):
+		return 0, fmt.Sprintf("ends with %q; %s", "/", expected)
+	case strings.Contains(name, "//"):
+		return 0, fmt.Sprintf("contains %q; %s", "//", expected)
+	}
 	parts := strings.Split(name, "/")
 	switch len(parts) {
 	case 1:
@@ -216,8 +224,6 @@ func unknownPrefix(parts []string) string {
 // invalid_request from the server.
 func checkSegment(what, s string) string {
 	switch {
-	case s == "":
-		return fmt.Sprintf("empty %s; %s", what, expected)
 	case len(s) > maxSegment:
 		return fmt.Sprintf("%s %s is %d characters long, more than the Hub's %d", what, quote(s), len(s), maxSegment)
 	case !isAlnum(rune(s[0])) || !isAlnum(rune(s[len(s)-1])):

@@ -165,6 +165,9 @@ func (p *Provider) fetch(ctx context.Context, u *url.URL, reqToken string) (stri
 			return tok, nil
 		}
 		if ctx.Err() != nil {
+			if errors.Is(err, ctx.Err()) {
+				return "", fmt.Errorf("%w (attempt %d)", err, attempt)
+			}
 			return "", fmt.Errorf("%w (attempt %d: %w)", ctx.Err(), attempt, err)
 		}
 		if !retry {

@@ -1,0 +1,312 @@
+package exchange
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+const (
+	maxBody        = 64 << 10 // a real answer is a few hundred bytes
+	maxTokenLen    = 8 << 10  // a Hub JWT is about 1 KiB
+	maxExpiresIn   = 24 * time.Hour
+	maxSnippet     = 100 // runes of an unexpected body quoted in an error
+	maxDescription = 500 // runes of an OAuth error_description kept
+)
+
+// A Token is a Hugging Face token the Hub issued for one resource.
+type Token struct {
+	Resource    string
+	AccessToken string // secret
+	TokenType   string // "bearer", as the Hub spelled it
+	// ExpiresAt is the start of the successful attempt plus expires_in: a
+	// little early, never late.
+	ExpiresAt time.Time
+	RequestID string
+}
+
+// String describes the token without the token itself.
+func (t Token) String() string {
+	s := fmt.Sprintf("token for %s, expires %s", t.Resource, t.ExpiresAt.UTC().Format(time.RFC3339))
+	if t.RequestID != "" {
+		s += " (request ID " + t.RequestID + ")"
+	}
+	return s
+}
+
+// GoString keeps %#v from printing AccessToken.
+func (t Token) GoString() string { return t.String() }
+
+// An Error is a failed exchange. Its text quotes at most a short, redacted
+// snippet of the Hub's answer, and never a token.
+type Error struct {
+	Resource    string
+	Status      int    // HTTP status of the last answer; 0 when there was none
+	Code        string // OAuth error, e.g. invalid_grant
+	Description string // OAuth error_description
+	RequestID   string // x-request-id of the last answer
+	Attempts    int
+	// Problem says what was wrong when there is no OAuth error: an answer
+	// that is not a valid OAuth answer, a timeout, a refused wait.
+	Problem string
+	Err     error // the underlying network or context error, if any
+}
+
+func (e *Error) Error() string {
+	return "exchanging token for " + e.Resource + ": " + e.Summary()
+}
+
+// Summary is Error without the resource, for callers that already name it.
+func (e *Error) Summary() string {
+	var b strings.Builder
+	switch {
+	case e.Code != "":
+		b.WriteString(e.Code)
+		if e.Description != "" {
+			b.WriteString(": " + e.Description)
+		}
+	case e.Problem != "":
+		b.WriteString(e.Problem)
+	case e.Err != nil:
+		b.WriteString(e.Err.Error())
+	default:
+		b.WriteString("unexpected answer")
+	}
+	var last []string
+	if e.Status != 0 {
+		last = append(last, "HTTP "+strconv.Itoa(e.Status))
+	}
+	if e.RequestID != "" {
+		last = append(last, "request ID "+e.RequestID)
+	}
+	switch {
+	case e.Attempts > 1 && len(last) > 0:
+		fmt.Fprintf(&b, " (%d attempts; last answer: %s)", e.Attempts, strings.Join(last, ", "))
+	case e.Attempts > 1:
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	case len(last) > 0:
+		fmt.Fprintf(&b, " (%s)", strings.Join(last, ", "))
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// success is a valid 200 answer.
+type success struct {
+	accessToken string
+	tokenType   string
+	expiresIn   time.Duration
+}
+
+// parseSuccess reads the body of a 200. The body holds a token, so its
+// problem never quotes it, only says what is wrong.
+func parseSuccess(contentType string, body []byte) (success, string) {
+	var fields map[string]json.RawMessage
+	if p := decodeProblem(body, &fields); p != "" {
+		if mt := mediaType(contentType); mt != "" && !strings.Contains(mt, "json") {
+			p += " (Content-Type " + mt + ")"
+		}
+		return success{}, p
+	}
+	var s success
+	var p string
+	if s.accessToken, p = stringField(fields, "access_token"); p != "" {
+		return success{}, p
+	}
+	if p := checkAccessToken(s.accessToken); p != "" {
+		return success{}, p
+	}
+	if s.tokenType, p = stringField(fields, "token_type"); p != "" {
+		return success{}, p
+	}
+	if !strings.EqualFold(s.tokenType, "bearer") {
+		return success{}, `token_type is not "bearer"`
+	}
+	if s.expiresIn, p = expiresIn(fields["expires_in"]); p != "" {
+		return success{}, p
+	}
+	return s, ""
+}
+
+// decodeProblem decodes a JSON object into v, describing a failure in its
+// own words: json's messages quote the body.
+func decodeProblem(body []byte, v *map[string]json.RawMessage) string {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "the body is empty"
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	err := dec.Decode(v)
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is truncated JSON"
+	case errors.As(err, &se):
+		return fmt.Sprintf("the body is not JSON (at byte %d)", se.Offset)
+	case errors.As(err, &te):
+		return "the body is JSON " + te.Value + ", not an object"
+	case err != nil:
+		return "the body is not JSON"
+	case *v == nil:
+		return "the body is JSON null, not an object"
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return "the body has data after its JSON object"
+	}
+	return ""
+}
+
+func stringField(fields map[string]json.RawMessage, name string) (string, string) {
+	raw, ok := fields[name]
+	if !ok {
+		return "", name + " is missing"
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return "", name + " is not a string"
+	}
+	return s, ""
+}
+
+// checkAccessToken checks the b64token syntax of RFC 6750, the only form a
+// bearer token can take in an Authorization header.
+func checkAccessToken(tok string) string {
+	if tok == "" {
+		return "access_token is empty"
+	}
+	if len(tok) > maxTokenLen {
+		return fmt.Sprintf("access_token is %d bytes long, more than %d", len(tok), maxTokenLen)
+	}
+	for i := 0; i < len(tok); i++ {
+		if !isTokenChar(tok[i]) {
+			return fmt.Sprintf("access_token has a character outside RFC 6750's token alphabet (at byte %d)", i)
+		}
+	}
+	return ""
+}
+
+func isTokenChar(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/=", c) >= 0
+}
+
+func expiresIn(raw json.RawMessage) (time.Duration, string) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case raw == nil:
+		return 0, "expires_in is missing"
+	case len(raw) == 0 || !(raw[0] == '-' || '0' <= raw[0] && raw[0] <= '9'):
+		return 0, "expires_in is not a number"
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return 0, "expires_in is not a usable number"
+	}
+	shown := string(raw)
+	if len(shown) > 20 {
+		shown = "a long number"
+	}
+	if f <= 0 {
+		return 0, fmt.Sprintf("expires_in is %s: not positive", shown)
+	}
+	if f > maxExpiresIn.Seconds() {
+		return 0, fmt.Sprintf("expires_in is %s seconds, more than %s", shown, maxExpiresIn)
+	}
+	return time.Duration(f * float64(time.Second)), ""
+}
+
+// oauthError is the body of a failed OAuth request (RFC 6749 §5.2).
+type oauthError struct {
+	Code        string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// parseFailure reads the body of an answer other than 2xx: the OAuth error
+// if there is one, else a problem with a short, redacted snippet.
+func parseFailure(status int, contentType string, body []byte, tooLarge bool, secrets ...string) (code, desc, problem string) {
+	var oe oauthError
+	if !tooLarge && json.Unmarshal(body, &oe) == nil && oe.Code != "" {
+		return clean(redact(oe.Code, secrets), maxSnippet), clean(redact(oe.Description, secrets), maxDescription), ""
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		problem = "rate limited"
+	case status >= 500:
+		problem = "server error"
+	default:
+		problem = "unexpected answer"
+	}
+	text := strings.TrimSpace(string(body))
+	switch {
+	case text == "":
+		return "", "", problem
+	case tooLarge:
+		problem += fmt.Sprintf(", larger than %d KiB", maxBody>>10)
+	case !json.Valid(body):
+		problem += ", not JSON"
+		if mt := mediaType(contentType); mt != "" {
+			problem += " but " + mt
+		}
+	}
+	return "", "", problem + ": " + snippet(text, secrets)
+}
+
+// mediaType is the Content-Type's media type, or "" when it is absent or
+// odd enough to be worth nothing in a message.
+func mediaType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || len(mt) > 50 {
+		return ""
+	}
+	return mt
+}
+
+// tokenLike matches what looks like a Hugging Face token or a JWT, so that
+// a server echoing one back does not put it into our errors.
+var tokenLike = regexp.MustCompile(`hf_[A-Za-z0-9_]{8,}|eyJ[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*){0,2}`)
+
+func redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 8 {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return tokenLike.ReplaceAllString(s, "[redacted]")
+}
+
+// snippet quotes the start of an unexpected body on one line.
+func snippet(text string, secrets []string) string {
+	s := strings.Join(strings.Fields(redact(text, secrets)), " ")
+	if r := []rune(s); len(r) > maxSnippet {
+		s = string(r[:maxSnippet]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// clean makes server text fit on one line of a terminal: white space
+// collapsed, other control characters escaped, at most n runes.
+func clean(s string, n int) string {
+	var b strings.Builder
+	for i, r := range []rune(strings.Join(strings.Fields(s), " ")) {
+		if i == n {
+			b.WriteString("…")
+			break
+		}
+		if unicode.IsPrint(r) {
+			b.WriteRune(r)
+		} else {
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
+}

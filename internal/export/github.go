@@ -1,0 +1,222 @@
+package export
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// GitHub exports through GitHub Actions' workflow commands and files:
+// masks on Stdout, variables to $GITHUB_ENV, the outputs token, expires-at
+// and token-file to $GITHUB_OUTPUT, and a table without tokens to
+// $GITHUB_STEP_SUMMARY.
+type GitHub struct {
+	Stdout   io.Writer           // where workflow commands go; nil: os.Stdout
+	Getenv   func(string) string // reads GITHUB_ENV, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY; nil: os.Getenv
+	FileMode bool
+	Rand     io.Reader // heredoc delimiters come from it; nil: crypto/rand
+}
+
+// ErrNoGitHubEnv is returned when GITHUB_ENV is not set.
+var ErrNoGitHubEnv = errors.New("GITHUB_ENV is not set: not running inside GitHub Actions? use --format shell")
+
+func (g GitHub) Export(entries []Entry) error {
+	if len(entries) == 0 {
+		return errNoEntries
+	}
+	stdout, getenv, rnd := g.Stdout, g.Getenv, g.Rand
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	envPath := getenv("GITHUB_ENV")
+	if envPath == "" {
+		return ErrNoGitHubEnv
+	}
+	vars, err := variables(entries, g.FileMode)
+	if err != nil {
+		return err
+	}
+	// Everything is built before anything is written, so that a failure
+	// here leaves no trace in the job.
+	var env, out bytes.Buffer
+	for _, v := range vars {
+		if err := writeHeredoc(&env, v.Name, v.Value, rnd); err != nil {
+			return err
+		}
+	}
+	first := entries[0]
+	for _, v := range []Var{
+		{Name: "token", Value: first.Token},
+		{Name: "expires-at", Value: formatTime(first.ExpiresAt)},
+		{Name: "token-file", Value: first.File},
+	} {
+		if err := writeHeredoc(&out, v.Name, v.Value, rnd); err != nil {
+			return err
+		}
+	}
+
+	// The runner hides a secret only from the moment it sees its mask, and
+	// later steps may print what we write: masks go first, in one write.
+	var masks bytes.Buffer
+	masked := map[string]bool{}
+	mask := func(s string) {
+		if s != "" && !masked[s] {
+			masked[s] = true
+			writeMask(&masks, s)
+		}
+	}
+	for _, e := range entries {
+		mask(e.Token)
+	}
+	for _, v := range vars {
+		if v.Secret {
+			mask(v.Value)
+		}
+	}
+	if _, err := stdout.Write(masks.Bytes()); err != nil {
+		return fmt.Errorf("masking tokens: %w", err)
+	}
+
+	if err := appendFile("GITHUB_ENV", envPath, env.Bytes()); err != nil {
+		return err
+	}
+	if p := getenv("GITHUB_OUTPUT"); p != "" {
+		if err := appendFile("GITHUB_OUTPUT", p, out.Bytes()); err != nil {
+			return err
+		}
+	}
+	if p := getenv("GITHUB_STEP_SUMMARY"); p != "" {
+		if err := appendFile("GITHUB_STEP_SUMMARY", p, summary(entries, g.FileMode)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendFile appends b to the runner's file at path in one write, so that
+// a failure does not leave half a variable, and never creates the file:
+// one the runner did not make would be read by no one.
+func appendFile(variable, path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("opening $%s: %w", variable, err)
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("appending to $%s: %w", variable, err)
+	}
+	return nil
+}
+
+const (
+	delimiterPrefix   = "ghadelimiter_"
+	delimiterAttempts = 3
+)
+
+// writeHeredoc appends NAME<<DELIMITER, the value and the delimiter, as the
+// runner reads $GITHUB_ENV and $GITHUB_OUTPUT. The delimiter is random and
+// checked against the value: a fixed one would let a value that contains it
+// end early and set variables of its own.
+func writeHeredoc(b *bytes.Buffer, name, value string, rnd io.Reader) error {
+	for range delimiterAttempts {
+		var raw [16]byte
+		if _, err := io.ReadFull(rnd, raw[:]); err != nil {
+			return fmt.Errorf("choosing a heredoc delimiter for %s: %w", name, err)
+		}
+		delim := delimiterPrefix + hex.EncodeToString(raw[:])
+		if strings.Contains(name, delim) || strings.Contains(value, delim) {
+			continue
+		}
+		fmt.Fprintf(b, "%s<<%s\n%s\n%s\n", name, delim, value, delim)
+		return nil
+	}
+	return fmt.Errorf("choosing a heredoc delimiter for %s: %d random delimiters all occur in the value", name, delimiterAttempts)
+}
+
+// Mask writes the workflow command that makes the runner hide secret in
+// every log from now on. The CLI calls it for the ID token the moment it
+// has one.
+func Mask(w io.Writer, secret string) error {
+	var b bytes.Buffer
+	writeMask(&b, secret)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func writeMask(b *bytes.Buffer, secret string) {
+	b.WriteString("::add-mask::")
+	b.WriteString(escapeData(secret))
+	b.WriteByte('\n')
+}
+
+// Annotate writes a workflow command that shows message as an annotation
+// of the run; level is "error", "warning" or "notice".
+func Annotate(w io.Writer, level, title, message string) error {
+	_, err := fmt.Fprintf(w, "::%s title=%s::%s\n", level, escapeProperty(title), escapeData(message))
+	return err
+}
+
+// escapeData escapes what the runner unescapes in a command's data, so a
+// line break cannot end the command (and leave the rest of a secret
+// unmasked) and "%" survives.
+var dataEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+
+func escapeData(s string) string { return dataEscaper.Replace(s) }
+
+var propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+
+func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
+
+// summary is the Markdown table for $GITHUB_STEP_SUMMARY: which resource
+// went to which variable, and until when. It never holds a token.
+func summary(entries []Entry, fileMode bool) []byte {
+	var b bytes.Buffer
+	b.WriteString("### Hugging Face tokens\n\n| Resource | Variable | Expires at |\n| --- | --- | --- |\n")
+	for i, e := range entries {
+		names := []string{e.Env}
+		switch {
+		case i > 0:
+		case fileMode && e.Env == "HF_TOKEN":
+			names = []string{"HF_TOKEN_PATH"} // as Variables does
+		case fileMode:
+			names = append(names, "HF_TOKEN_PATH")
+		case e.Env != "HF_TOKEN":
+			names = append(names, "HF_TOKEN")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", mdCell(e.Resource), mdCell(strings.Join(names, ", ")), formatTime(e.ExpiresAt))
+	}
+	b.WriteString("\n")
+	return b.Bytes()
+}
+
+// mdCell escapes s for a Markdown table cell: "|" would end the cell, a line
+// break the table, and other punctuation could start formatting or HTML.
+func mdCell(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\r' || r == '\n':
+			b.WriteByte(' ')
+		case strings.ContainsRune("\\`*_{}[]()<>#+!|~&", r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

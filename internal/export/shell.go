@@ -1,0 +1,37 @@
+package export
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Shell writes POSIX `export NAME='value'` lines, for
+// eval "$(hf-oidc exchange --format shell)".
+type Shell struct {
+	W        io.Writer
+	FileMode bool
+}
+
+func (s Shell) Export(entries []Entry) error {
+	vars, err := variables(entries, s.FileMode)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	for _, v := range vars {
+		fmt.Fprintf(&b, "export %s=%s\n", v.Name, shellQuote(v.Value))
+	}
+	// One write, so that eval never runs half the lines.
+	if _, err := s.W.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("writing shell exports: %w", err)
+	}
+	return nil
+}
+
+// shellQuote quotes s as one POSIX shell word. Inside single quotes every
+// byte is literal; a single quote itself is closed, escaped and reopened.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
