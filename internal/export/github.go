@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/sethvargo/go-githubactions"
 )
 
 // GitHub exports through GitHub Actions' workflow commands and files:
@@ -158,28 +160,25 @@ func Mask(w io.Writer, secret string) error {
 }
 
 func writeMask(b *bytes.Buffer, secret string) {
-	b.WriteString("::add-mask::")
-	b.WriteString(escapeData(secret))
-	b.WriteByte('\n')
+	writeCommand(b, &githubactions.Command{Name: "add-mask", Message: secret})
 }
 
 // Annotate writes a workflow command that shows message as an annotation
 // of the run; level is "error", "warning" or "notice".
 func Annotate(w io.Writer, level, title, message string) error {
-	_, err := fmt.Fprintf(w, "::%s title=%s::%s\n", level, escapeProperty(title), escapeData(message))
+	var b bytes.Buffer
+	writeCommand(&b, &githubactions.Command{Name: level, Message: message, Properties: githubactions.CommandProperties{"title": title}})
+	_, err := w.Write(b.Bytes())
 	return err
 }
 
-// escapeData escapes what the runner unescapes in a command's data, so a
-// line break cannot end the command (and leave the rest of a secret
-// unmasked) and "%" survives.
-var dataEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
-
-func escapeData(s string) string { return dataEscaper.Replace(s) }
-
-var propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
-
-func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
+// writeCommand writes one workflow command. The library escapes what the
+// runner unescapes, so a line break cannot end a command early (and leave
+// the rest of a secret unmasked) and "%" survives.
+func writeCommand(b *bytes.Buffer, c *githubactions.Command) {
+	b.WriteString(c.String())
+	b.WriteByte('\n')
+}
 
 // summary is the Markdown table for $GITHUB_STEP_SUMMARY: which resource
 // went to which variable, and until when. It never holds a token.
