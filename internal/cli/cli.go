@@ -44,6 +44,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"exchange", "mint the ID token, exchange it once per resource (concurrently), export the tokens", runExchange},
+		{"claims", "show the ID token's claims (never the token), what to enter on the Hub, and every problem seen", runClaims},
 		{"demo", "the whole flow end to end against the embedded sandbox: no CI, no network, no account", runDemo},
 		{"sandbox", "run the embedded local issuer and Hub, and print the variables that point hf-oidc at them", runSandbox},
 		{"providers", "the providers compiled in, and which one is detected here", runProviders},

@@ -3,54 +3,152 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/export"
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
 )
 
-// printFailure prints the paragraph of a failed round: each failed
-// resource with the Hub's answer, the claims the Hub saw, and what to do.
+// printFailure prints the paragraph of a failed round, so that one read says
+// what to change: each failed resource with the Hub's answer (OAuth error and
+// description, HTTP status, request ID), the claims of the ID token the Hub
+// saw and what to enter on the Hub to trust them, the most likely causes in
+// order for each kind of failure, and the next step with its link. In GitHub
+// Actions it also becomes an ::error:: annotation (on stdout with the github
+// format, else on stderr, which the runner reads commands from too) and a
+// section of the step summary.
 func printFailure(env Env, github bool, s *session, results []exchange.Result, partial bool) {
-	var failed []exchange.Result
-	for _, r := range results {
-		if r.Err != nil {
-			failed = append(failed, r)
+	f := newFailure(env, s, results, partial)
+	text := f.text()
+	fmt.Fprint(env.Stderr, text)
+
+	getenv := s.cfg.Getenv
+	// The demo runs with a GitHub-like environment of its own; a real
+	// runner always sets GITHUB_STEP_SUMMARY too.
+	inActions := getenv("GITHUB_ACTIONS") == "true" && getenv("GITHUB_STEP_SUMMARY") != ""
+	switch {
+	case github:
+		export.Annotate(env.Stdout, "error", "hf-oidc: token exchange failed", text)
+	case inActions:
+		export.Annotate(env.Stderr, "error", "hf-oidc: token exchange failed", text)
+	}
+	if inActions {
+		if err := appendSummary(getenv("GITHUB_STEP_SUMMARY"), f.markdown()); err != nil {
+			fmt.Fprintf(env.Stderr, "hf-oidc: warning: writing the step summary: %v\n", err)
 		}
 	}
-	var b strings.Builder
-	outcome := "nothing was exported"
-	if partial {
-		outcome = "the others were exported (--allow-partial)"
+}
+
+// A failure is a failed round, analysed once for both renderings.
+type failure struct {
+	cmd      string
+	failed   []exchange.Result
+	total    int
+	partial  bool
+	provider string
+	endpoint string
+	timeout  time.Duration
+	now      time.Time
+
+	token    *idtoken.Token // the ID token the Hub saw; nil if unknown
+	shape    diag.Shape
+	findings []diag.Finding // the token's problems, worst first
+	kinds    []string       // the kinds of failure, most specific first
+	ids      bool           // some answer has a request ID
+}
+
+func newFailure(env Env, s *session, results []exchange.Result, partial bool) *failure {
+	f := &failure{
+		cmd:      "exchange",
+		total:    len(results),
+		partial:  partial,
+		provider: s.provider.Name(),
+		endpoint: s.cfg.Endpoint,
+		timeout:  s.cfg.Timeout,
+		now:      env.Now(),
+		token:    s.ids.Last(),
 	}
-	fmt.Fprintf(&b, "hf-oidc exchange: the exchange failed for %d of %d resource%s; %s.\n", len(failed), len(results), plural(len(results)), outcome)
-	var codes []string
-	var requestIDs, hubAnswered bool
-	for _, r := range failed {
-		fmt.Fprintf(&b, "  %s: %s\n", r.Resource.Name, failureLine(r.Err))
+	if f.endpoint == "" {
+		f.endpoint = exchange.DefaultEndpoint
+	}
+	if f.timeout == 0 {
+		f.timeout = exchange.DefaultTimeout
+	}
+	seen := map[string]bool{}
+	for _, r := range results {
+		if r.Err == nil {
+			continue
+		}
+		f.failed = append(f.failed, r)
 		var xe *exchange.Error
 		if errors.As(r.Err, &xe) {
-			codes = append(codes, failureKind(xe))
-			requestIDs = requestIDs || xe.RequestID != ""
-			hubAnswered = hubAnswered || xe.Code != ""
-		} else {
-			codes = append(codes, "other")
+			f.ids = f.ids || xe.RequestID != ""
+		}
+		seen[failureKind(r.Err)] = true
+	}
+	for _, k := range kindOrder {
+		if seen[k.kind] {
+			f.kinds = append(f.kinds, k.kind)
 		}
 	}
-	// The claims matter only where the Hub judged the token.
-	if t := s.ids.Last(); t != nil && hubAnswered {
-		fmt.Fprintf(&b, "  The ID token the Hub saw (%s provider): %s\n", s.provider.Name(), claimsLine(t))
+	if f.token != nil {
+		f.shape = diag.ShapeOf(f.token, f.provider)
+		f.findings = diag.CheckToken(diag.Input{
+			Token:    f.token,
+			Provider: f.provider,
+			CanMint:  s.provider.CanMint(),
+			Audience: s.cfg.Audience,
+			Now:      f.now,
+		})
 	}
-	fmt.Fprintf(&b, "Next: %s", nextStep(codes))
-	if requestIDs {
-		b.WriteString(" Quote the request ID when you report a problem.")
+	return f
+}
+
+// failureKind sorts a failure into the kinds that have their own causes.
+func failureKind(err error) string {
+	var xe *exchange.Error
+	if !errors.As(err, &xe) {
+		return "unreachable"
 	}
-	b.WriteString("\n")
-	fmt.Fprint(env.Stderr, b.String())
-	if github {
-		export.Annotate(env.Stdout, "error", "hf-oidc: token exchange failed", b.String())
+	switch {
+	case xe.Code == "invalid_grant" || xe.Code == "invalid_request":
+		return xe.Code
+	case xe.Status == 429 || xe.Status >= 500:
+		return "unavailable"
+	case xe.Code != "":
+		return "invalid_request" // another OAuth error: the request's form
+	default:
+		return "unreachable"
 	}
+}
+
+// kindOrder is the kinds, most specific first, with their entries on the
+// troubleshooting page and their headings.
+var kindOrder = []struct {
+	kind    string
+	anchor  diag.Anchor
+	heading string
+}{
+	{"invalid_grant", diag.AnchorInvalidGrant, "Most likely causes of invalid_grant, in order"},
+	{"invalid_request", diag.AnchorInvalidRequest, "Most likely causes of invalid_request, in order"},
+	{"unavailable", diag.AnchorHubUnavailable, "Most likely causes of a Hub that is rate-limiting or failing, in order"},
+	{"unreachable", diag.AnchorHubUnreachable, "Most likely causes of no usable answer from the Hub, in order"},
+}
+
+func kindInfo(kind string) (diag.Anchor, string) {
+	for _, k := range kindOrder {
+		if k.kind == kind {
+			return k.anchor, k.heading
+		}
+	}
+	return diag.AnchorHubUnreachable, kind
 }
 
 // failureLine is one failure without the "exchanging token for R" context
@@ -63,50 +161,290 @@ func failureLine(err error) string {
 	return err.Error()
 }
 
-func failureKind(xe *exchange.Error) string {
-	switch {
-	case xe.Code != "":
-		return xe.Code
-	case xe.Status == 429 || xe.Status >= 500:
-		return "unavailable"
+func (f *failure) names() string {
+	names := make([]string, len(f.failed))
+	for i, r := range f.failed {
+		names[i] = r.Resource.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// A cause is one likely cause of a failure, with its own entry when it has one.
+type cause struct {
+	text   string
+	anchor diag.Anchor // "" when the kind's entry covers it
+}
+
+func causes(texts ...string) []cause {
+	cs := make([]cause, len(texts))
+	for i, t := range texts {
+		cs[i] = cause{text: t}
+	}
+	return cs
+}
+
+// causes are the likely causes of one kind of failure, most likely first.
+func (f *failure) causes(kind string) []cause {
+	switch kind {
+	case "invalid_grant":
+		return f.grantCauses()
+	case "invalid_request":
+		return causes(
+			"A resource is not in a form the Hub takes: ns/name (a model), datasets/ns/name, spaces/ns/name, kernels/ns/name, or a username.",
+			fmt.Sprintf("HF_ENDPOINT (%s) is not the Hub itself but something in between that changes the request (a proxy or a mirror).", f.endpoint),
+			"The Hub changed what it expects: update hf-oidc.",
+		)
+	case "unavailable":
+		return causes(
+			"The Hub is rate-limiting this runner (HTTP 429), or failing (HTTP 5xx; see https://status.huggingface.co).",
+			fmt.Sprintf("--timeout (%s) left too little time for the retries to get through.", f.timeout),
+		)
 	default:
-		return "other"
+		return causes(
+			fmt.Sprintf("HF_ENDPOINT (%s) is wrong, or not reachable from this runner.", f.endpoint),
+			"A proxy is needed or in the way: hf-oidc uses HTTPS_PROXY and NO_PROXY.",
+			"A TLS-intercepting proxy's certificate is not trusted: add it to the system's roots or to SSL_CERT_FILE.",
+			fmt.Sprintf("The round ran out of time: raise --timeout (%s).", f.timeout),
+		)
 	}
 }
 
-// nextSteps for each kind of failure, most specific first.
-var nextSteps = []struct{ kind, text string }{
-	{"invalid_grant", "On the Hub, open each refused repo's Settings → Trusted Publishers (for a username: CI/CD Access) and check that a publisher names this issuer and that each of its claims equals the ID token's exactly (no patterns: refs/heads/main does not match refs/heads/main-backup); the repo or user must exist."},
-	{"invalid_request", "The Hub rejected the request's form: check the resource names (ns/name, datasets/ns/name, spaces/ns/name, kernels/ns/name, or a username) and HF_ENDPOINT."},
-	{"unavailable", "The Hub is rate-limiting or unavailable; hf-oidc retried until --timeout. Run the job again later, or raise --timeout."},
-	{"other", "Check that HF_ENDPOINT points at the Hub and that it is reachable from this runner (proxies come from HTTPS_PROXY and NO_PROXY)."},
-}
-
-func nextStep(kinds []string) string {
-	for _, n := range nextSteps {
-		for _, k := range kinds {
-			if k == n.kind {
-				return n.text
+func (f *failure) grantCauses() []cause {
+	var cs []cause
+	for _, r := range f.failed {
+		var xe *exchange.Error
+		if errors.As(r.Err, &xe) && strings.Contains(xe.Description, "This operation was aborted") {
+			cs = append(cs, cause{text: "The Hub timed out while checking the token (its description is \"This operation was aborted\"): nothing to change; run the job again."})
+			break
+		}
+	}
+	// What this side can see wrong with the token comes before what only
+	// the Hub's side knows.
+	for _, fd := range f.findings {
+		if fd.Severity >= diag.Warning {
+			cs = append(cs, cause{text: sentence(fd.Problem) + ". " + fd.Fix, anchor: fd.Anchor})
+		}
+	}
+	expect := "NAME=VALUE,…"
+	if f.token != nil {
+		var words []string
+		for _, fl := range diag.HubForm(f.token, f.shape).Fields {
+			if !fl.Optional {
+				words = append(words, fl.Name+"=…")
 			}
 		}
-	}
-	return nextSteps[len(nextSteps)-1].text
-}
-
-// identifyingClaims are shown, when present, to say which job the Hub saw.
-// The list spans providers so that no code switches on provider names.
-var identifyingClaims = []string{
-	"repository", "ref", "workflow_ref", "job_workflow_ref", "environment", "event_name",
-	"project_path", "ref_type", "pipeline_source",
-}
-
-func claimsLine(t *idtoken.Token) string {
-	parts := []string{"iss=" + t.Issuer, "sub=" + t.Subject, "aud=" + strings.Join(t.Audience, ",")}
-	for _, c := range identifyingClaims {
-		if v, ok := t.Claims[c]; ok {
-			parts = append(parts, fmt.Sprintf("%s=%v", c, v))
+		if len(words) > 0 {
+			expect = strings.Join(words, ",")
 		}
 	}
-	return strings.Join(parts, " ")
+	iss := "the token's issuer"
+	if f.token != nil {
+		iss = diag.Display(f.token.Issuer)
+	}
+	return append(cs, causes(
+		fmt.Sprintf("No Trusted Publisher of %s has these claims exactly: every field must equal the token's value above, with no patterns (refs/heads/main does not match refs/heads/main-backup). To see which field differs, run `hf-oidc claims --expect %s` with the publisher's values.", f.names(), expect),
+		fmt.Sprintf("The publisher names another provider or issuer than %s.", iss),
+		"The repo or user does not exist under that name, or the publisher is on another one (a dataset is datasets/ns/name, a Space spaces/ns/name; a username needs its publisher under the account's CI/CD Access).",
+		"The account is locked.",
+	)...)
 }
 
+// next is the "Next:" line of the most specific kind of failure, without
+// its link, and the entry to link.
+func (f *failure) next() (string, diag.Anchor) {
+	var text string
+	switch f.kinds[0] {
+	case "invalid_grant":
+		text = "On the Hub, open Settings → Trusted Publishers of each refused repo (for a username: CI/CD Access) and make a publisher's issuer and fields equal the values above."
+	case "invalid_request":
+		text = "Check the resource names and HF_ENDPOINT; if both are right, update hf-oidc."
+	case "unavailable":
+		text = "Run the job again in a few minutes, or raise --timeout."
+	default:
+		text = "Check that HF_ENDPOINT points at the Hub and that it is reachable from this runner (proxies come from HTTPS_PROXY and NO_PROXY)."
+	}
+	if f.ids {
+		text += " Quote the request ID when you report a problem."
+	}
+	anchor, _ := kindInfo(f.kinds[0])
+	return text, anchor
+}
+
+func (f *failure) text() string {
+	var b strings.Builder
+	outcome := "nothing was exported"
+	if f.partial {
+		outcome = "the others were exported (--allow-partial)"
+	}
+	fmt.Fprintf(&b, "hf-oidc %s: the exchange failed for %d of %d resource%s; %s.\n", f.cmd, len(f.failed), f.total, plural(f.total), outcome)
+	for _, r := range f.failed {
+		fmt.Fprintf(&b, "  %s: %s\n", r.Resource.Name, failureLine(r.Err))
+	}
+	if t := f.token; t != nil {
+		fmt.Fprintf(&b, "The ID token the Hub saw (%s provider, %s claims; never the token itself):\n", f.provider, f.shape.Title())
+		writeRows(&b, "  ", tokenRows(t, f.shape, f.now))
+		fmt.Fprintf(&b, "To trust this job on the Hub, enter: %s.\n", formLine(diag.HubForm(t, f.shape)))
+	}
+	for _, kind := range f.kinds {
+		anchor, heading := kindInfo(kind)
+		fmt.Fprintf(&b, "%s %s:\n", heading, anchor.See())
+		for i, c := range f.causes(kind) {
+			if c.anchor != "" {
+				c.text += " " + c.anchor.See()
+			}
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, c.text)
+		}
+	}
+	next, anchor := f.next()
+	fmt.Fprintf(&b, "Next: %s %s\n", next, anchor.See())
+	return b.String()
+}
+
+// markdown is the step summary's section: the same facts as text, as tables.
+func (f *failure) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### hf-oidc: the token exchange failed\n\n")
+	fmt.Fprintf(&b, "| Resource | Hub's answer | HTTP status | Request ID |\n| --- | --- | --- | --- |\n")
+	for _, r := range f.failed {
+		answer, status, id := md(r.Err.Error()), "", ""
+		var xe *exchange.Error
+		if errors.As(r.Err, &xe) {
+			answer = md(xe.Summary())
+			switch {
+			case xe.Code != "" && xe.Description != "":
+				answer = md(xe.Code + ": " + xe.Description)
+			case xe.Code != "":
+				answer = md(xe.Code)
+			}
+			if xe.Status != 0 {
+				status = fmt.Sprint(xe.Status)
+			}
+			id = md(xe.RequestID)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", md(r.Resource.Name), answer, status, id)
+	}
+	if t := f.token; t != nil {
+		fmt.Fprintf(&b, "\n**The ID token the Hub saw** (%s provider, %s claims; never the token itself):\n\n| Claim | Value |\n| --- | --- |\n", md(f.provider), md(f.shape.Title()))
+		for _, r := range tokenRows(t, f.shape, f.now) {
+			fmt.Fprintf(&b, "| %s | %s |\n", md(r[0]), md(r[1]))
+		}
+		fmt.Fprintf(&b, "\n**To trust this job on the Hub, enter:** %s.\n", md(formLine(diag.HubForm(t, f.shape))))
+	}
+	for _, kind := range f.kinds {
+		anchor, heading := kindInfo(kind)
+		fmt.Fprintf(&b, "\n**%s**%s:\n\n", md(heading), mdLink(anchor))
+		for i, c := range f.causes(kind) {
+			fmt.Fprintf(&b, "%d. %s%s\n", i+1, md(c.text), mdLink(c.anchor))
+		}
+	}
+	next, anchor := f.next()
+	fmt.Fprintf(&b, "\n**Next:** %s%s\n\n", md(next), mdLink(anchor))
+	return b.String()
+}
+
+// tokenRows are the token's claims as the Hub saw them: the registered ones,
+// then those its shape's publishers match on.
+func tokenRows(t *idtoken.Token, shape diag.Shape, now time.Time) [][2]string {
+	rows := [][2]string{
+		{"iss", diag.Display(t.Issuer)},
+		{"aud", diag.Display(strings.Join(t.Audience, ", "))},
+		{"sub", diag.Display(t.Subject)},
+	}
+	if !t.IssuedAt.IsZero() {
+		rows = append(rows, [2]string{"iat", diag.Timestamp(t.IssuedAt) + " (" + relative(t.IssuedAt, now) + ")"})
+	}
+	rows = append(rows, [2]string{"exp", diag.Timestamp(t.Expiry) + " (" + relative(t.Expiry, now) + ")"})
+	for _, c := range diag.KeyClaims(t, shape) {
+		rows = append(rows, [2]string{c.Name, c.Value})
+	}
+	return rows
+}
+
+// relative says when t is from now: "in 4m57s", "3s ago", "now".
+func relative(t, now time.Time) string {
+	d := t.Sub(now).Round(time.Second)
+	switch {
+	case d > 0:
+		return "in " + diag.Duration(d)
+	case d < 0:
+		return diag.Duration(d) + " ago"
+	}
+	return "now"
+}
+
+// formLine is the Hub form on one line: "repository acme/x, branch main,
+// workflow publish.yml (provider GitHub Actions, issuer …)".
+func formLine(form diag.Form) string {
+	var parts []string
+	for _, fl := range form.Fields {
+		p := fl.Name + " " + diag.Display(fl.Value)
+		if fl.Optional {
+			p += " (optional)"
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		parts = []string{"no identifying claims in this token"}
+	}
+	return strings.Join(parts, ", ") + " (provider " + form.Provider + ", issuer " + diag.Display(form.Issuer) + ")"
+}
+
+// writeRows writes name-value rows with the values aligned.
+func writeRows(w io.Writer, indent string, rows [][2]string) {
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r[0]))
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s%-*s  %s\n", indent, width, r[0], r[1])
+	}
+}
+
+// sentence capitalizes the first letter of a lowercase problem.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// mdLink is a Markdown link to an entry of the troubleshooting page.
+func mdLink(a diag.Anchor) string {
+	if a == "" {
+		return ""
+	}
+	return " ([troubleshooting](" + a.URL() + "))"
+}
+
+// md escapes s for Markdown text or a table cell: "|" would end the cell, a
+// line break the table, and other punctuation could start formatting or HTML.
+func md(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\r' || r == '\n':
+			b.WriteByte(' ')
+		case strings.ContainsRune("\\`*_{}[]()<>#+!|~&", r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// appendSummary appends to the runner's step summary file in one write and
+// never creates it: a file the runner did not make is read by no one.
+func appendSummary(path, text string) error {
+	fh, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fh.WriteString(text)
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

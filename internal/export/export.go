@@ -37,7 +37,8 @@ type Var struct {
 // In file mode HF_TOKEN is left out, even where an entry asked for it by
 // name, and HF_TOKEN_PATH names the first entry's file instead:
 // huggingface_hub prefers HF_TOKEN to the file, which is the one that stays
-// fresh. Every name appears once.
+// fresh. Each entry's <variable>_FILE then names its file too, since its
+// variable goes stale when the file is refreshed. Every name appears once.
 func Variables(entries []Entry, fileMode bool) []Var {
 	if len(entries) == 0 {
 		return nil
@@ -56,6 +57,9 @@ func Variables(entries []Entry, fileMode bool) []Var {
 		}
 		add(Var{Name: e.Env, Value: e.Token, Secret: true})
 		add(Var{Name: e.Env + "_EXPIRES_AT", Value: formatTime(e.ExpiresAt)})
+		if fileMode && e.File != "" {
+			add(Var{Name: e.Env + "_FILE", Value: e.File})
+		}
 	}
 	first := entries[0]
 	if fileMode {

@@ -48,14 +48,17 @@ func TestVariables(t *testing.T) {
 		{"file mode", []Entry{a, b}, true, []Var{
 			{"HF_TOKEN_ACME_A", "hf_a", true},
 			{"HF_TOKEN_ACME_A_EXPIRES_AT", "2030-01-02T03:04:05Z", false},
+			{"HF_TOKEN_ACME_A_FILE", "/t/a", false},
 			{"B", "hf_b", true},
 			{"B_EXPIRES_AT", "2030-01-02T03:05:05Z", false},
+			{"B_FILE", "/t/b", false},
 			{"HF_TOKEN_PATH", "/t/a", false},
 			{"HF_TOKEN_EXPIRES_AT", "2030-01-02T03:04:05Z", false},
 		}},
 		{"file mode, first named HF_TOKEN", []Entry{named, b}, true, []Var{
 			{"B", "hf_b", true},
 			{"B_EXPIRES_AT", "2030-01-02T03:05:05Z", false},
+			{"B_FILE", "/t/b", false},
 			{"HF_TOKEN_PATH", "/t/a", false},
 			{"HF_TOKEN_EXPIRES_AT", "2030-01-02T03:04:05Z", false},
 		}},

@@ -17,28 +17,44 @@ func WriteTokenFile(path, token string) error {
 	if token == "" {
 		return fmt.Errorf("writing token file %s: refusing to write an empty token", path)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing token file %s: %w", path, err)
-	}
-	tmp := f.Name()
-	err = writeSynced(f, token)
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := replace(path, []byte(token)); err != nil {
 		return fmt.Errorf("writing token file %s: %w", path, err)
 	}
 	return nil
 }
 
-func writeSynced(f *os.File, token string) error {
+// WritePrivateFile replaces the file at path with data, readable by the
+// owner only, the way WriteTokenFile does: for the files that sit beside
+// the tokens (a status file) and are read while they change.
+func WritePrivateFile(path string, data []byte) error {
+	if err := replace(path, data); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func replace(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	err = writeSynced(f, data)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+func writeSynced(f *os.File, data []byte) error {
 	// CreateTemp already asks for 0600; Chmod says so on systems whose
 	// defaults differ.
 	err := f.Chmod(0o600)
 	if err == nil {
-		_, err = f.WriteString(token)
+		_, err = f.Write(data)
 	}
 	if err == nil {
 		// Without the sync a crash right after the rename could leave an

@@ -374,7 +374,8 @@ func checkClashes(rs []Resource, entries []string) error {
 			return &Error{Input: entries[i], Reason: fmt.Sprintf("listed twice (also as %q)", entries[j])}
 		}
 		names[r.Name] = i
-		for _, v := range []string{r.Env, r.Env + "_EXPIRES_AT"} {
+		// <ENV>_FILE names the token file in the refreshing modes.
+		for _, v := range []string{r.Env, r.Env + "_EXPIRES_AT", r.Env + "_FILE"} {
 			up := strings.ToUpper(v)
 			o, taken := owner[up]
 			switch {

@@ -307,6 +307,8 @@ func TestParseListRejects(t *testing.T) {
 		{"HF_TOKEN_EXPIRES_AT", []string{"acme/a=HF_TOKEN_EXPIRES_AT"}, `would export HF_TOKEN_EXPIRES_AT, as does hf-oidc itself; choose another name with "acme/a=ENV_NAME"`},
 		{"username path", []string{"path"}, `resource "path": would export HF_TOKEN_PATH, as does hf-oidc itself`},
 		{"username expires-at", []string{"expires-at"}, `would export HF_TOKEN_EXPIRES_AT, as does hf-oidc itself`},
+		{"file clash", []string{"acme/a=T,acme/b=T_FILE"}, `resource "acme/b=T_FILE": would export T_FILE, as does resource "acme/a=T"`},
+		{"derived file clash", []string{"acme/a,acme/b=HF_TOKEN_ACME_A_FILE"}, `would export HF_TOKEN_ACME_A_FILE, as does resource "acme/a"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -407,7 +409,7 @@ func FuzzParseList(f *testing.F) {
 		seen := map[string]bool{}
 		for i, r := range rs {
 			checkParsed(t, r)
-			for _, v := range []string{r.Env, r.Env + "_EXPIRES_AT"} {
+			for _, v := range []string{r.Env, r.Env + "_EXPIRES_AT", r.Env + "_FILE"} {
 				up := strings.ToUpper(v)
 				if seen[up] {
 					t.Fatalf("%s exported twice by %+v", v, rs)

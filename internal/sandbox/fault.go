@@ -26,10 +26,11 @@ type Fault struct {
 
 // Inject queues faults for path: each request to path consumes the next one,
 // and once they are used up requests get real answers again. Paths are
-// PathToken, PathWhoami, PathGitHubIDToken, or an issuer's
-// "/.well-known/openid-configuration" or "/.well-known/jwks" under its
-// prefix ("/github"), which the exchange fetches: a fault there makes the
-// exchange fail with invalid_grant.
+// PathToken, PathWhoami, PathGitHubIDToken, the other providers' mint paths
+// (PathGitLabMint, …), or an issuer's "/.well-known/openid-configuration"
+// or JWKS (the path its discovery document names) under its prefix
+// ("/github"; see IssuerURL), which the exchange fetches: a fault there
+// makes the exchange fail with invalid_grant.
 func (s *Sandbox) Inject(path string, faults ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -191,7 +191,8 @@ func TestLatencySkipsKeyFetches(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fetchKeys: %v", err)
 	}
-	if ks[s.github.kid] == nil {
+	_, kid, _ := s.github.signingKey()
+	if ks[kid] == nil {
 		t.Errorf("fetched keys lack the issuer's kid")
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)

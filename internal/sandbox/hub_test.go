@@ -146,7 +146,10 @@ func TestExchangeRejections(t *testing.T) {
 		}
 		return str
 	}
-	kid := s.github.kid
+	key, kid, err := s.github.signingKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	body := func(change map[string]any) []byte {
 		f := exchangeFields(good, "acme/training")
 		for k, v := range change {
@@ -194,7 +197,7 @@ func TestExchangeRejections(t *testing.T) {
 		{"not a jwt", "application/json", withToken("garbage"), "invalid_grant", CheckMalformed},
 		{"alg none", "application/json", withToken(signed(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, nil)), "invalid_grant", CheckAlgorithm},
 		{"alg HS256", "application/json", withToken(signed(jwt.SigningMethodHS256, []byte("secret"), map[string]any{"kid": kid}, nil)), "invalid_grant", CheckAlgorithm},
-		{"alg RS512", "application/json", withToken(signed(jwt.SigningMethodRS512, s.github.key, map[string]any{"kid": kid}, nil)), "invalid_grant", CheckAlgorithm},
+		{"alg RS512", "application/json", withToken(signed(jwt.SigningMethodRS512, key, map[string]any{"kid": kid}, nil)), "invalid_grant", CheckAlgorithm},
 		{"no publisher for resource", "application/json", body(map[string]any{"resource": "acme/unconfigured"}), "invalid_grant", CheckPublisher},
 		{"untrusted issuer", "application/json", withClaims(map[string]any{"iss": "https://token.actions.githubusercontent.com"}), "invalid_grant", CheckIssuer},
 		{"no issuer", "application/json", withClaims(map[string]any{"iss": nil}), "invalid_grant", CheckIssuer},

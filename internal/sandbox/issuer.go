@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -27,40 +28,64 @@ const (
 	jwksPath      = "/.well-known/jwks"
 )
 
-// An issuer is one CI provider's OIDC issuer: its own path prefix and key.
-// More (GitLab-, CircleCI-shaped …) are added with addIssuer and their own
-// token endpoint.
+// An issuer is one CI provider's OIDC issuer: its own path prefix, key,
+// discovery document and JWKS.
 type issuer struct {
-	name        string
-	prefix      string // "/github": the issuer URL is the sandbox URL plus this
-	key         *rsa.PrivateKey
-	kid         string
+	name     string
+	prefix   string // "/github": the issuer URL is the sandbox URL plus this
+	jwksPath string // under prefix, where the provider serves its keys
+	// lifetime is the provider's usual ID-token lifetime, used when
+	// Config.IDTokenLifetime is zero.
+	lifetime    time.Duration
 	idTokenPath string   // where its ID tokens are requested, if served over HTTP
 	claimNames  []string // claims_supported, besides the registered ones
+
+	// The key is made on first use: five RSA keys per sandbox would slow
+	// every test that starts one and uses a single issuer.
+	keyOnce sync.Once
+	key     *rsa.PrivateKey
+	kid     string
+	keyErr  error
 }
 
-// generateKey makes an issuer's key. Tests swap it to share a few keys
-// between their many sandboxes, which key generation would otherwise slow.
-var generateKey = func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) }
+// signingKey returns the issuer's key and its kid, making them on first use.
+func (is *issuer) signingKey() (*rsa.PrivateKey, string, error) {
+	is.keyOnce.Do(func() {
+		is.key, is.keyErr = generateKey(is.name)
+		if is.keyErr != nil {
+			is.keyErr = fmt.Errorf("generating %s issuer key: %w", is.name, is.keyErr)
+			return
+		}
+		is.kid = thumbprint(&is.key.PublicKey)
+	})
+	return is.key, is.kid, is.keyErr
+}
 
-func (s *Sandbox) addIssuer(name string, claims map[string]any) (*issuer, error) {
-	key, err := generateKey()
-	if err != nil {
-		return nil, fmt.Errorf("generating %s issuer key: %w", name, err)
+// generateKey makes the key of the named issuer. Tests swap it to share one
+// key per issuer name between their many sandboxes, which key generation
+// would otherwise slow.
+var generateKey = func(string) (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) }
+
+func (s *Sandbox) addIssuer(is *issuer, claims map[string]any) {
+	if is.jwksPath == "" {
+		is.jwksPath = jwksPath
 	}
-	is := &issuer{name: name, prefix: "/" + name, key: key, kid: thumbprint(&key.PublicKey)}
 	for c := range claims {
 		is.claimNames = append(is.claimNames, c)
 	}
-	s.issuers[name] = is
-	s.claims[name] = claims
+	s.issuers[is.name] = is
+	s.claims[is.name] = claims
 	s.mux.HandleFunc("GET "+is.prefix+discoveryPath, func(w http.ResponseWriter, r *http.Request) {
 		s.serveDiscovery(w, is)
 	})
-	s.mux.HandleFunc("GET "+is.prefix+jwksPath, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"keys": []any{publicJWK(is)}})
+	s.mux.HandleFunc("GET "+is.prefix+is.jwksPath, func(w http.ResponseWriter, r *http.Request) {
+		jwk, err := publicJWK(is)
+		if err != nil {
+			http.Error(w, "no key", http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"keys": []any{jwk}})
 	})
-	return is, nil
 }
 
 func (s *Sandbox) issuerURL(is *issuer) string { return s.url + is.prefix }
@@ -79,7 +104,7 @@ func (s *Sandbox) serveDiscovery(w http.ResponseWriter, is *issuer) {
 	sort.Strings(claims[7:])
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                s.issuerURL(is),
-		"jwks_uri":                              s.issuerURL(is) + jwksPath,
+		"jwks_uri":                              s.issuerURL(is) + is.jwksPath,
 		"subject_types_supported":               []string{"public", "pairwise"},
 		"response_types_supported":              []string{"id_token"},
 		"claims_supported":                      claims,
@@ -88,15 +113,19 @@ func (s *Sandbox) serveDiscovery(w http.ResponseWriter, is *issuer) {
 	})
 }
 
-func publicJWK(is *issuer) map[string]string {
+func publicJWK(is *issuer) (map[string]string, error) {
+	key, kid, err := is.signingKey()
+	if err != nil {
+		return nil, err
+	}
 	return map[string]string{
 		"kty": "RSA",
 		"alg": "RS256",
 		"use": "sig",
-		"kid": is.kid,
-		"n":   base64.RawURLEncoding.EncodeToString(is.key.N.Bytes()),
-		"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(is.key.E)).Bytes()),
-	}
+		"kid": kid,
+		"n":   base64.RawURLEncoding.EncodeToString(key.N.Bytes()),
+		"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes()),
+	}, nil
 }
 
 // thumbprint is the key's RFC 7638 JWK thumbprint, a stable kid.
@@ -111,13 +140,21 @@ func thumbprint(k *rsa.PublicKey) string {
 // issuer's default claims, then layers in order; a nil value deletes a
 // claim, a time.Time becomes a NumericDate.
 func (s *Sandbox) mint(is *issuer, layers ...map[string]any) (string, error) {
+	key, kid, err := is.signingKey()
+	if err != nil {
+		return "", err
+	}
 	now := s.cfg.Now()
+	lifetime := s.cfg.IDTokenLifetime
+	if lifetime <= 0 {
+		lifetime = is.lifetime
+	}
 	claims := jwt.MapClaims{
 		"iss": s.issuerURL(is),
 		"aud": s.cfg.Audience,
 		"iat": now.Unix(),
 		"nbf": now.Unix(),
-		"exp": now.Add(wholeSeconds(s.cfg.IDTokenLifetime)).Unix(),
+		"exp": now.Add(wholeSeconds(lifetime)).Unix(),
 		"jti": uuid(),
 	}
 	s.mu.Lock()
@@ -136,8 +173,8 @@ func (s *Sandbox) mint(is *issuer, layers ...map[string]any) (string, error) {
 	}
 	s.mu.Unlock()
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	t.Header["kid"] = is.kid
-	signed, err := t.SignedString(is.key)
+	t.Header["kid"] = kid
+	signed, err := t.SignedString(key)
 	if err != nil {
 		return "", fmt.Errorf("signing %s ID token: %w", is.name, err)
 	}
@@ -263,35 +300,16 @@ func (s *Sandbox) GitHubEnv() []string {
 }
 
 // GitHubClaims returns the claims, besides iss, aud, iat, nbf, exp and jti,
-// that the GitHub issuer puts in its tokens.
-func (s *Sandbox) GitHubClaims() map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := make(map[string]any, len(s.claims["github"]))
-	for k, v := range s.claims["github"] {
-		c[k] = v
-	}
-	return c
-}
+// that the GitHub issuer puts in its tokens: Claims(GitHub).
+func (s *Sandbox) GitHubClaims() map[string]any { return s.Claims(GitHub) }
 
 // SetGitHubClaims merges overrides into GitHubClaims; a nil value deletes
-// the claim.
-func (s *Sandbox) SetGitHubClaims(overrides map[string]any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.claims["github"]
-	for k, v := range overrides {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-}
+// the claim: SetClaims(GitHub, overrides).
+func (s *Sandbox) SetGitHubClaims(overrides map[string]any) { s.SetClaims(GitHub, overrides) }
 
 // MintIDToken signs an RS256 token with the GitHub issuer's key: iss, aud
-// (Config.Audience), iat, nbf, exp (IDTokenLifetime) and jti, then
-// GitHubClaims, then claims, which override (a nil value deletes; a
+// (Config.Audience), iat, nbf, exp (IDTokenLifetime, default 5 minutes) and
+// jti, then GitHubClaims, then claims, which override (a nil value deletes; a
 // time.Time is written as seconds).
 func (s *Sandbox) MintIDToken(claims map[string]any) (string, error) {
 	return s.mint(s.github, claims)

@@ -21,7 +21,7 @@ import (
 type Config struct {
 	Addr            string           // listen address, loopback only; default "127.0.0.1:0"
 	TokenLifetime   time.Duration    // lifetime of issued HF tokens, rounded to whole seconds (at least one); default time.Hour
-	IDTokenLifetime time.Duration    // lifetime of GitHub-style ID tokens, rounded likewise; default 5*time.Minute
+	IDTokenLifetime time.Duration    // lifetime of every issuer's ID tokens, rounded likewise; default: each provider's usual (GitHub and Buildkite 5 minutes, GitLab, CircleCI and Bitbucket an hour)
 	Latency         time.Duration    // added before every answer (benchmarks inject round-trip time)
 	Leeway          time.Duration    // clock leeway on exp/nbf/iat checks; default 0
 	Audience        string           // the audience the Hub requires; default "https://huggingface.co"
@@ -50,6 +50,9 @@ type Sandbox struct {
 
 	github             *issuer
 	gitHubRequestToken string
+	// mintSecret guards the mint endpoints of the other providers' issuers,
+	// which stand-ins for their CLIs call.
+	mintSecret string
 	// issuers by name; each serves under its own path prefix with its own key.
 	issuers map[string]*issuer
 
@@ -83,9 +86,6 @@ func Start(cfg Config) (*Sandbox, error) {
 	if cfg.TokenLifetime <= 0 {
 		cfg.TokenLifetime = time.Hour
 	}
-	if cfg.IDTokenLifetime <= 0 {
-		cfg.IDTokenLifetime = 5 * time.Minute
-	}
 	if cfg.Audience == "" {
 		cfg.Audience = "https://huggingface.co"
 	}
@@ -114,20 +114,20 @@ func Start(cfg Config) (*Sandbox, error) {
 		requests:    map[string]int{},
 		claims:      map[string]map[string]any{},
 	}
-	gh, err := s.addIssuer("github", defaultGitHubClaims())
-	if err != nil {
-		return nil, fmt.Errorf("starting sandbox: %w", err)
-	}
-	s.github = gh
-	s.serveGitHub(gh)
-	s.mux.HandleFunc("POST "+PathToken, s.handleToken)
-	s.mux.HandleFunc("GET "+PathWhoami, s.handleWhoami)
-
 	s.ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("starting sandbox: %w", err)
 	}
 	s.url = "http://" + s.ln.Addr().String()
+	s.mintSecret = randomText(32)
+	s.remember(s.mintSecret)
+	s.github = &issuer{name: string(GitHub), prefix: "/github", lifetime: 5 * time.Minute}
+	s.addIssuer(s.github, defaultGitHubClaims())
+	s.serveGitHub(s.github)
+	s.addProviders()
+	s.mux.HandleFunc("POST "+PathToken, s.handleToken)
+	s.mux.HandleFunc("GET "+PathWhoami, s.handleWhoami)
+
 	s.client = &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{Proxy: nil},
@@ -230,8 +230,11 @@ func (s *Sandbox) Describe() string {
 		is := s.issuers[name]
 		fmt.Fprintf(&b, "%s issuer  %s\n", name, s.issuerURL(is))
 		fmt.Fprintf(&b, "  discovery                 %s%s\n", s.issuerURL(is), discoveryPath)
-		if is == s.github {
+		switch {
+		case is == s.github:
 			fmt.Fprintf(&b, "  ID tokens                 %s\n", s.gitHubRequestURL())
+		case is.idTokenPath != "":
+			fmt.Fprintf(&b, "  ID tokens                 GET %s%s?aud=… (Authorization: Bearer $%s)\n", s.url, is.idTokenPath, EnvMintSecret)
 		}
 	}
 	s.mu.Lock()

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -51,22 +50,21 @@ func start(t *testing.T, cfg Config) *Sandbox {
 }
 
 func TestMain(m *testing.M) {
+	// One key per issuer name, made once, shared by every sandbox: issuers
+	// of one sandbox still have keys of their own, so a token of one never
+	// verifies as another's.
 	real := generateKey
-	keys := sync.OnceValue(func() []*rsa.PrivateKey {
-		var ks []*rsa.PrivateKey
-		for range 3 {
-			k, err := real()
-			if err != nil {
-				panic(err)
-			}
-			ks = append(ks, k)
+	var mu sync.Mutex
+	keys := map[string]func() (*rsa.PrivateKey, error){}
+	generateKey = func(name string) (*rsa.PrivateKey, error) {
+		mu.Lock()
+		k, ok := keys[name]
+		if !ok {
+			k = sync.OnceValues(func() (*rsa.PrivateKey, error) { return real(name) })
+			keys[name] = k
 		}
-		return ks
-	})
-	var next atomic.Int64
-	generateKey = func() (*rsa.PrivateKey, error) {
-		ks := keys()
-		return ks[next.Add(1)%int64(len(ks))], nil
+		mu.Unlock()
+		return k()
 	}
 	os.Exit(m.Run())
 }

@@ -1,0 +1,352 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/diag"
+	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
+	"github.com/hf-oidc/hf-oidc/internal/idtoken"
+)
+
+const claimsAbout = `Shows the claims of the ID token this job gets from its CI provider (never
+the token itself, nor its signature), what to enter on the Hub's publisher
+form to trust this job, and every problem visible from here, each with its
+fix and a link to docs/troubleshooting.md.
+
+--expect takes the publisher's fields as configured on the Hub, in the words
+of its form, and compares them with the token's claims exactly as the Hub
+does, field by field: the answer to "which check failed" that the Hub's
+invalid_grant does not give.
+
+Exit status: 0 when no problem of severity error is found (and every
+--expect field matches); 1 when one is (no ID token at all counts); 2 on bad
+flags.
+
+Examples:
+  hf-oidc claims
+  hf-oidc claims --expect repository=acme/training,branch=main,workflow=publish.yml
+  hf-oidc claims --id-token-file token.jwt --json`
+
+// claimsSettings are the variables, shared with exchange, that say where the
+// ID token comes from; each that has a flag gets it here too.
+var claimsSettings = []string{"HF_OIDC_PROVIDER", "HF_OIDC_AUDIENCE", "HF_OIDC_ID_TOKEN_FILE", "HF_OIDC_ID_TOKEN_VAR", "HF_OIDC_TIMEOUT"}
+
+func runClaims(ctx context.Context, env Env, args []string) error {
+	err := claims(ctx, env, args)
+	if config.IsUsage(err) {
+		fmt.Fprintf(env.Stderr, "hf-oidc claims: %s.\nNext: run 'hf-oidc claims --help' for usage. %s\n", strings.TrimSuffix(err.Error(), "."), diag.AnchorBadInput.See())
+		return &reportedError{err: err, usage: true}
+	}
+	return err
+}
+
+func claims(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "claims", "[flags]", claimsAbout)
+	flags := map[string]*string{}
+	for _, name := range claimsSettings {
+		if v, ok := config.Lookup(name); ok && v.Flag != "" {
+			flags[name] = fs.String(v.Flag, "", strings.ReplaceAll(v.Help, "`", "")+" (env "+v.Name+", default "+v.Default+")")
+		}
+	}
+	var resources, expect listValue
+	fs.Var(&resources, "resource", "resource `R` whose form to check, as exchange takes it (repeatable; env HF_OIDC_RESOURCES)")
+	fs.Var(&expect, "expect", "the publisher's `FIELDS` as configured on the Hub, such as repository=acme/training,branch=main,workflow=publish.yml (repeatable): each is compared with the token's claims as the Hub does")
+	asJSON := fs.Bool("json", false, "print the report as JSON on stdout, for scripts")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return config.Usagef("unexpected argument %q: claims takes only flags", fs.Arg(0))
+	}
+
+	overlay := map[string]string{}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, p := range flags {
+		if v, _ := config.Lookup(name); given[v.Flag] {
+			overlay[name] = *p
+		}
+	}
+	getenv := func(k string) string {
+		if v, ok := overlay[k]; ok {
+			return v
+		}
+		return env.Getenv(k)
+	}
+	source := func(name string) string {
+		v, _ := config.Lookup(name)
+		if _, ok := overlay[name]; ok {
+			return "--" + v.Flag
+		}
+		return name
+	}
+	get := func(name, def string) string {
+		if s := strings.TrimSpace(getenv(name)); s != "" {
+			return s
+		}
+		return def
+	}
+
+	cfg := &config.Config{
+		Provider: get("HF_OIDC_PROVIDER", "auto"),
+		Audience: get("HF_OIDC_AUDIENCE", diag.DefaultAudience),
+		Getenv:   getenv,
+	}
+	if strings.ContainsAny(cfg.Audience, " \t\r\n") {
+		return config.Usagef("%s %q: an audience is a single URL-like string with no whitespace (default %s)", source("HF_OIDC_AUDIENCE"), cfg.Audience, diag.DefaultAudience)
+	}
+	t := get("HF_OIDC_TIMEOUT", "60s")
+	d, err := time.ParseDuration(t)
+	if err != nil || d <= 0 {
+		return config.Usagef("%s %q: expected a positive duration such as 60s or 2m", source("HF_OIDC_TIMEOUT"), t)
+	}
+	cfg.Timeout = d
+	var want map[string]string
+	if len(expect) > 0 {
+		if want, err = diag.ParseExpect(expect); err != nil {
+			return &config.UsageError{Err: fmt.Errorf("--expect: %w", err)}
+		}
+	}
+	if len(resources) == 0 {
+		if v := getenv("HF_OIDC_RESOURCES"); v != "" {
+			resources = listValue{v}
+		}
+	}
+
+	in := diag.Input{Audience: cfg.Audience, Resources: resources, Getenv: getenv}
+	s, err := newSession(cfg, env, nil)
+	switch {
+	case config.IsUsage(err):
+		return err
+	case err != nil:
+		in.TokenErr = err
+	default:
+		in.Provider, in.CanMint = s.provider.Name(), s.provider.CanMint()
+		in.Token, in.TokenErr = fetchIDToken(ctx, s)
+	}
+	in.Now = env.Now()
+
+	r := newClaimsReport(in, want)
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+	} else {
+		r.writeText(env.Stdout)
+	}
+	if !r.OK {
+		return &reportedError{err: errors.New("claims: problems found")}
+	}
+	return nil
+}
+
+// fetchIDToken gets an ID token from the session's provider, as exchange
+// does, but not through the session's source: that refuses an expired token,
+// and claims must show that one too.
+func fetchIDToken(ctx context.Context, s *session) (*idtoken.Token, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	raw, err := s.provider.IDToken(ctx, s.cfg.Audience)
+	if err != nil {
+		return nil, err
+	}
+	t, err := idtoken.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("reading the ID token: %w", err)
+	}
+	// Nothing below needs the token, and what is not there cannot be printed.
+	t.Raw = ""
+	return t, nil
+}
+
+// claimsReport is what claims prints, and its JSON form.
+type claimsReport struct {
+	Provider string         `json:"provider"` // the provider in use; "" when none was detected
+	Shape    diag.Shape     `json:"shape"`
+	Token    *tokenView     `json:"token"`         // nil without a token
+	Form     *diag.Form     `json:"hub_publisher"` // nil without a token
+	Findings []diag.Finding `json:"findings"`
+	Expect   []expectView   `json:"expect,omitempty"`
+	OK       bool           `json:"ok"` // no finding of severity error, and every --expect field matches
+
+	token    *idtoken.Token
+	now      time.Time
+	expected bool
+}
+
+type tokenView struct {
+	Issuer    string         `json:"issuer"`
+	Audience  []string       `json:"audience"`
+	Subject   string         `json:"subject"`
+	IssuedAt  string         `json:"issued_at,omitempty"`
+	NotBefore string         `json:"not_before,omitempty"`
+	ExpiresAt string         `json:"expires_at"`
+	ExpiresIn int64          `json:"expires_in"` // seconds from now; negative once expired
+	Claims    map[string]any `json:"claims"`     // every claim of the payload
+}
+
+type expectView struct {
+	Field   string `json:"field"` // the Hub form's word
+	Claim   string `json:"claim"` // the claim it is compared with
+	Want    string `json:"want"`  // configured on the Hub
+	Got     string `json:"got"`   // from the token, as compared
+	Present bool   `json:"present"`
+	Match   bool   `json:"match"`
+}
+
+func newClaimsReport(in diag.Input, want map[string]string) *claimsReport {
+	r := &claimsReport{
+		Provider: in.Provider,
+		Shape:    diag.ShapeOf(in.Token, in.Provider),
+		Findings: diag.Analyze(in),
+		token:    in.Token,
+		now:      in.Now,
+		expected: want != nil,
+	}
+	if r.Findings == nil {
+		r.Findings = []diag.Finding{}
+	}
+	worst, any := diag.Worst(r.Findings)
+	r.OK = !any || worst < diag.Error
+	if t := in.Token; t != nil {
+		r.Token = &tokenView{
+			Issuer:    t.Issuer,
+			Audience:  t.Audience,
+			Subject:   t.Subject,
+			ExpiresAt: diag.Timestamp(t.Expiry),
+			ExpiresIn: int64(t.Expiry.Sub(in.Now).Round(time.Second) / time.Second),
+			Claims:    t.Claims,
+		}
+		if !t.IssuedAt.IsZero() {
+			r.Token.IssuedAt = diag.Timestamp(t.IssuedAt)
+		}
+		if !t.NotBefore.IsZero() {
+			r.Token.NotBefore = diag.Timestamp(t.NotBefore)
+		}
+		form := diag.HubForm(t, r.Shape)
+		r.Form = &form
+		for _, f := range diag.Expect(t.Claims, want) {
+			r.Expect = append(r.Expect, expectView{Field: f.Name, Claim: f.Claim, Want: f.Want, Got: f.Got, Present: f.Present, Match: f.OK})
+			r.OK = r.OK && f.OK
+		}
+	} else if r.expected {
+		r.OK = false
+	}
+	return r
+}
+
+func (r *claimsReport) writeText(w io.Writer) {
+	t := r.token
+	if t == nil {
+		fmt.Fprintf(w, "hf-oidc claims: no ID token%s.\n", r.providerPhrase())
+	} else {
+		fmt.Fprintf(w, "hf-oidc claims: the ID token%s, with %s claims (never the token itself)\n\n", r.providerPhrase(), r.Shape.Title())
+		rows := [][2]string{
+			{"issuer", diag.Display(t.Issuer)},
+			{"audience", diag.Display(strings.Join(t.Audience, ", "))},
+			{"subject", diag.Display(t.Subject)},
+		}
+		if !t.IssuedAt.IsZero() {
+			rows = append(rows, [2]string{"issued", diag.Timestamp(t.IssuedAt) + " (" + relative(t.IssuedAt, r.now) + ")"})
+		}
+		if !t.NotBefore.IsZero() && !t.NotBefore.Equal(t.IssuedAt) {
+			rows = append(rows, [2]string{"not before", diag.Timestamp(t.NotBefore) + " (" + relative(t.NotBefore, r.now) + ")"})
+		}
+		rows = append(rows, [2]string{"expires", diag.Timestamp(t.Expiry) + " (" + relative(t.Expiry, r.now) + ")"})
+		writeRows(w, "  ", rows)
+
+		if cs := diag.KeyClaims(t, r.Shape); len(cs) > 0 {
+			fmt.Fprintf(w, "\nClaims that publishers match on:\n")
+			rows = rows[:0]
+			for _, c := range cs {
+				rows = append(rows, [2]string{c.Name, c.Value})
+			}
+			writeRows(w, "  ", rows)
+		}
+
+		fmt.Fprintf(w, "\nTo trust this job on the Hub, enter (the repo's Settings → Trusted Publishers; for a username, the account's CI/CD Access):\n")
+		rows = [][2]string{{"provider", r.Form.Provider}, {"issuer", diag.Display(r.Form.Issuer)}}
+		for _, f := range r.Form.Fields {
+			v := diag.Display(f.Value)
+			if f.Optional {
+				v += "   (optional)"
+			}
+			rows = append(rows, [2]string{f.Name, v})
+		}
+		writeRows(w, "  ", rows)
+	}
+
+	fmt.Fprintln(w)
+	if len(r.Findings) == 0 {
+		fmt.Fprintln(w, "No problems found.")
+	} else {
+		fmt.Fprintf(w, "Problems (%d):\n", len(r.Findings))
+		for _, f := range r.Findings {
+			fmt.Fprintf(w, "  %s: %s.\n    Next: %s\n", f.Severity, f.Problem, f.Next())
+		}
+	}
+
+	if r.expected {
+		fmt.Fprintf(w, "\nDry run of the Hub's matching (--expect):\n")
+		if t == nil {
+			fmt.Fprintf(w, "  nothing to compare: there is no ID token.\n")
+			return
+		}
+		r.writeExpect(w)
+	}
+}
+
+func (r *claimsReport) providerPhrase() string {
+	if r.Provider == "" {
+		return ""
+	}
+	return " from the " + r.Provider + " provider"
+}
+
+func (r *claimsReport) writeExpect(w io.Writer) {
+	width := 0
+	for _, e := range r.Expect {
+		width = max(width, len(diag.Display(e.Field)))
+	}
+	bad := 0
+	for _, e := range r.Expect {
+		verdict := "match   "
+		if !e.Match {
+			verdict, bad = "MISMATCH", bad+1
+		}
+		fmt.Fprintf(w, "  %-*s  %s  Hub: %s  token: %s\n", width, diag.Display(e.Field), verdict, diag.Display(e.Want), r.tokenValue(e))
+	}
+	if bad == 0 {
+		fmt.Fprintf(w, "All %d field%s match: the Hub's claim check would pass for a publisher with this issuer.\n", len(r.Expect), plural(len(r.Expect)))
+		return
+	}
+	fmt.Fprintf(w, "%d of %d field%s do not match: the Hub would refuse this token with invalid_grant.\n", bad, len(r.Expect), plural(len(r.Expect)))
+	fmt.Fprintf(w, "Next: %s\n", diag.ExpectNext())
+}
+
+// tokenValue is the token's side of a compared field: the value compared,
+// and the claim it was derived from when that differs.
+func (r *claimsReport) tokenValue(e expectView) string {
+	if !e.Present {
+		return "(no " + diag.Display(e.Claim) + " claim)"
+	}
+	got := diag.Display(e.Got)
+	raw, _ := hubmatch.Stringify(r.token.Claims[e.Claim])
+	switch {
+	case raw != e.Got:
+		return got + " (from " + diag.Display(e.Claim) + " " + diag.Display(raw) + ")"
+	case e.Claim != e.Field:
+		return got + " (" + diag.Display(e.Claim) + ")"
+	}
+	return got
+}

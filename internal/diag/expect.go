@@ -1,0 +1,73 @@
+package diag
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
+)
+
+// maxExpect bounds the fields of one --expect: the Hub's form has a handful.
+const maxExpect = 50
+
+// ParseExpect reads what the user configured on the Hub, in the words of its
+// form: "repository=acme/training,branch=main,workflow=publish.yml". Each
+// value may hold several such lists (a repeated flag). A value runs to the
+// next comma; names and values are trimmed; a name given twice, an empty
+// name or value, or an entry without "=" is an error that quotes the entry.
+func ParseExpect(values []string) (map[string]string, error) {
+	want := map[string]string{}
+	for _, v := range values {
+		for _, entry := range strings.Split(v, ",") {
+			entry = strings.TrimSpace(entry)
+			if entry == "" {
+				continue
+			}
+			name, value, ok := strings.Cut(entry, "=")
+			name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("%q is not name=value (for example repository=acme/training,branch=main,workflow=publish.yml)", truncate(clean(entry), 60))
+			case name == "":
+				return nil, fmt.Errorf("%q has no name before \"=\"", truncate(clean(entry), 60))
+			case value == "":
+				return nil, fmt.Errorf("%q has no value: leave out a field the publisher does not set", truncate(clean(entry), 60))
+			case strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+				return nil, fmt.Errorf("%q: a field name has no spaces or control characters", truncate(clean(name), 60))
+			}
+			if prev, dup := want[name]; dup {
+				return nil, fmt.Errorf("%s is given twice (%q and %q)", clean(name), truncate(clean(prev), 60), truncate(clean(value), 60))
+			}
+			want[name] = value
+			if len(want) > maxExpect {
+				return nil, fmt.Errorf("more than %d fields given", maxExpect)
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil, fmt.Errorf("no field given (for example repository=acme/training,branch=main,workflow=publish.yml)")
+	}
+	return want, nil
+}
+
+// Expect compares the token's claims with what the user configured on the
+// Hub, exactly as the Hub does (hubmatch).
+func Expect(claims map[string]any, want map[string]string) []hubmatch.Field {
+	return hubmatch.Match(claims, want)
+}
+
+// Mismatches counts the fields that do not match.
+func Mismatches(fields []hubmatch.Field) int {
+	n := 0
+	for _, f := range fields {
+		if !f.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// ExpectNext is the "Next:" line for a dry run with mismatches.
+func ExpectNext() string {
+	return "Make each mismatched field of the publisher on the Hub equal the token's value shown, or run the job that has the configured values; the Hub compares exactly, with no patterns. " + AnchorExpectMismatch.See()
+}

@@ -1,0 +1,226 @@
+package circleci
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/hf-oidc/hf-oidc/plugins"
+)
+
+const (
+	name = "circleci"
+	// order puts CircleCI after env, GitHub and GitLab (see plugins/all).
+	order = 40
+
+	envCI       = "CIRCLECI"
+	envOrgToken = "CIRCLE_OIDC_TOKEN_V2"
+	cli         = "circleci"
+
+	// FallbackVar says what to do when `circleci run oidc get` fails:
+	// nothing (the default, also "none"), or FallbackOrgToken.
+	FallbackVar = "HF_OIDC_CIRCLECI_FALLBACK"
+	// FallbackOrgToken makes the provider fall back to the job's
+	// $CIRCLE_OIDC_TOKEN_V2. CircleCI mints that token for the organization
+	// id as audience, so it is used only when that is the audience asked for:
+	// a Hub configured to accept it. huggingface.co accepts only its own.
+	FallbackOrgToken = "org-token"
+)
+
+func init() {
+	plugins.Register(name, order, func(opts ...plugins.Option) plugins.Provider { return New(opts...) })
+}
+
+var _ plugins.Provider = (*Provider)(nil)
+
+// Provider mints ID tokens with the circleci CLI. It is safe for concurrent
+// use.
+type Provider struct {
+	getenv func(string) string
+	run    plugins.Runner
+	// fellBack is set once the job's fixed token stood in for the CLI: from
+	// then on the provider cannot promise fresh tokens.
+	fellBack atomic.Bool
+}
+
+// New returns a CircleCI provider. It reads the environment through
+// plugins.WithGetenv and runs the CLI through plugins.WithRunner (default
+// os.Getenv and the PATH's circleci).
+func New(opts ...plugins.Option) *Provider {
+	o := plugins.Apply(opts...)
+	return &Provider{getenv: o.Getenv, run: o.Runner}
+}
+
+// Name returns "circleci".
+func (*Provider) Name() string { return name }
+
+// Detect reports whether this is a CircleCI job.
+func (p *Provider) Detect() bool { return p.getenv(envCI) == "true" }
+
+// CanMint returns true: every call runs the CLI again for a fresh token.
+// After a fallback to $CIRCLE_OIDC_TOKEN_V2 it returns false.
+func (p *Provider) CanMint() bool { return !p.fellBack.Load() }
+
+// IDToken runs `circleci run oidc get --claims '{"aud":"<audience>"}'` and
+// returns the token it prints. The token is never passed on a command line,
+// logged, or quoted in an error. When the CLI is missing or fails, it
+// returns a *plugins.SetupError, or falls back to $CIRCLE_OIDC_TOKEN_V2 if
+// HF_OIDC_CIRCLECI_FALLBACK is org-token (see FallbackOrgToken).
+func (p *Provider) IDToken(ctx context.Context, audience string) (string, error) {
+	fallback, err := p.fallback()
+	if err != nil {
+		return "", err
+	}
+	args := []string{"run", "oidc", "get"}
+	if audience != "" {
+		claims, err := json.Marshal(map[string]string{"aud": audience})
+		if err != nil {
+			return "", fmt.Errorf("encoding the claims for %s: %w", cli, err)
+		}
+		args = append(args, "--claims", string(claims))
+	}
+	out, err := p.run(ctx, cli, args...)
+	if err == nil {
+		tok, perr := pickToken(out)
+		if perr == nil {
+			return tok, nil
+		}
+		err = perr
+	} else if ctx.Err() != nil {
+		return "", fmt.Errorf("running %s run oidc get: %w", cli, ctx.Err())
+	}
+	cause := redact(err.Error())
+	if fallback {
+		return p.orgToken(audience, cause)
+	}
+	if errors.Is(err, exec.ErrNotFound) {
+		return "", &plugins.SetupError{
+			Provider: name,
+			Problem:  "the circleci CLI is not on PATH",
+			Fix:      "Run this in a CircleCI job whose image has the circleci CLI (CircleCI's convenience images do), or install it in the job. " + fallbackNote,
+		}
+	}
+	return "", &plugins.SetupError{
+		Provider: name,
+		Problem:  "`circleci run oidc get` failed: " + cause,
+		Fix:      "It works only inside a CircleCI job, with a circleci CLI recent enough to have `run oidc get`: update the CLI in the image. " + fallbackNote,
+	}
+}
+
+const fallbackNote = "$" + envOrgToken + " is no way around it on huggingface.co: its audience is the organization id, which the Hub rejects (" +
+	FallbackVar + "=" + FallbackOrgToken + " uses it for a Hub that accepts that audience, with HF_OIDC_AUDIENCE set to the id)."
+
+func (p *Provider) fallback() (bool, error) {
+	switch strings.TrimSpace(p.getenv(FallbackVar)) {
+	case "", "none":
+		return false, nil
+	case FallbackOrgToken:
+		return true, nil
+	}
+	// The value is not quoted: it is a setting, but a pasted token would
+	// land here too.
+	return false, &plugins.SetupError{
+		Provider: name,
+		Problem:  FallbackVar + " is neither none nor " + FallbackOrgToken,
+		Fix:      "Unset " + FallbackVar + " (the default, none: no fallback), or set it to " + FallbackOrgToken + " to use $" + envOrgToken + " when `circleci run oidc get` fails.",
+	}
+}
+
+// orgToken returns the job's $CIRCLE_OIDC_TOKEN_V2 in place of the CLI's,
+// provided it is for audience.
+func (p *Provider) orgToken(audience, cause string) (string, error) {
+	tok := strings.TrimSpace(p.getenv(envOrgToken))
+	if tok == "" {
+		return "", &plugins.SetupError{
+			Provider: name,
+			Problem:  "`circleci run oidc get` failed (" + cause + ") and $" + envOrgToken + ", the fallback " + FallbackVar + " asks for, is not set",
+			Fix:      "Run this in a CircleCI job, where `circleci run oidc get` works or CircleCI sets $" + envOrgToken + ".",
+		}
+	}
+	if auds, ok := audiences(tok); ok && audience != "" && !slices.Contains(auds, audience) {
+		return "", &plugins.SetupError{
+			Provider: name,
+			Problem: fmt.Sprintf("`circleci run oidc get` failed (%s), and the fallback $%s is for audience %s (the organization id), not %q",
+				cause, envOrgToken, quoteList(auds), audience),
+			Fix: "Only `circleci run oidc get` mints a token for the Hub's audience: fix the circleci CLI in the job. Keep " + FallbackVar + "=" + FallbackOrgToken +
+				" only for a Hub that accepts the organization id as audience, and set HF_OIDC_AUDIENCE to it.",
+		}
+	}
+	p.fellBack.Store(true)
+	return tok, nil
+}
+
+// pickToken finds the one JWT in the CLI's output, which may carry notices
+// around it. Its errors never quote the output.
+func pickToken(out []byte) (string, error) {
+	var found []string
+	for _, word := range strings.Fields(string(out)) {
+		if looksLikeJWT(word) {
+			found = append(found, word)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) > 1:
+		return "", fmt.Errorf("it printed %d tokens, want one", len(found))
+	case len(strings.TrimSpace(string(out))) == 0:
+		return "", errors.New("it printed nothing")
+	}
+	return "", fmt.Errorf("it printed no token (%d bytes)", len(out))
+}
+
+// looksLikeJWT reports whether w is a compact JWS: three base64url parts, the
+// first the encoding of a JSON object (`{"` encodes as "eyJ"), so that a
+// version number such as 1.2.3 is not taken for one.
+func looksLikeJWT(w string) bool {
+	parts := strings.Split(w, ".")
+	if len(parts) != 3 || !strings.HasPrefix(parts[0], "eyJ") || parts[1] == "" {
+		return false
+	}
+	for _, part := range parts {
+		for _, c := range part {
+			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// jwtLike matches anything that starts like a JWT, so that a token a CLI
+// echoed on stderr is not quoted, whoever's it is.
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_\-.]*`)
+
+func redact(s string) string { return jwtLike.ReplaceAllLiteralString(s, "[REDACTED]") }
+
+// audiences reads the aud claim of tok without verifying it, and reports
+// false when tok is no JWT with an aud.
+func audiences(tok string) ([]string, bool) {
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(tok, claims); err != nil {
+		return nil, false
+	}
+	auds, err := claims.GetAudience()
+	if err != nil || len(auds) == 0 {
+		return nil, false
+	}
+	return auds, true
+}
+
+func quoteList(auds []string) string {
+	q := make([]string, len(auds))
+	for i, a := range auds {
+		q[i] = strconv.Quote(a)
+	}
+	return strings.Join(q, ", ")
+}
