@@ -53,7 +53,11 @@ func claims(ctx context.Context, env Env, args []string) error {
 	flags := map[string]*string{}
 	for _, name := range claimsSettings {
 		if v, ok := config.Lookup(name); ok && v.Flag != "" {
-			flags[name] = fs.String(v.Flag, "", strings.ReplaceAll(v.Help, "`", "")+" (env "+v.Name+", default "+v.Default+")")
+			help := strings.ReplaceAll(v.Help, "`", "")
+			if name == "HF_OIDC_TIMEOUT" {
+				help = "bound on getting the ID token"
+			}
+			flags[name] = fs.String(v.Flag, "", help+" (env "+v.Name+", default "+v.Default+")")
 		}
 	}
 	var resources, expect listValue

@@ -22,6 +22,7 @@ Examples:
 func runExchange(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "exchange", "[flags]", exchangeAbout)
 	flags := config.Bind(fs)
+	withGit := fs.Bool("git", false, gitFlagUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,6 +37,34 @@ func runExchange(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var git *gitSetup
+	if *withGit {
+		if git, err = newGitSetup(cfg, env, ""); err != nil {
+			return err
+		}
+	}
+	warnHubClientOverride(env, cfg)
+	start := env.Now()
+	s, entries, err := exchangeRound(ctx, env, cfg, format)
+	if err != nil {
+		return err
+	}
+	if git != nil {
+		if err := git.configureGlobal(ctx); err != nil {
+			return err
+		}
+	}
+	if err := newExporter(format, env, cfg).Export(entries); err != nil {
+		return fmt.Errorf("exporting tokens: %w", err)
+	}
+	printSummary(env.Stderr, s, format, entries, env.Now().Sub(start))
+	return nil
+}
+
+// exchangeRound runs the first round of exchange, exec and refresh: it
+// masks what it must in GitHub Actions, prints the failure paragraph when a
+// resource fails, and returns the tokens to export.
+func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format string) (*session, []export.Entry, error) {
 	// The github format masks the ID token the moment it exists, and the
 	// exporter masks the tokens before writing anything. Other formats in
 	// GitHub Actions mask the tokens on stderr, which the runner reads
@@ -47,22 +76,20 @@ func runExchange(ctx context.Context, env Env, args []string) error {
 	} else if cfg.Getenv("GITHUB_ACTIONS") == "true" {
 		tokenMask = env.Stderr
 	}
-	warnHubClientOverride(env, cfg)
 
 	s, err := newSession(cfg, env, idMask)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	start := env.Now()
 	results, err := s.round(ctx)
 	if results == nil && err != nil {
-		return err
+		return nil, nil, err
 	}
 	ok := succeeded(results)
 	if err != nil {
 		printFailure(env, format == "github", s, results, len(ok) > 0 && cfg.AllowPartial)
 		if !cfg.AllowPartial || len(ok) == 0 {
-			return &reportedError{err: err}
+			return nil, nil, &reportedError{err: err}
 		}
 	}
 	entries := make([]export.Entry, len(ok))
@@ -70,15 +97,11 @@ func runExchange(ctx context.Context, env Env, args []string) error {
 		entries[i] = export.Entry{Resource: r.Resource.Name, Env: r.Resource.Env, Token: r.Token.AccessToken, ExpiresAt: r.Token.ExpiresAt}
 		if tokenMask != nil {
 			if err := export.Mask(tokenMask, r.Token.AccessToken); err != nil {
-				return fmt.Errorf("masking tokens: %w", err)
+				return nil, nil, fmt.Errorf("masking tokens: %w", err)
 			}
 		}
 	}
-	if err := newExporter(format, env, cfg).Export(entries); err != nil {
-		return fmt.Errorf("exporting tokens: %w", err)
-	}
-	printSummary(env.Stderr, s, format, entries, env.Now().Sub(start))
-	return nil
+	return s, entries, nil
 }
 
 // resolveFormat turns auto into a concrete format and checks, before

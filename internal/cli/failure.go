@@ -48,7 +48,6 @@ func printFailure(env Env, github bool, s *session, results []exchange.Result, p
 
 // A failure is a failed round, analysed once for both renderings.
 type failure struct {
-	cmd      string
 	failed   []exchange.Result
 	total    int
 	partial  bool
@@ -66,7 +65,6 @@ type failure struct {
 
 func newFailure(env Env, s *session, results []exchange.Result, partial bool) *failure {
 	f := &failure{
-		cmd:      "exchange",
 		total:    len(results),
 		partial:  partial,
 		provider: s.provider.Name(),
@@ -276,7 +274,9 @@ func (f *failure) text() string {
 	if f.partial {
 		outcome = "the others were exported (--allow-partial)"
 	}
-	fmt.Fprintf(&b, "hf-oidc %s: the exchange failed for %d of %d resource%s; %s.\n", f.cmd, len(f.failed), f.total, plural(f.total), outcome)
+	// exchange, exec, refresh and the git helper all print this: the
+	// paragraph names no command.
+	fmt.Fprintf(&b, "hf-oidc: the exchange failed for %d of %d resource%s; %s.\n", len(f.failed), f.total, plural(f.total), outcome)
 	for _, r := range f.failed {
 		fmt.Fprintf(&b, "  %s: %s\n", r.Resource.Name, failureLine(r.Err))
 	}

@@ -38,8 +38,8 @@ type Input struct {
 	// Resources are the resources as given (flags or HF_OIDC_RESOURCES),
 	// each possibly a comma- or newline-separated list.
 	Resources []string
-	Getenv    func(string) string            // nil: nothing is set
-	ReadFile  func(string) ([]byte, error)   // reads GitHub's event file; nil: os.ReadFile
+	Getenv    func(string) string          // nil: nothing is set
+	ReadFile  func(string) ([]byte, error) // reads GitHub's event file; nil: os.ReadFile
 	Now       time.Time
 }
 

@@ -56,7 +56,7 @@ func ParseForkEvent(payload []byte) (fork, base string, ok bool) {
 	}
 	head := ev.PullRequest.Head.Repo
 	switch {
-	case head == nil:
+	case head == nil || head.FullName == "":
 		return "(a deleted fork)", base, true
 	case head.FullName != base:
 		return head.FullName, base, true

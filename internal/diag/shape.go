@@ -72,6 +72,8 @@ func shapeByIssuer(iss string) Shape {
 		return ""
 	}
 	switch {
+	case u.Host == "gitlab.com":
+		return GitLab
 	case u.Host == "oidc.circleci.com" && strings.HasPrefix(u.Path, "/org/"):
 		return CircleCI
 	case u.Host == "api.bitbucket.org" && strings.HasSuffix(u.Path, "/pipelines-config/identity/oidc"):

@@ -310,7 +310,7 @@ func TestExchangeRejected(t *testing.T) {
 				"failed for 1 of 2 resources; nothing was exported",
 				"acme/untrusted: invalid_grant",
 				"HTTP 400", "request ID Root=",
-				"sub=repo:acme/training:ref:refs/heads/main",
+				"  sub                  repo:acme/training:ref:refs/heads/main\n", // the claims block's sub row
 				"Trusted Publishers",
 			} {
 				if !strings.Contains(r.stderr, want) {

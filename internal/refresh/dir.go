@@ -96,6 +96,7 @@ type Status struct {
 	State            string        `json:"state"` // StateRunning, StateStopped, StateFailed or StateCache
 	Provider         string        `json:"provider,omitempty"`
 	Endpoint         string        `json:"endpoint"`
+	Resources        []string      `json:"resources,omitempty"` // as configured, R or R=ENV_NAME
 	LastRefresh      time.Time     `json:"last_refresh,omitzero"`
 	NextRefresh      time.Time     `json:"next_refresh,omitzero"`
 	LastError        string        `json:"last_error,omitempty"`

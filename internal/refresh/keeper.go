@@ -37,6 +37,8 @@ type Keeper struct {
 	Fresh func(exchange.Token)
 	// Log, if set, gets warnings and errors, one sentence each.
 	Log func(msg string)
+	// Refreshed, if set, hears of every refresh that wrote new tokens.
+	Refreshed func(toks []exchange.Token)
 
 	warned bool
 }
@@ -60,8 +62,10 @@ func (k *Keeper) Write(toks []exchange.Token, refreshErr error) error {
 	// What the previous writer said still holds until this write changes
 	// it, also when a detached keeper takes over from the command that
 	// started it.
-	if prev, _ := k.Dir.ReadStatus(); prev != nil {
+	prev, _ := k.Dir.ReadStatus()
+	if prev != nil {
 		st.LastRefresh, st.LastError, st.LastErrorAt = prev.LastRefresh, prev.LastError, prev.LastErrorAt
+		st.IDTokenExpiresAt, st.IDTokenRenewable, st.Warning = prev.IDTokenExpiresAt, prev.IDTokenRenewable, prev.Warning
 	}
 	now := k.now()
 	if len(toks) > 0 {
@@ -76,11 +80,13 @@ func (k *Keeper) Write(toks []exchange.Token, refreshErr error) error {
 		st.State = StateRunning
 	}
 	st.NextRefresh = k.Source.Next()
-	if id := k.Source.IDToken; id != nil {
-		st.IDTokenExpiresAt, st.IDTokenRenewable = id.Expiry(), id.CanMint()
-	}
-	if w := k.Source.Warning(); w != nil {
-		st.Warning = w.Error()
+	// A keeper that took over knows the ID token only after its first
+	// refresh; until then the previous writer's word stands.
+	if id := k.Source.IDToken; id != nil && !id.Expiry().IsZero() {
+		st.IDTokenExpiresAt, st.IDTokenRenewable, st.Warning = id.Expiry(), id.CanMint(), ""
+		if w := k.Source.Warning(); w != nil {
+			st.Warning = w.Error()
+		}
 	}
 	st.Tokens = k.tokenStatus()
 	if err := k.Dir.WriteStatus(&st); err != nil {
@@ -121,6 +127,9 @@ func (k *Keeper) Run(ctx context.Context) error {
 				return werr
 			}
 			k.log(fmt.Sprintf("writing the token files failed: %v", werr))
+		}
+		if len(toks) > 0 && k.Refreshed != nil {
+			k.Refreshed(toks)
 		}
 		switch {
 		case err != nil && Permanent(err):

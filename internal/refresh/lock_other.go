@@ -48,6 +48,9 @@ func (l *Lock) Release() {
 	}
 }
 
+// HandOff closes the lock file.
+func (l *Lock) HandOff() { l.Release() }
+
 // Holder cannot tell here, and says no one holds the lock.
 func (d *Dir) Holder() (int, bool) { return 0, false }
 

@@ -80,6 +80,15 @@ func (l *Lock) Release() {
 	l.f = nil
 }
 
+// HandOff closes this process's copy of the lock file without unlocking
+// it: a child given File keeps the lock.
+func (l *Lock) HandOff() {
+	if l != nil && l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+}
+
 // Holder returns the PID of the process holding the keeper lock, and
 // whether one does.
 func (d *Dir) Holder() (int, bool) {

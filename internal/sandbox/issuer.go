@@ -40,8 +40,9 @@ type issuer struct {
 	idTokenPath string   // where its ID tokens are requested, if served over HTTP
 	claimNames  []string // claims_supported, besides the registered ones
 
-	// The key is made on first use: five RSA keys per sandbox would slow
-	// every test that starts one and uses a single issuer.
+	// The key is made on first use, by newKey: five RSA keys per sandbox
+	// would slow every test that starts one and uses a single issuer.
+	newKey  func(Provider) (*rsa.PrivateKey, error)
 	keyOnce sync.Once
 	key     *rsa.PrivateKey
 	kid     string
@@ -51,7 +52,11 @@ type issuer struct {
 // signingKey returns the issuer's key and its kid, making them on first use.
 func (is *issuer) signingKey() (*rsa.PrivateKey, string, error) {
 	is.keyOnce.Do(func() {
-		is.key, is.keyErr = generateKey(is.name)
+		gen := is.newKey
+		if gen == nil {
+			gen = func(p Provider) (*rsa.PrivateKey, error) { return generateKey(string(p)) }
+		}
+		is.key, is.keyErr = gen(Provider(is.name))
 		if is.keyErr != nil {
 			is.keyErr = fmt.Errorf("generating %s issuer key: %w", is.name, is.keyErr)
 			return
@@ -66,10 +71,25 @@ func (is *issuer) signingKey() (*rsa.PrivateKey, string, error) {
 // would otherwise slow.
 var generateKey = func(string) (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) }
 
+var sharedKeys sync.Map // Provider → func() (*rsa.PrivateKey, error)
+
+// SharedKeys makes one key per provider for the whole process, for
+// Config.Keys: a test package that starts many sandboxes then generates five
+// keys in all instead of some for each sandbox (2048-bit RSA keys take a
+// noticeable time to make, more so under the race detector). The issuers of
+// one sandbox still have distinct keys; never use it outside tests.
+func SharedKeys(p Provider) (*rsa.PrivateKey, error) {
+	f, _ := sharedKeys.LoadOrStore(p, sync.OnceValues(func() (*rsa.PrivateKey, error) {
+		return rsa.GenerateKey(rand.Reader, 2048)
+	}))
+	return f.(func() (*rsa.PrivateKey, error))()
+}
+
 func (s *Sandbox) addIssuer(is *issuer, claims map[string]any) {
 	if is.jwksPath == "" {
 		is.jwksPath = jwksPath
 	}
+	is.newKey = s.cfg.Keys
 	for c := range claims {
 		is.claimNames = append(is.claimNames, c)
 	}

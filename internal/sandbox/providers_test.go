@@ -1,12 +1,14 @@
 package sandbox
 
 import (
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -484,4 +486,45 @@ func FuzzCircleCIClaims(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestConfigKeys(t *testing.T) {
+	t.Parallel()
+	a := start(t, Config{Keys: SharedKeys})
+	b := start(t, Config{Keys: SharedKeys})
+	kids := map[string]Provider{}
+	for _, p := range Providers() {
+		_, ka, err := a.issuerOf(p).signingKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, kb, _ := b.issuerOf(p).signingKey()
+		if ka != kb {
+			t.Errorf("%s: SharedKeys gave two sandboxes different keys", p)
+		}
+		if other, dup := kids[ka]; dup {
+			t.Errorf("SharedKeys gave %s and %s one key", p, other)
+		}
+		kids[ka] = p
+	}
+	// A token of one sandbox still names its own issuer, which the other
+	// does not trust.
+	b.TrustGitLab("acme/training")
+	if a := exchange(t, b, mintFor(t, a, GitLab, nil), "acme/training"); a.status != http.StatusBadRequest {
+		t.Errorf("another sandbox's token: status %d, want 400", a.status)
+	}
+
+	var asked []Provider
+	var mu sync.Mutex
+	c := start(t, Config{Keys: func(p Provider) (*rsa.PrivateKey, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, p)
+		return SharedKeys(p)
+	}})
+	mintFor(t, c, Buildkite, nil)
+	mintFor(t, c, Buildkite, nil)
+	if !reflect.DeepEqual(asked, []Provider{Buildkite}) {
+		t.Errorf("Keys was asked for %v, want only Buildkite, once", asked)
+	}
 }

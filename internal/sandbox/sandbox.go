@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -26,6 +27,9 @@ type Config struct {
 	Leeway          time.Duration    // clock leeway on exp/nbf/iat checks; default 0
 	Audience        string           // the audience the Hub requires; default "https://huggingface.co"
 	Now             func() time.Time // default time.Now
+	// Keys makes each issuer's signing key; default: a fresh 2048-bit RSA
+	// key per issuer and sandbox, made on first use. Tests pass SharedKeys.
+	Keys func(Provider) (*rsa.PrivateKey, error)
 }
 
 // The paths the Hub side serves, for Inject.

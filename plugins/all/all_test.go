@@ -11,15 +11,13 @@ import (
 	_ "github.com/hf-oidc/hf-oidc/plugins/all"
 )
 
-// detectionOrder is the order doc.go promises, for the providers that exist
-// so far. Later ones (order 30 and up) sort after them.
-var detectionOrder = []string{"env", "github"}
+// detectionOrder is the order doc.go promises.
+var detectionOrder = []string{"env", "github", "gitlab", "circleci", "bitbucket", "buildkite"}
 
 func TestNames(t *testing.T) {
 	t.Parallel()
-	names := plugins.Names()
-	if len(names) < len(detectionOrder) || !slices.Equal(names[:len(detectionOrder)], detectionOrder) {
-		t.Errorf("Names() = %q, want it to start with %q", names, detectionOrder)
+	if names := plugins.Names(); !slices.Equal(names, detectionOrder) {
+		t.Errorf("Names() = %q, want %q", names, detectionOrder)
 	}
 }
 
@@ -40,8 +38,23 @@ func TestDetect(t *testing.T) {
 		{name: "token file only", env: map[string]string{"HF_OIDC_ID_TOKEN_FILE": "/t"}, want: "env"},
 		{name: "GitHub and env", env: with(github, "HF_OIDC_ID_TOKEN", "a.b.c"), want: "env"},
 		{name: "GitHub without id-token permission", env: map[string]string{"GITHUB_ACTIONS": "true"}, want: "github"},
+		{name: "GitLab", env: map[string]string{"GITLAB_CI": "true", "CI": "true", "HF_ID_TOKEN": "a.b.c"}, want: "gitlab"},
+		{name: "GitLab without id_tokens", env: map[string]string{"GITLAB_CI": "true"}, want: "gitlab"},
+		{name: "GitLab naming its variable HF_OIDC_ID_TOKEN", env: map[string]string{"GITLAB_CI": "true", "HF_OIDC_ID_TOKEN": "a.b.c"}, want: "env"},
+		{name: "CircleCI", env: map[string]string{"CIRCLECI": "true", "CI": "true"}, want: "circleci"},
+		{name: "Bitbucket", env: map[string]string{"BITBUCKET_BUILD_NUMBER": "7", "CI": "true"}, want: "bitbucket"},
+		{name: "Bitbucket without oidc", env: map[string]string{"BITBUCKET_BUILD_NUMBER": "7"}, want: "bitbucket"},
+		{name: "Buildkite", env: map[string]string{"BUILDKITE": "true", "CI": "true"}, want: "buildkite"},
+		{name: "Buildkite and env", env: map[string]string{"BUILDKITE": "true", "HF_OIDC_ID_TOKEN_FILE": "/t"}, want: "env"},
+		// Only a job that fakes another CI's variables has two; the lower
+		// order wins.
+		{name: "GitHub and GitLab", env: with(github, "GITLAB_CI", "true"), want: "github"},
+		{name: "CircleCI and Buildkite", env: map[string]string{"CIRCLECI": "true", "BUILDKITE": "true"}, want: "circleci"},
 		{name: "none", env: map[string]string{}},
+		{name: "only CI", env: map[string]string{"CI": "true"}},
 		{name: "GITHUB_ACTIONS not true", env: map[string]string{"GITHUB_ACTIONS": "false"}},
+		{name: "GITLAB_CI not true", env: map[string]string{"GITLAB_CI": "1"}},
+		{name: "BITBUCKET_BUILD_NUMBER empty", env: map[string]string{"BITBUCKET_BUILD_NUMBER": ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,10 +70,10 @@ func TestDetect(t *testing.T) {
 			if !errors.As(err, &nd) {
 				t.Fatalf("Detect = %v, %v; want *plugins.ErrNotDetected", p, err)
 			}
-			if len(nd.Tried) < len(detectionOrder) || !slices.Equal(nd.Tried[:len(detectionOrder)], detectionOrder) {
-				t.Errorf("Tried = %q, want it to start with %q", nd.Tried, detectionOrder)
+			if !slices.Equal(nd.Tried, detectionOrder) {
+				t.Errorf("Tried = %q, want %q", nd.Tried, detectionOrder)
 			}
-			if !strings.Contains(err.Error(), "tried env, github") {
+			if !strings.Contains(err.Error(), "tried env, github, gitlab, circleci, bitbucket, buildkite") {
 				t.Errorf("error = %q, want it to list what was tried", err)
 			}
 		})

@@ -18,6 +18,8 @@
 // a token (minted with another audience, in an earlier job, or by a tool we do
 // not know) means that token, even on a GitHub runner that could mint its
 // own. Were GitHub first, the user's token would be silently ignored there.
+// A GitLab job that names its id_tokens variable HF_OIDC_ID_TOKEN is thus
+// served by env, which hands out the same token the gitlab provider would.
 // The CI providers cannot overlap (each keys on its own CI's variable), so
 // their order among themselves matters only for a job that fakes another
 // CI's variables; gaps of ten leave room for providers added later.

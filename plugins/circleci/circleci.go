@@ -116,8 +116,8 @@ func (p *Provider) IDToken(ctx context.Context, audience string) (string, error)
 	}
 }
 
-const fallbackNote = "$" + envOrgToken + " is no way around it on huggingface.co: its audience is the organization id, which the Hub rejects (" +
-	FallbackVar + "=" + FallbackOrgToken + " uses it for a Hub that accepts that audience, with HF_OIDC_AUDIENCE set to the id)."
+const fallbackNote = "$" + envOrgToken + " is no way around it for huggingface.co: its audience is the organization id, which the Hub rejects (" +
+	FallbackVar + "=" + FallbackOrgToken + " falls back to it for a Hub that accepts that audience, with HF_OIDC_AUDIENCE set to the id)."
 
 func (p *Provider) fallback() (bool, error) {
 	switch strings.TrimSpace(p.getenv(FallbackVar)) {

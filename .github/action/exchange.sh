@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs hf-oidc for the action: `exchange` for export: env, a detached
+# `refresh` keeper for export: file, with --git for git: true. The inputs
+# come in the environment and reach hf-oidc as its own variables; hf-oidc
+# masks every token before it writes anything, and this script never
+# touches one.
+set -euo pipefail
+
+fail() {
+	printf 'hf-oidc: %s\n' "$*" >&2
+	printf '::error title=hf-oidc: bad input::%s\n' "$*"
+	exit 2
+}
+
+[ -n "${HF_OIDC_BIN:-}" ] || fail "the install step found no hf-oidc binary."
+resources=${HF_OIDC_INPUT_RESOURCES:-}
+[ -n "${resources//[[:space:],]/}" ] ||
+	fail "the resources input is empty. Next: list the Hub resources to get tokens for, one per line (acme/model, datasets/acme/data=HF_DATA_TOKEN, a username …)."
+export HF_OIDC_RESOURCES=$resources
+# An empty input leaves the job's own variable, if any, in force.
+[ -z "${HF_OIDC_INPUT_AUDIENCE:-}" ] || export HF_OIDC_AUDIENCE=$HF_OIDC_INPUT_AUDIENCE
+[ -z "${HF_OIDC_INPUT_ENDPOINT:-}" ] || export HF_ENDPOINT=$HF_OIDC_INPUT_ENDPOINT
+
+case ${HF_OIDC_INPUT_EXPORT:-env} in
+env) args=(exchange --format github) ;;
+file) args=(refresh --detach --format github) ;;
+*) fail "the export input is '${HF_OIDC_INPUT_EXPORT}': expected env (HF_TOKEN, for jobs under an hour) or file (token files kept fresh, for long jobs)." ;;
+esac
+case ${HF_OIDC_INPUT_GIT:-false} in
+true | True | TRUE) args+=(--git) ;;
+false | False | FALSE | '') ;;
+*) fail "the git input is '${HF_OIDC_INPUT_GIT}': expected true or false." ;;
+esac
+
+exec "$HF_OIDC_BIN" "${args[@]}"

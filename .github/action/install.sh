@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Puts a verified hf-oidc on the job for the action's other steps and writes
+# its path to $GITHUB_OUTPUT as `path`. In order:
+#   1. the binary the user points at (input `binary`);
+#   2. the release archive for the action's version and this runner's OS and
+#      CPU, checked against the SHA-256 committed in the action's own
+#      .release/checksums.txt (never against anything fetched with it), and
+#      cached for the rest of the job (and, re-checked, in the tool cache);
+#   3. where the action's ref is no release (a branch, a commit, `uses: ./`),
+#      a build from the action's own source with the `go` on PATH.
+# A digest mismatch fails the step: it never falls back to another source.
+#
+# Inputs come in the environment, never spliced into the script:
+# HF_OIDC_INPUT_BINARY, HF_OIDC_INPUT_VERSION, HF_OIDC_ACTION_REF, and
+# HF_OIDC_RELEASE_BASE_URL (tests and mirrors).
+set -euo pipefail
+
+fail() {
+	local msg="$*"
+	printf 'hf-oidc setup: %s\n' "$msg" >&2
+	msg=${msg//'%'/'%25'}
+	msg=${msg//$'\r'/'%0D'}
+	msg=${msg//$'\n'/'%0A'}
+	printf '::error title=hf-oidc setup failed::%s\n' "$msg"
+	exit 1
+}
+
+sha256() {
+	if command -v sha256sum >/dev/null; then
+		sha256sum "$1" | cut -d' ' -f1
+	elif command -v shasum >/dev/null; then
+		shasum -a 256 "$1" | cut -d' ' -f1
+	else
+		openssl dgst -sha256 -r "$1" | cut -d' ' -f1
+	fi
+}
+
+found() {
+	echo "path=$1" >>"$GITHUB_OUTPUT"
+	# Later steps can run hf-oidc too (hf-oidc claims, hf-oidc exec).
+	if [ -n "${GITHUB_PATH:-}" ] && [ "${2:-}" = path ]; then
+		dirname "$1" >>"$GITHUB_PATH"
+	fi
+	exit 0
+}
+
+action_dir=${GITHUB_ACTION_PATH:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+job_tmp=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
+ref=${HF_OIDC_ACTION_REF:-}
+want=${HF_OIDC_INPUT_VERSION:-}
+
+# 1. A binary the user provides.
+if [ -n "${HF_OIDC_INPUT_BINARY:-}" ]; then
+	bin=$HF_OIDC_INPUT_BINARY
+	case $bin in /* | [A-Za-z]:*) ;; *) bin=$PWD/$bin ;; esac
+	[ -f "$bin" ] && [ -x "$bin" ] ||
+		fail "the binary input '$HF_OIDC_INPUT_BINARY' is not an executable file. Next: give the path of an hf-oidc binary on this runner, or leave binary empty to install the release."
+	echo "hf-oidc: using the binary given as input: $bin"
+	found "$bin"
+fi
+
+case ${RUNNER_OS:-$(uname -s)} in
+Linux) os=linux ;;
+macOS | Darwin) os=darwin ;;
+Windows | MINGW* | MSYS* | CYGWIN*) os=windows ;;
+*) fail "runner OS '${RUNNER_OS:-$(uname -s)}' has no hf-oidc release. Next: build hf-oidc for it and give its path as the binary input." ;;
+esac
+case ${RUNNER_ARCH:-$(uname -m)} in
+X64 | x86_64 | amd64) arch=amd64 ;;
+ARM64 | arm64 | aarch64) arch=arm64 ;;
+*) fail "runner CPU '${RUNNER_ARCH:-$(uname -m)}' has no hf-oidc release (x64 and arm64 do). Next: build hf-oidc for it and give its path as the binary input." ;;
+esac
+exe=hf-oidc
+[ "$os" = windows ] && exe=hf-oidc.exe
+
+release=$(tr -d ' \r\n' <"$action_dir/.release/VERSION" 2>/dev/null || true)
+version=
+if [ -n "$want" ]; then
+	version=$want
+elif [ -n "$ref" ] && [ -n "$release" ]; then
+	# The ref names this release exactly, or is its moving major or minor
+	# tag (v1, v1.2), which the maintainers point at the release commit.
+	if [ "$ref" = "$release" ] || { [[ $ref =~ ^v[0-9]+(\.[0-9]+)?$ ]] && [[ $release == "$ref".* ]]; }; then
+		version=$release
+	fi
+fi
+
+# 2. The release archive, verified against the committed digest.
+if [ -n "$version" ]; then
+	[[ $version =~ ^v[0-9A-Za-z.+-]+$ ]] ||
+		fail "the version input '$version' is not a release tag like v1.2.3."
+	ext=.tar.gz
+	[ "$os" = windows ] && ext=.zip
+	asset=hf-oidc_${version}_${os}_${arch}${ext}
+	sums=$action_dir/.release/checksums.txt
+	digest=$(tr -d '\r' <"$sums" 2>/dev/null | awk -v a="$asset" '$2 == a { print $1; exit }' || true)
+	[[ $digest =~ ^[0-9a-f]{64}$ ]] ||
+		fail "no SHA-256 for $asset is committed in this action's .release/checksums.txt (it holds release ${release:-none}), so it cannot be verified. Next: pin the action itself at the release you want (uses: hf-oidc/hf-oidc@$version), drop the version input, or give a binary."
+
+	install_dir=$job_tmp/hf-oidc/$version-$os-$arch-${digest:0:16}
+	if [ -x "$install_dir/$exe" ]; then
+		echo "hf-oidc: $version already installed in this job"
+		found "$install_dir/$exe" path
+	fi
+
+	archive=
+	cache_dir=
+	if [ -n "${RUNNER_TOOL_CACHE:-}" ]; then
+		cache_dir=$RUNNER_TOOL_CACHE/hf-oidc/$version/$os-$arch
+		if [ -f "$cache_dir/$asset" ]; then
+			# The cache outlives the job on self-hosted runners: trust it
+			# only as far as the committed digest does.
+			if [ "$(sha256 "$cache_dir/$asset")" = "$digest" ]; then
+				archive=$cache_dir/$asset
+				echo "hf-oidc: $asset from the tool cache, SHA-256 verified"
+			else
+				echo "::warning title=hf-oidc::the tool cache's $asset does not match its committed SHA-256; removed, downloading it again"
+				rm -f "$cache_dir/$asset"
+			fi
+		fi
+	fi
+
+	if [ -z "$archive" ]; then
+		base=${HF_OIDC_RELEASE_BASE_URL:-https://github.com/hf-oidc/hf-oidc/releases/download}
+		url=${base%/}/$version/$asset
+		mkdir -p "$install_dir"
+		tmp=$install_dir/$asset.download
+		echo "hf-oidc: downloading $url"
+		curl --fail --silent --show-error --location --retry 3 --retry-delay 1 \
+			--connect-timeout 20 --max-time 300 --output "$tmp" "$url" ||
+			fail "downloading $url failed. Next: check that release $version is published and that this runner can reach it (or set HF_OIDC_RELEASE_BASE_URL to a mirror), or give a binary."
+		got=$(sha256 "$tmp")
+		if [ "$got" != "$digest" ]; then
+			rm -f "$tmp"
+			fail "SHA-256 mismatch for $asset downloaded from $url: this action's .release/checksums.txt says $digest, the download is $got. It was deleted and nothing was run. Next: if you mirror the releases, replace the file with the published one; otherwise report this to the hf-oidc maintainers."
+		fi
+		archive=$tmp
+		if [ -n "$cache_dir" ] && mkdir -p "$cache_dir" 2>/dev/null && cp "$tmp" "$cache_dir/.$asset.$$" 2>/dev/null; then
+			mv -f "$cache_dir/.$asset.$$" "$cache_dir/$asset"
+		fi
+		echo "hf-oidc: $asset SHA-256 verified against the action's committed checksums"
+	fi
+
+	mkdir -p "$install_dir"
+	if [ "$os" = windows ]; then
+		if command -v unzip >/dev/null; then
+			unzip -o -q "$archive" "$exe" -d "$install_dir"
+		else
+			powershell -NoProfile -NonInteractive -Command "Expand-Archive -LiteralPath '$archive' -DestinationPath '$install_dir' -Force"
+		fi
+	else
+		tar -xzf "$archive" -C "$install_dir" "$exe"
+	fi
+	rm -f "$install_dir/$asset.download"
+	chmod +x "$install_dir/$exe"
+	echo "hf-oidc: installed $version for $os/$arch"
+	found "$install_dir/$exe" path
+fi
+
+# 3. No release for this ref: build the action's own source.
+why="the action's ref '${ref:-(a local path)}' is not a release (this source's release is ${release:-none})"
+command -v go >/dev/null ||
+	fail "$why, and there is no go on PATH to build it from source. Next: pin the action at a release tag (uses: hf-oidc/hf-oidc@v1), set the version input to the release you want, or give a binary."
+[ -f "$action_dir/cmd/hf-oidc/main.go" ] ||
+	fail "$why, and the action has no source at $action_dir to build."
+key=$(printf '%s\n%s\n' "$action_dir" "$ref" | cksum | cut -d' ' -f1)
+install_dir=$job_tmp/hf-oidc/source-$key
+if [ -x "$install_dir/$exe" ]; then
+	echo "hf-oidc: built from source earlier in this job"
+	found "$install_dir/$exe" path
+fi
+stamp=dev
+commit=
+[[ $ref =~ ^[0-9a-f]{40}$ ]] && commit=$ref
+[[ $ref =~ ^[0-9A-Za-z._/-]+$ ]] && [ -z "$commit" ] && stamp=$ref-dev
+echo "hf-oidc: $why; building it from source with $(go env GOVERSION)"
+start=$SECONDS
+mkdir -p "$install_dir"
+(
+	cd "$action_dir"
+	CGO_ENABLED=0 GOFLAGS=-mod=readonly GOWORK=off go build -trimpath -buildvcs=false \
+		-ldflags "-s -w -X github.com/hf-oidc/hf-oidc/internal/cli.version=$stamp -X github.com/hf-oidc/hf-oidc/internal/cli.commit=$commit" \
+		-o "$install_dir/$exe.tmp" ./cmd/hf-oidc
+) || fail "building hf-oidc from source in $action_dir failed (see above). Next: pin the action at a release tag (uses: hf-oidc/hf-oidc@v1), or give a binary."
+mv -f "$install_dir/$exe.tmp" "$install_dir/$exe"
+echo "hf-oidc: built from source in $((SECONDS - start))s"
+found "$install_dir/$exe" path

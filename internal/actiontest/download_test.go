@@ -1,0 +1,245 @@
+package actiontest
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hf-oidc/hf-oidc/internal/release"
+)
+
+// testVersion is the release the tests publish: the action used at @v1
+// installs it, as it would v1.4.2.
+const testVersion = "v1.0.0-test"
+
+// releaseServer serves release archives as GitHub's release downloads do:
+// GET /<version>/<asset>. It counts what it served.
+type releaseServer struct {
+	*httptest.Server
+	mu     sync.Mutex
+	assets map[string][]byte
+	hits   int
+}
+
+func startReleaseServer(t testing.TB) *releaseServer {
+	t.Helper()
+	s := &releaseServer{assets: map[string][]byte{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		data, ok := s.assets[r.URL.Path]
+		s.hits++
+		s.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(data)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *releaseServer) serve(version, asset string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.assets["/"+version+"/"+asset] = data
+}
+
+func (s *releaseServer) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits
+}
+
+// hostPlatform is the platform act's jobs run on here.
+func hostPlatform(t testing.TB) release.Platform {
+	p := release.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
+	if p.OS != "linux" && p.OS != "darwin" {
+		t.Skipf("act runs jobs on the host, and the tests serve no %s archive", p)
+	}
+	return p
+}
+
+// archive packs an executable as the release build does.
+func archive(t testing.TB, p release.Platform, exe []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := release.WriteArchive(&buf, p, []release.File{{Name: release.BinaryName(p), Mode: 0o755, Data: exe}}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// commitRelease writes the repo's trust root for testVersion: the digest
+// of good for the host's asset, as the release build would.
+func commitRelease(t testing.TB, r *repo, p release.Platform, good []byte) string {
+	t.Helper()
+	asset := release.AssetName(testVersion, p)
+	r.write(t, ".release/VERSION", testVersion+"\n")
+	r.write(t, ".release/checksums.txt", string(release.Checksums{release.Sum(asset, good)}.Format()))
+	return asset
+}
+
+// quickStart is the README's GitHub Actions example, as a user copies it.
+const quickStart = `      - id: hf
+        uses: hf-oidc/hf-oidc@v1
+        with:
+` + resources
+
+var goodArchive struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+// goodRelease is the archive of the hf-oidc built for the tests, made once:
+// compressing it is the slowest part of a test.
+func goodRelease(t testing.TB, p release.Platform) []byte {
+	t.Helper()
+	goodArchive.once.Do(func() {
+		exe, err := os.ReadFile(bin)
+		if err != nil {
+			goodArchive.err = err
+			return
+		}
+		goodArchive.data = archive(t, p, exe)
+	})
+	if goodArchive.err != nil {
+		t.Fatal(goodArchive.err)
+	}
+	return goodArchive.data
+}
+
+// TestActionDownloadsRelease runs the README's example: the action at @v1
+// installs the release archive the action's committed checksums name,
+// from a local server, then from the job's and the tool cache.
+func TestActionDownloadsRelease(t *testing.T) {
+	p := hostPlatform(t)
+	sb := startSandbox(t, trusted...)
+	srv := startReleaseServer(t)
+	r := newRepo(t, false)
+	good := goodRelease(t, p)
+	asset := commitRelease(t, r, p, good)
+	srv.serve(testVersion, asset, good)
+	// Twice in one job: the second use finds the binary the first installed.
+	r.workflow(t, quickStart+`      - uses: hf-oidc/hf-oidc@v1
+        with:
+          resources: acme/awesome-model
+`+useTokens)
+	cache := t.TempDir()
+	opts := actOptions{refs: []string{"v1"}, cacheDir: cache, env: []string{"HF_OIDC_RELEASE_BASE_URL=" + srv.URL}}
+
+	run := runAct(t, r, sb, opts)
+	assertTokensWork(t, sb, run)
+	assertContains(t, run.out,
+		"hf-oidc: downloading "+srv.URL+"/"+testVersion+"/"+asset,
+		asset+" SHA-256 verified against the action's committed checksums",
+		"hf-oidc: "+testVersion+" already installed in this job",
+	)
+	if n := srv.count(); n != 1 {
+		t.Errorf("the release server was asked %d times, want once", n)
+	}
+
+	t.Run("tool cache", func(t *testing.T) {
+		// A later job on the same runner finds the archive in the tool
+		// cache, and checks it again.
+		run := runAct(t, r, sb, opts)
+		assertTokensWork(t, sb, run)
+		assertContains(t, run.out, asset+" from the tool cache, SHA-256 verified")
+		if n := srv.count(); n != 1 {
+			t.Errorf("the release server was asked %d times, want once", n)
+		}
+	})
+
+	t.Run("tampered tool cache", func(t *testing.T) {
+		cached := filepath.Join(cache, "tool_cache", "hf-oidc", testVersion, p.OS+"-"+p.Arch, asset)
+		if err := os.WriteFile(cached, archive(t, p, []byte("#!/bin/sh\nexit 0\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := srv.count()
+		run := runAct(t, r, sb, opts)
+		assertTokensWork(t, sb, run)
+		assertContains(t, run.out, "the tool cache's "+asset+" does not match its committed SHA-256; removed, downloading it again")
+		if n := srv.count(); n != before+1 {
+			t.Errorf("the release server was asked %d times, want %d", n, before+1)
+		}
+	})
+}
+
+// TestActionRefusesTamperedRelease serves an archive that is not the one
+// the committed checksums name: a valid archive whose binary would run.
+// The step must fail before running it, and not fall back to anything.
+func TestActionRefusesTamperedRelease(t *testing.T) {
+	p := hostPlatform(t)
+	sb := startSandbox(t, trusted...)
+	srv := startReleaseServer(t)
+	r := newRepo(t, true) // with the source: a fallback to building it must not happen
+	marker := filepath.Join(t.TempDir(), "tampered-binary-ran")
+	evil := archive(t, p, []byte("#!/bin/sh\ntouch '"+marker+"'\n"))
+	asset := commitRelease(t, r, p, goodRelease(t, p))
+	srv.serve(testVersion, asset, evil)
+	r.workflow(t, quickStart+"      - run: echo \"the step after ran\"\n")
+	cache := t.TempDir()
+	run := runAct(t, r, sb, actOptions{refs: []string{"v1"}, cacheDir: cache, env: []string{"HF_OIDC_RELEASE_BASE_URL=" + srv.URL}})
+	if run.code == 0 {
+		t.Fatalf("act succeeded with a tampered release:\n%s", run.out)
+	}
+	assertContains(t, run.out,
+		"SHA-256 mismatch for "+asset+" downloaded from "+srv.URL,
+		"It was deleted and nothing was run",
+	)
+	for _, never := range []string{"building it from source", "the step after ran", "installed " + testVersion} {
+		if strings.Contains(run.out, never) {
+			t.Errorf("after a digest mismatch, act's output has %q", never)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the tampered binary ran")
+	}
+	if st := sb.Stats(); st.IDTokenRequests != 0 || st.Exchanges != 0 {
+		t.Errorf("the job went on to exchange: %+v", st)
+	}
+	cached, _ := filepath.Glob(filepath.Join(cache, "tool_cache", "hf-oidc", "*", "*", "*"))
+	if len(cached) > 0 {
+		t.Errorf("the tampered archive was cached: %v", cached)
+	}
+}
+
+func TestActionReleaseErrors(t *testing.T) {
+	p := hostPlatform(t)
+	sb := startSandbox(t, trusted...)
+	srv := startReleaseServer(t)
+	cases := []struct {
+		name, with string
+		refs       []string
+		want       string
+	}{
+		{"version without a committed digest", "          version: v0.9.0\n", nil,
+			"no SHA-256 for " + release.AssetName("v0.9.0", p) + " is committed in this action's .release/checksums.txt (it holds release " + testVersion + ")"},
+		{"version not a tag", "          version: latest\n", nil, "the version input 'latest' is not a release tag like v1.2.3"},
+		{"release not published", "", []string{"v1"}, "downloading " + srv.URL + "/" + testVersion + "/" + release.AssetName(testVersion, p) + " failed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRepo(t, false)
+			commitRelease(t, r, p, goodRelease(t, p))
+			uses := "./"
+			if c.refs != nil {
+				uses = "hf-oidc/hf-oidc@v1"
+			}
+			r.workflow(t, "      - uses: "+uses+"\n        with:\n          resources: acme/awesome-model\n"+c.with)
+			run := runAct(t, r, sb, actOptions{refs: c.refs, env: []string{"HF_OIDC_RELEASE_BASE_URL=" + srv.URL}})
+			if run.code == 0 {
+				t.Fatalf("act succeeded:\n%s", run.out)
+			}
+			assertContains(t, run.out, c.want)
+		})
+	}
+}

@@ -1,0 +1,267 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/exchange"
+	"github.com/hf-oidc/hf-oidc/internal/export"
+	"github.com/hf-oidc/hf-oidc/internal/refresh"
+)
+
+const execAbout = `Exchanges the tokens, writes one token file per resource (mode 0600, in a new
+private directory unless --token-dir is given), and runs CMD with, in its
+environment, HF_TOKEN_PATH (the first resource's file, which huggingface_hub
+and the hf CLI re-read on every call) and, per resource, its variable,
+<variable>_FILE and <variable>_EXPIRES_AT. HF_TOKEN is left out: huggingface_hub
+would prefer it to the file.
+
+While CMD runs, the files are re-exchanged --refresh-margin before they
+expire, for as long as it runs. Variables cannot change once CMD has
+started: a command that runs for more than an hour must read the file (as
+huggingface_hub does) or use git through --git, not the variables.
+
+SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to CMD. hf-oidc exits
+with CMD's status (128+N when a signal N killed it) and removes the files
+(and the directory, if it made it).
+
+Examples:
+  hf-oidc exec --resource acme/model -- python train.py
+  hf-oidc exec --resource acme/model --git -- git push origin main`
+
+// osExit ends the process with a status report cannot give (CMD's).
+var osExit = os.Exit
+
+func runExec(ctx context.Context, env Env, args []string) error {
+	code, err := execCommand(ctx, env, args)
+	if err != nil {
+		return err
+	}
+	// Only now: the files are gone and the lock released.
+	return exitStatus(code)
+}
+
+// execCommand is exec up to CMD's exit status.
+func execCommand(ctx context.Context, env Env, args []string) (int, error) {
+	fs := newFlagSet(env, "exec", "[flags] -- CMD [ARGS…]", execAbout)
+	flags := config.Bind(fs)
+	withGit := fs.Bool("git", false, gitFlagUsage+", for CMD alone (GIT_CONFIG_* variables: no file changes)")
+	if err := parseFlags(fs, args); err != nil {
+		return 0, err
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		return 0, config.Usagef("no command given: run hf-oidc exec [flags] -- CMD [ARGS…]")
+	}
+	if f := fs.Lookup("format"); f.Value.String() != f.DefValue {
+		return 0, config.Usagef("--format does not apply to exec, which hands the tokens to CMD in its environment and files")
+	}
+	cfg, err := flags.Load(env.Getenv)
+	if err != nil {
+		return 0, err
+	}
+	margin, err := refreshMargin(fs, env.Getenv)
+	if err != nil {
+		return 0, err
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return 0, config.Usagef("cannot run %q: %v", argv[0], errors.Unwrap(err))
+	}
+
+	dir, created, err := execTokenDir(fs, env)
+	if err != nil {
+		return 0, err
+	}
+	lock, err := dir.TryLock()
+	if err != nil {
+		if created {
+			os.RemoveAll(dir.Path)
+		}
+		return 0, heldUsage(err, dir.Path)
+	}
+	defer func() {
+		dir.RemoveTokens(cfg.Resources)
+		lock.Release()
+		if created {
+			os.RemoveAll(dir.Path)
+		}
+	}()
+
+	var git *gitSetup
+	if *withGit {
+		if git, err = newGitSetup(cfg, env, dir.Path); err != nil {
+			return 0, err
+		}
+	}
+	warnHubClientOverride(env, cfg)
+	start := env.Now()
+	s, entries, err := exchangeRound(ctx, env, cfg, "")
+	if err != nil {
+		return 0, err
+	}
+	k := newKeeper(s, env, dir, margin)
+	k.Log = func(msg string) { fmt.Fprintf(env.Stderr, "hf-oidc exec: %s\n", msg) }
+	if err := seedFromEntries(k, entries); err != nil {
+		return 0, err
+	}
+	if cfg.Getenv("GITHUB_ACTIONS") == "true" {
+		// Our stderr is the step's log: mask each new token before a file
+		// holds it, in case CMD prints it (exchangeRound masked the first).
+		k.Fresh = func(t exchange.Token) { export.Mask(env.Stderr, t.AccessToken) }
+	}
+	childEnv, err := execEnv(entries, git)
+	if err != nil {
+		return 0, err
+	}
+	printFileSummary(env.Stderr, "exec", s, entries, dir, env.Now().Sub(start), "kept fresh while "+argv[0]+" runs")
+	warnIDTokenExpiry(env, cfg, "exec", k, env.Stderr)
+
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Args[0] = argv[0]
+	cmd.Env = childEnv
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Stdin, env.Stdout, env.Stderr
+	return runChild(cmd, k)
+}
+
+// execTokenDir is --token-dir or HF_OIDC_TOKEN_DIR, made if missing, or a
+// new private directory; created says whether exec made it, and so removes
+// it.
+func execTokenDir(fs *flag.FlagSet, env Env) (*refresh.Dir, bool, error) {
+	if dir, src := setting(fs, env.Getenv, "HF_OIDC_TOKEN_DIR"); dir != "" {
+		_, statErr := os.Lstat(dir)
+		d, err := openTokenDir(dir, src)
+		if err != nil {
+			return nil, false, err
+		}
+		return d, errors.Is(statErr, os.ErrNotExist), nil
+	}
+	tmp, err := os.MkdirTemp(tempBase(env.Getenv), "hf-oidc-exec-")
+	if err != nil {
+		return nil, false, fmt.Errorf("creating a token directory: %w", err)
+	}
+	d, err := openTokenDir(tmp, "")
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, false, err
+	}
+	return d, true, nil
+}
+
+// execEnv is CMD's environment: ours without HF_TOKEN (and its old name,
+// which huggingface_hub also prefers to the file), plus the file-mode
+// variables and the git configuration.
+func execEnv(entries []export.Entry, git *gitSetup) ([]string, error) {
+	vars := export.Variables(entries, true)
+	set := map[string]bool{"HF_TOKEN": true, "HUGGING_FACE_HUB_TOKEN": true}
+	for _, v := range vars {
+		set[v.Name] = true
+	}
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !set[name] {
+			out = append(out, kv)
+		}
+	}
+	for _, v := range vars {
+		out = append(out, v.Name+"="+v.Value)
+	}
+	if git != nil {
+		gv, err := git.envConfig(os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range gv {
+			name, _, _ := strings.Cut(kv, "=")
+			out = removeVar(out, name)
+		}
+		out = append(out, gv...)
+	}
+	return out, nil
+}
+
+func removeVar(env []string, name string) []string {
+	out := env[:0]
+	for _, kv := range env {
+		if n, _, _ := strings.Cut(kv, "="); n != name {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// forwarded are the signals exec passes on to CMD.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// runChild runs cmd while k keeps the files fresh, passes signals on, and
+// returns cmd's exit status, 128+N when signal N killed it.
+func runChild(cmd *exec.Cmd, k *refresh.Keeper) (int, error) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting %s: %w", cmd.Args[0], err)
+	}
+	// The keeper stops with CMD, not with our context: a signal that
+	// cancels it is CMD's to act on.
+	kctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := k.Run(kctx); err != nil && !errors.Is(err, refresh.ErrDirGone) {
+			k.Log("the tokens can no longer be refreshed: " + err.Error())
+		}
+	})
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	fromTerminal := export.IsTerminal(os.Stdin)
+	var err error
+wait:
+	for {
+		select {
+		case sig := <-sigs:
+			// A terminal sends Ctrl-C and Ctrl-\ to its whole foreground
+			// process group, CMD included: passing them on would deliver
+			// them twice.
+			if fromTerminal && (sig == syscall.SIGINT || sig == syscall.SIGQUIT) {
+				continue
+			}
+			cmd.Process.Signal(sig)
+		case err = <-done:
+			break wait
+		}
+	}
+	stop()
+	wg.Wait()
+	if cmd.ProcessState == nil {
+		return 0, fmt.Errorf("running %s: %w", cmd.Args[0], err)
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return cmd.ProcessState.ExitCode(), nil
+}
+
+// exitStatus ends exec with CMD's status: 0 and 1 and 2 through report,
+// any other directly, since report knows no others.
+func exitStatus(code int) error {
+	switch code {
+	case 0:
+		return nil
+	case 1:
+		return &reportedError{err: errors.New("the command failed")}
+	case 2:
+		return &reportedError{err: errors.New("the command failed"), usage: true}
+	}
+	osExit(code)
+	return nil
+}

@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/exchange"
+	"github.com/hf-oidc/hf-oidc/internal/export"
+	"github.com/hf-oidc/hf-oidc/internal/refresh"
+	"github.com/hf-oidc/hf-oidc/internal/resource"
+)
+
+// setting is the value of a flagged variable before config.Load, for the
+// commands that need one without resources (refresh --stop) or before them
+// (git-credential answers nothing for other hosts): the flag if given, else
+// the variable. src names where it came from.
+func setting(fs *flag.FlagSet, getenv func(string) string, name string) (value, src string) {
+	v, _ := config.Lookup(name)
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == v.Flag {
+			value, src = f.Value.String(), "--"+v.Flag
+		}
+	})
+	if src == "" {
+		value, src = getenv(name), name
+	}
+	return strings.TrimSpace(value), src
+}
+
+// refreshMargin is --refresh-margin or HF_OIDC_REFRESH_MARGIN.
+func refreshMargin(fs *flag.FlagSet, getenv func(string) string) (time.Duration, error) {
+	raw, src := setting(fs, getenv, "HF_OIDC_REFRESH_MARGIN")
+	if raw == "" {
+		return refresh.DefaultMargin, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 {
+		return 0, config.Usagef("%s %q: expected a positive duration such as 5m or 90s", src, raw)
+	}
+	return d, nil
+}
+
+// tempBase is where token directories go by default: GitHub's per-job
+// temporary directory, which the runner empties when the job ends, else
+// the system's.
+func tempBase(getenv func(string) string) string {
+	if d := getenv("RUNNER_TEMP"); d != "" {
+		return d
+	}
+	if d := getenv("TMPDIR"); d != "" {
+		return d
+	}
+	return os.TempDir()
+}
+
+// defaultTokenDir is the token directory of refresh and the git helper when
+// none is given: one per job on GitHub, one per user elsewhere, so that a
+// later step, --stop and the helper all find it.
+func defaultTokenDir(getenv func(string) string) string {
+	if d := getenv("RUNNER_TEMP"); d != "" {
+		return filepath.Join(d, "hf-oidc")
+	}
+	return filepath.Join(tempBase(getenv), fmt.Sprintf("hf-oidc-%d", os.Getuid()))
+}
+
+// tokenDir is --token-dir or HF_OIDC_TOKEN_DIR, else defaultTokenDir.
+func tokenDir(fs *flag.FlagSet, getenv func(string) string) (dir, src string) {
+	if dir, src = setting(fs, getenv, "HF_OIDC_TOKEN_DIR"); dir != "" {
+		return dir, src
+	}
+	return defaultTokenDir(getenv), ""
+}
+
+// openTokenDir opens dir, turning a directory that is not private into bad
+// input naming where it came from.
+func openTokenDir(dir, src string) (*refresh.Dir, error) {
+	d, err := refresh.OpenDir(dir)
+	if err != nil {
+		if src == "" {
+			src = "the default token directory"
+		}
+		return nil, &config.UsageError{Err: fmt.Errorf("%s: %w", src, err)}
+	}
+	return d, nil
+}
+
+// heldUsage turns a lock held by another process into bad input.
+func heldUsage(err error, dir string) error {
+	var he *refresh.HeldError
+	if errors.As(err, &he) {
+		return config.Usagef("%v; stop it with 'hf-oidc refresh --stop --token-dir %s', or choose another --token-dir", he, dir)
+	}
+	return err
+}
+
+// idTokenInfo tells a refresh.Source about the session's ID token.
+type idTokenInfo struct{ s *session }
+
+func (i idTokenInfo) Expiry() time.Time { return i.s.ids.src.Expiry() }
+func (i idTokenInfo) CanMint() bool     { return i.s.provider.CanMint() }
+
+// newKeeper is a keeper of dir's files whose refreshes run through s.
+func newKeeper(s *session, env Env, dir *refresh.Dir, margin time.Duration) *refresh.Keeper {
+	return &refresh.Keeper{
+		Source: &refresh.Source{
+			Exchange: func(ctx context.Context, rs []resource.Resource) ([]exchange.Result, error) {
+				return s.client.Round(ctx, s.ids, rs)
+			},
+			Resources: s.cfg.Resources,
+			Margin:    margin,
+			IDToken:   idTokenInfo{s},
+			Now:       env.Now,
+		},
+		Dir:    dir,
+		Status: refresh.Status{PID: os.Getpid(), Provider: s.provider.Name(), Endpoint: s.cfg.Endpoint, Resources: resourceStrings(s.cfg.Resources)},
+		Now:    env.Now,
+	}
+}
+
+// seedFromEntries hands the first round's tokens to k's Source and writes
+// them, so that the files exist before anything points at them.
+func seedFromEntries(k *refresh.Keeper, entries []export.Entry) error {
+	toks := make([]exchange.Token, len(entries))
+	for i, e := range entries {
+		toks[i] = exchange.Token{Resource: e.Resource, AccessToken: e.Token, TokenType: "bearer", ExpiresAt: e.ExpiresAt}
+	}
+	k.Source.Seed(toks...)
+	if err := k.Write(toks, nil); err != nil {
+		return fmt.Errorf("writing token files: %w", err)
+	}
+	for i := range entries {
+		entries[i].File = k.Dir.File(entries[i].Resource)
+	}
+	return nil
+}
+
+// newFileExporter is newExporter in file mode: HF_TOKEN_PATH and the
+// <ENV>_FILE variables, not HF_TOKEN.
+func newFileExporter(format string, env Env, cfg *config.Config) export.Exporter {
+	switch format {
+	case "github":
+		return &export.GitHub{Stdout: env.Stdout, Getenv: cfg.Getenv, FileMode: true}
+	case "dotenv":
+		return &export.Dotenv{W: env.Stdout, FileMode: true}
+	case "json":
+		return &export.JSON{W: env.Stdout}
+	default:
+		return &export.Shell{W: env.Stdout, FileMode: true}
+	}
+}
+
+// printFileSummary says which file holds which resource's token, and who
+// keeps them fresh. It never prints a token.
+func printFileSummary(w io.Writer, cmd string, s *session, entries []export.Entry, dir *refresh.Dir, took time.Duration, keeping string) {
+	fmt.Fprintf(w, "hf-oidc %s: %d token%s from the %s provider's ID token in %s, in %s, %s:\n",
+		cmd, len(entries), plural(len(entries)), s.provider.Name(), took.Round(time.Millisecond), dir.Path, keeping)
+	width, fileWidth := 0, 0
+	for _, e := range entries {
+		width, fileWidth = max(width, len(e.Resource)), max(fileWidth, len(filepath.Base(e.File)))
+	}
+	for i, e := range entries {
+		vars := e.Env + "_FILE"
+		switch {
+		case i == 0 && e.Env == "HF_TOKEN":
+			vars = "HF_TOKEN_PATH"
+		case i == 0:
+			vars += " (and HF_TOKEN_PATH)"
+		}
+		fmt.Fprintf(w, "  %-*s  %-*s  %s\n", width, e.Resource, fileWidth, filepath.Base(e.File), vars)
+	}
+}
+
+// warnIDTokenExpiry prints the source's warning, if any, as a warning of
+// cmd (and an annotation in GitHub Actions).
+func warnIDTokenExpiry(env Env, cfg *config.Config, cmd string, k *refresh.Keeper, annotate io.Writer) {
+	w := k.Source.Warning()
+	if w == nil {
+		return
+	}
+	msg := fmt.Sprintf("hf-oidc %s: warning: %v. Next: finish the job's work with the Hub by then, or run it where the provider can mint ID tokens on demand (GitHub Actions, CircleCI, Buildkite).\n", cmd, w)
+	fmt.Fprint(env.Stderr, msg)
+	if annotate != nil && cfg.Getenv("GITHUB_ACTIONS") == "true" {
+		export.Annotate(annotate, "warning", "hf-oidc: the ID token expires before the next refresh", msg)
+	}
+}
+
+func resourceStrings(rs []resource.Resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.String()
+	}
+	return out
+}

@@ -1,0 +1,217 @@
+package refresh
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/exchange"
+	"github.com/hf-oidc/hf-oidc/internal/resource"
+)
+
+// openTemp opens a new token directory under the test's temporary one.
+func openTemp(t *testing.T) *Dir {
+	t.Helper()
+	d, err := OpenDir(filepath.Join(t.TempDir(), "tokens"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestFileName(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]string{
+		"acme/awesome-model":            "acme--awesome-model.token",
+		"datasets/acme/awesome-dataset": "datasets--acme--awesome-dataset.token",
+		"spaces/acme/demo":              "spaces--acme--demo.token",
+		"kernels/acme/flash":            "kernels--acme--flash.token",
+		"acme-bot":                      "acme-bot.token",
+	} {
+		if got := FileName(name); got != want {
+			t.Errorf("FileName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// FuzzFileName: two resources Parse accepts never share a file, and a
+// file name never leaves the directory.
+func FuzzFileName(f *testing.F) {
+	f.Add("acme/a-b", "acme-a/b")
+	f.Add("acme/a", "acme--a")
+	f.Add("datasets/x/y", "x/y")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		ra, errA := resource.Parse(a)
+		rb, errB := resource.Parse(b)
+		if errA != nil || errB != nil {
+			return
+		}
+		fa, fb := FileName(ra.Name), FileName(rb.Name)
+		if strings.ContainsAny(fa, `/\`) || fa == "."+tokenSuffix || strings.HasPrefix(fa, ".") {
+			t.Fatalf("FileName(%q) = %q", ra.Name, fa)
+		}
+		if ra.Name != rb.Name && fa == fb {
+			t.Fatalf("%q and %q share the file %q", ra.Name, rb.Name, fa)
+		}
+	})
+}
+
+func TestOpenDir(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	d, err := OpenDir(filepath.Join(base, "a", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(d.Path); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("directory: %v, %v", fi, err)
+	}
+	if !filepath.IsAbs(d.Path) {
+		t.Errorf("Path %q is not absolute", d.Path)
+	}
+	if d.Gone() {
+		t.Error("Gone right after OpenDir")
+	}
+	open := filepath.Join(base, "open")
+	os.Mkdir(open, 0o755)
+	os.Chmod(open, 0o755)
+	if _, err := OpenDir(open); err == nil || !strings.Contains(err.Error(), "chmod 700") {
+		t.Errorf("OpenDir of a directory others can enter = %v", err)
+	}
+}
+
+func TestStatusRoundTrip(t *testing.T) {
+	t.Parallel()
+	d := openTemp(t)
+	if _, err := d.ReadStatus(); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadStatus with no file = %v", err)
+	}
+	cet := time.FixedZone("CET", 3600)
+	st := &Status{
+		PID: 7, State: StateRunning, Endpoint: "https://huggingface.co",
+		LastRefresh: time.Date(2030, 1, 1, 1, 0, 0, 999, cet),
+		Tokens:      []TokenStatus{{Resource: "acme/m", Env: "M", File: d.File("acme/m"), ExpiresAt: time.Date(2030, 1, 1, 2, 0, 0, 999_999_999, cet)}},
+	}
+	if err := d.WriteStatus(st); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.ReadStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// UTC, whole seconds, expiry rounded down.
+	if got.LastRefresh.String() != "2030-01-01 00:00:00 +0000 UTC" || got.Tokens[0].ExpiresAt.String() != "2030-01-01 01:00:00 +0000 UTC" {
+		t.Errorf("times: %s, %s", got.LastRefresh, got.Tokens[0].ExpiresAt)
+	}
+	b, _ := os.ReadFile(filepath.Join(d.Path, StatusFile))
+	if strings.Contains(string(b), "next_refresh") || strings.Contains(string(b), "last_error") {
+		t.Errorf("zero fields are written: %s", b)
+	}
+	if fi, _ := os.Stat(filepath.Join(d.Path, StatusFile)); fi.Mode().Perm() != 0o600 {
+		t.Errorf("status mode %#o", fi.Mode().Perm())
+	}
+}
+
+func FuzzParseStatus(f *testing.F) {
+	f.Add([]byte(`{"pid":1,"state":"running","endpoint":"https://huggingface.co","tokens":[{"resource":"acme/m","env":"M","file":"/t/acme--m.token","expires_at":"2030-01-01T00:00:00Z"}]}`))
+	f.Add([]byte(`{} {}`))
+	f.Add([]byte(`{"tokens":[{"expires_at":"yesterday"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := ParseStatus(b)
+		if err != nil {
+			if st != nil {
+				t.Fatal("a status with an error")
+			}
+			return
+		}
+		// What parses writes back and parses the same.
+		again, err := json.Marshal(st)
+		if err != nil {
+			return // a time outside what JSON can hold
+		}
+		if _, err := ParseStatus(again); err != nil {
+			t.Fatalf("written status does not parse: %v", err)
+		}
+	})
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	d := openTemp(t)
+	rs := resources(t, "acme/a", "acme/b", "acme/c", "acme/d")
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	d.WriteToken("acme/a", "hf_a")
+	d.WriteToken("acme/b", "hf_b")
+	os.WriteFile(d.File("acme/c"), []byte("hf_c\nsecond line"), 0o600)
+	d.WriteToken("acme/d", "hf_d")
+	d.WriteStatus(&Status{Tokens: []TokenStatus{
+		{Resource: "acme/a", File: d.File("acme/a"), ExpiresAt: exp},
+		{Resource: "acme/b", File: "/elsewhere/acme--b.token", ExpiresAt: exp}, // not this directory's
+		{Resource: "acme/c", File: d.File("acme/c"), ExpiresAt: exp},           // not a token
+		// acme/d: no expiry known
+	}})
+	got := d.Load(rs)
+	if len(got) != 1 || got[0] != (exchange.Token{Resource: "acme/a", AccessToken: "hf_a", TokenType: "bearer", ExpiresAt: exp}) {
+		t.Errorf("Load = %v", got)
+	}
+}
+
+func TestReject(t *testing.T) {
+	t.Parallel()
+	d := openTemp(t)
+	if d.Rejected("hf_a") {
+		t.Fatal("rejected before Reject")
+	}
+	for range 2 {
+		if err := d.Reject("hf_a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !d.Rejected("hf_a") || d.Rejected("hf_b") {
+		t.Error("Rejected does not match Reject")
+	}
+	b, _ := os.ReadFile(filepath.Join(d.Path, rejectedFile))
+	if strings.Contains(string(b), "hf_a") || strings.Count(string(b), "\n") != 1 {
+		t.Errorf("rejected list: %q", b)
+	}
+	for i := range maxRejected + 5 {
+		d.Reject(strings.Repeat("x", i+1))
+	}
+	if d.Rejected("hf_a") || len(d.rejected()) != maxRejected {
+		t.Errorf("the list is not bounded: %d entries", len(d.rejected()))
+	}
+}
+
+func TestLock(t *testing.T) {
+	t.Parallel()
+	d := openTemp(t)
+	if _, held := d.Holder(); held {
+		t.Fatal("held before anyone locked")
+	}
+	l, err := d.TryLock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, held := d.Holder()
+	if !held || pid != os.Getpid() {
+		t.Errorf("Holder = %d, %v", pid, held)
+	}
+	var he *HeldError
+	if _, err := d.TryLock(); !errors.As(err, &he) || he.PID != os.Getpid() || !strings.Contains(err.Error(), d.Path) {
+		t.Errorf("second TryLock = %v", err)
+	}
+	l.Release()
+	if _, held := d.Holder(); held {
+		t.Error("held after Release")
+	}
+	l2, err := d.TryLock()
+	if err != nil {
+		t.Fatalf("TryLock after Release: %v", err)
+	}
+	l2.Release()
+}
