@@ -73,7 +73,10 @@ esac
 exe=hf-oidc
 [ "$os" = windows ] && exe=hf-oidc.exe
 
-release=$(tr -d ' \r\n' <"$action_dir/.release/VERSION" 2>/dev/null || true)
+release=
+if [ -f "$action_dir/.release/VERSION" ]; then
+	release=$(tr -d ' \r\n' <"$action_dir/.release/VERSION")
+fi
 version=
 if [ -n "$want" ]; then
 	version=$want
@@ -93,7 +96,10 @@ if [ -n "$version" ]; then
 	[ "$os" = windows ] && ext=.zip
 	asset=hf-oidc_${version}_${os}_${arch}${ext}
 	sums=$action_dir/.release/checksums.txt
-	digest=$(tr -d '\r' <"$sums" 2>/dev/null | awk -v a="$asset" '$2 == a { print $1; exit }' || true)
+	digest=
+	if [ -f "$sums" ]; then
+		digest=$(tr -d '\r' <"$sums" | awk -v a="$asset" '$2 == a { print $1; exit }')
+	fi
 	[[ $digest =~ ^[0-9a-f]{64}$ ]] ||
 		fail "no SHA-256 for $asset is committed in this action's .release/checksums.txt (it holds release ${release:-none}), so it cannot be verified. Next: pin the action itself at the release you want (uses: hf-oidc/hf-oidc@$version), drop the version input, or give a binary."
 

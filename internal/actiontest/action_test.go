@@ -63,6 +63,9 @@ func assertTokensWork(t *testing.T, sb *sandbox.Sandbox, run actRun) {
 	if !regexp.MustCompile(`HF_TOKEN_EXPIRES_AT=\d{4}-`).MatchString(run.out) {
 		t.Errorf("HF_TOKEN_EXPIRES_AT is not exported")
 	}
+	if strings.Contains(run.out, "No such file") {
+		t.Errorf("a step complained of a missing file")
+	}
 	if st := sb.Stats(); st.Issued < len(trusted) {
 		t.Errorf("the sandbox issued %d tokens, want at least %d", st.Issued, len(trusted))
 	}
@@ -70,6 +73,7 @@ func assertTokensWork(t *testing.T, sb *sandbox.Sandbox, run actRun) {
 }
 
 func TestActionExportsTokens(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, trusted...)
 	r := newRepo(t, false)
 	r.workflow(t, `      - id: hf
@@ -85,6 +89,7 @@ func TestActionExportsTokens(t *testing.T) {
 }
 
 func TestActionRejected(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "acme/awesome-model")
 	// acme/other has a publisher, but for another branch.
 	sb.Trust(sandbox.Publisher{Resource: "acme/other", Issuer: sb.GitHubIssuer(), Claims: map[string]string{"repository": "acme/training", "branch": "release"}})
@@ -116,6 +121,7 @@ func TestActionRejected(t *testing.T) {
 }
 
 func TestActionBadInput(t *testing.T) {
+	t.Parallel()
 	sb := startSandbox(t, "acme/awesome-model")
 	cases := []struct {
 		name, with, want string

@@ -57,14 +57,8 @@ func (s *releaseServer) count() int {
 	return s.hits
 }
 
-// hostPlatform is the platform act's jobs run on here.
-func hostPlatform(t testing.TB) release.Platform {
-	p := release.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
-	if p.OS != "linux" && p.OS != "darwin" {
-		t.Skipf("act runs jobs on the host, and the tests serve no %s archive", p)
-	}
-	return p
-}
+// host is the platform act's jobs run on here.
+var host = release.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
 
 // archive packs an executable as the release build does.
 func archive(t testing.TB, p release.Platform, exe []byte) []byte {
@@ -76,14 +70,28 @@ func archive(t testing.TB, p release.Platform, exe []byte) []byte {
 	return buf.Bytes()
 }
 
-// commitRelease writes the repo's trust root for testVersion: the digest
-// of good for the host's asset, as the release build would.
-func commitRelease(t testing.TB, r *repo, p release.Platform, good []byte) string {
+// goodRelease is the host's archive that the release build made.
+func goodRelease(t testing.TB, p release.Platform) []byte {
 	t.Helper()
-	asset := release.AssetName(testVersion, p)
-	r.write(t, ".release/VERSION", testVersion+"\n")
-	r.write(t, ".release/checksums.txt", string(release.Checksums{release.Sum(asset, good)}.Format()))
-	return asset
+	b, err := os.ReadFile(filepath.Join(dist, release.AssetName(testVersion, p)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// commitRelease gives the repo the trust root the release build wrote, as
+// a maintainer commits it, and returns the host's asset name.
+func commitRelease(t testing.TB, r *repo, p release.Platform) string {
+	t.Helper()
+	for _, f := range []string{"VERSION", "checksums.txt", "go-version"} {
+		b, err := os.ReadFile(filepath.Join(releaseDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.write(t, filepath.Join(".release", f), string(b))
+	}
+	return release.AssetName(testVersion, p)
 }
 
 // quickStart is the README's GitHub Actions example, as a user copies it.
@@ -92,41 +100,17 @@ const quickStart = `      - id: hf
         with:
 ` + resources
 
-var goodArchive struct {
-	once sync.Once
-	data []byte
-	err  error
-}
-
-// goodRelease is the archive of the hf-oidc built for the tests, made once:
-// compressing it is the slowest part of a test.
-func goodRelease(t testing.TB, p release.Platform) []byte {
-	t.Helper()
-	goodArchive.once.Do(func() {
-		exe, err := os.ReadFile(bin)
-		if err != nil {
-			goodArchive.err = err
-			return
-		}
-		goodArchive.data = archive(t, p, exe)
-	})
-	if goodArchive.err != nil {
-		t.Fatal(goodArchive.err)
-	}
-	return goodArchive.data
-}
-
 // TestActionDownloadsRelease runs the README's example: the action at @v1
 // installs the release archive the action's committed checksums name,
 // from a local server, then from the job's and the tool cache.
 func TestActionDownloadsRelease(t *testing.T) {
-	p := hostPlatform(t)
+	t.Parallel()
+	p := host
 	sb := startSandbox(t, trusted...)
 	srv := startReleaseServer(t)
 	r := newRepo(t, false)
-	good := goodRelease(t, p)
-	asset := commitRelease(t, r, p, good)
-	srv.serve(testVersion, asset, good)
+	asset := commitRelease(t, r, p)
+	srv.serve(testVersion, asset, goodRelease(t, p))
 	// Twice in one job: the second use finds the binary the first installed.
 	r.workflow(t, quickStart+`      - uses: hf-oidc/hf-oidc@v1
         with:
@@ -176,13 +160,14 @@ func TestActionDownloadsRelease(t *testing.T) {
 // the committed checksums name: a valid archive whose binary would run.
 // The step must fail before running it, and not fall back to anything.
 func TestActionRefusesTamperedRelease(t *testing.T) {
-	p := hostPlatform(t)
+	t.Parallel()
+	p := host
 	sb := startSandbox(t, trusted...)
 	srv := startReleaseServer(t)
 	r := newRepo(t, true) // with the source: a fallback to building it must not happen
 	marker := filepath.Join(t.TempDir(), "tampered-binary-ran")
 	evil := archive(t, p, []byte("#!/bin/sh\ntouch '"+marker+"'\n"))
-	asset := commitRelease(t, r, p, goodRelease(t, p))
+	asset := commitRelease(t, r, p)
 	srv.serve(testVersion, asset, evil)
 	r.workflow(t, quickStart+"      - run: echo \"the step after ran\"\n")
 	cache := t.TempDir()
@@ -212,7 +197,8 @@ func TestActionRefusesTamperedRelease(t *testing.T) {
 }
 
 func TestActionReleaseErrors(t *testing.T) {
-	p := hostPlatform(t)
+	t.Parallel()
+	p := host
 	sb := startSandbox(t, trusted...)
 	srv := startReleaseServer(t)
 	cases := []struct {
@@ -229,7 +215,7 @@ func TestActionReleaseErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRepo(t, false)
-			commitRelease(t, r, p, goodRelease(t, p))
+			commitRelease(t, r, p)
 			uses := "./"
 			if c.refs != nil {
 				uses = "hf-oidc/hf-oidc@v1"

@@ -13,13 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hf-oidc/hf-oidc/internal/release"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
 )
 
 var (
 	// root is the repository: the action under test is its action.yml.
 	root string
-	// bin is hf-oidc built once for the package, for the binary input.
+	// dist holds the host's release archive and checksums.txt, and
+	// releaseDir the trust root, both written by the real release build.
+	dist, releaseDir string
+	// bin is hf-oidc from that archive, for the binary input.
 	bin string
 )
 
@@ -27,11 +31,18 @@ func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
+// testMain makes a release of this tree for the host, as a maintainer
+// would: the download tests serve its archive, the others use its binary.
 func testMain(m *testing.M) int {
 	var err error
 	if root, err = filepath.Abs("../.."); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	p := host
+	if p.OS != "linux" && p.OS != "darwin" {
+		fmt.Println("act runs jobs on the host, and these tests serve tar.gz releases: linux and darwin only")
+		return 0
 	}
 	dir, err := os.MkdirTemp("", "hf-oidc-actiontest-")
 	if err != nil {
@@ -39,12 +50,18 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "hf-oidc")
-	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, "./cmd/hf-oidc")
+	dist, releaseDir = filepath.Join(dir, "dist"), filepath.Join(dir, "release")
+	build := exec.Command("go", "run", "./internal/release/cmd/build", "-version", testVersion,
+		"-platforms", p.String(), "-commit", "0123456789abcdef", "-out", dist, "-release-dir", releaseDir)
 	build.Dir = root
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building hf-oidc:", err)
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "the release build failed: %v\n%s", err, out)
+		return 1
+	}
+	bin = filepath.Join(dir, "hf-oidc")
+	extract := exec.Command("tar", "-xzf", filepath.Join(dist, release.AssetName(testVersion, p)), "-C", dir, "hf-oidc")
+	if out, err := extract.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "extracting hf-oidc from the release: %v\n%s", err, out)
 		return 1
 	}
 	return m.Run()
@@ -196,9 +213,9 @@ type actRun struct {
 
 // actOptions tune one act run.
 type actOptions struct {
-	env       []string // more --env for the job
-	path      string   // PATH of the job; default the test's
-	cacheDir  string   // act's cache, holding the job's tool cache; default a new one
+	env      []string // more --env for the job
+	path     string   // PATH of the job; default the test's
+	cacheDir string   // act's cache, holding the job's tool cache; default a new one
 	// refs of hf-oidc/hf-oidc that act serves from the repo, as GitHub
 	// serves `uses: hf-oidc/hf-oidc@REF`.
 	refs []string
