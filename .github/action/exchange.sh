@@ -7,8 +7,14 @@
 set -euo pipefail
 
 fail() {
-	printf 'hf-oidc: %s\n' "$*" >&2
-	printf '::error title=hf-oidc: bad input::%s\n' "$*"
+	local msg="$*"
+	printf 'hf-oidc: %s\n' "$msg" >&2
+	[ -z "${GITHUB_STEP_SUMMARY:-}" ] || printf '### hf-oidc: bad input\n\n%s\n' "$msg" >>"$GITHUB_STEP_SUMMARY"
+	# A workflow command ends at a line break: escape what the runner unescapes.
+	msg=${msg//'%'/'%25'}
+	msg=${msg//$'\r'/'%0D'}
+	msg=${msg//$'\n'/'%0A'}
+	printf '::error title=hf-oidc%%3A bad input::%s\n' "$msg"
 	exit 2
 }
 

@@ -18,6 +18,9 @@ set -euo pipefail
 fail() {
 	local msg="$*"
 	printf 'hf-oidc setup: %s\n' "$msg" >&2
+	# The job's summary page shows why, too.
+	[ -z "${GITHUB_STEP_SUMMARY:-}" ] || printf '### hf-oidc setup failed\n\n%s\n' "$msg" >>"$GITHUB_STEP_SUMMARY"
+	# A workflow command ends at a line break: escape what the runner unescapes.
 	msg=${msg//'%'/'%25'}
 	msg=${msg//$'\r'/'%0D'}
 	msg=${msg//$'\n'/'%0A'}
@@ -53,7 +56,7 @@ want=${HF_OIDC_INPUT_VERSION:-}
 if [ -n "${HF_OIDC_INPUT_BINARY:-}" ]; then
 	bin=$HF_OIDC_INPUT_BINARY
 	case $bin in /* | [A-Za-z]:*) ;; *) bin=$PWD/$bin ;; esac
-	[ -f "$bin" ] && [ -x "$bin" ] ||
+	{ [ -f "$bin" ] && [ -x "$bin" ]; } ||
 		fail "the binary input '$HF_OIDC_INPUT_BINARY' is not an executable file. Next: give the path of an hf-oidc binary on this runner, or leave binary empty to install the release."
 	echo "hf-oidc: using the binary given as input: $bin"
 	found "$bin"

@@ -103,11 +103,8 @@ func TestActionRejected(t *testing.T) {
       - if: failure()
         run: echo "HF_TOKEN is [$HF_TOKEN]"
 `)
-	run := runAct(t, r, sb, actOptions{})
-	if run.code == 0 {
-		t.Fatalf("act succeeded after a rejected exchange:\n%s", run.out)
-	}
-	assertContains(t, run.out,
+	run := runActFailing(t, r, sb, actOptions{},
+		"❌  Failure - Main ./",
 		"the exchange failed for 1 of 2 resources; nothing was exported",
 		"acme/other: invalid_grant",
 		"request ID Root=",
@@ -141,11 +138,7 @@ func TestActionBadInput(t *testing.T) {
 			}
 			r := newRepo(t, false)
 			r.workflow(t, fmt.Sprintf("      - uses: ./\n        with:\n          binary: %s\n%s", binary, c.with))
-			run := runAct(t, r, sb, actOptions{})
-			if run.code == 0 {
-				t.Fatalf("act succeeded:\n%s", run.out)
-			}
-			assertContains(t, run.out, c.want)
+			run := runActFailing(t, r, sb, actOptions{}, c.want)
 			assertNoLeak(t, sb, run.out)
 		})
 	}

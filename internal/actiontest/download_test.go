@@ -171,11 +171,7 @@ func TestActionRefusesTamperedRelease(t *testing.T) {
 	srv.serve(testVersion, asset, evil)
 	r.workflow(t, quickStart+"      - run: echo \"the step after ran\"\n")
 	cache := t.TempDir()
-	run := runAct(t, r, sb, actOptions{refs: []string{"v1"}, cacheDir: cache, env: []string{"HF_OIDC_RELEASE_BASE_URL=" + srv.URL}})
-	if run.code == 0 {
-		t.Fatalf("act succeeded with a tampered release:\n%s", run.out)
-	}
-	assertContains(t, run.out,
+	run := runActFailing(t, r, sb, actOptions{refs: []string{"v1"}, cacheDir: cache, env: []string{"HF_OIDC_RELEASE_BASE_URL=" + srv.URL}},
 		"SHA-256 mismatch for "+asset+" downloaded from "+srv.URL,
 		"It was deleted and nothing was run",
 	)
@@ -221,11 +217,7 @@ func TestActionReleaseErrors(t *testing.T) {
 				uses = "hf-oidc/hf-oidc@v1"
 			}
 			r.workflow(t, "      - uses: "+uses+"\n        with:\n          resources: acme/awesome-model\n"+c.with)
-			run := runAct(t, r, sb, actOptions{refs: c.refs, env: []string{"HF_OIDC_RELEASE_BASE_URL=" + srv.URL}})
-			if run.code == 0 {
-				t.Fatalf("act succeeded:\n%s", run.out)
-			}
-			assertContains(t, run.out, c.want)
+			runActFailing(t, r, sb, actOptions{refs: c.refs, env: []string{"HF_OIDC_RELEASE_BASE_URL=" + srv.URL}}, c.want)
 		})
 	}
 }

@@ -280,6 +280,32 @@ func runAct(t testing.TB, r *repo, sb *sandbox.Sandbox, o actOptions) actRun {
 	return res
 }
 
+// runActFailing runs a workflow that must fail and returns the first run
+// whose output holds every one of wants (or the last of three). act loses
+// the output of a host step that exits non-zero now and then: it returns
+// as soon as the command fails and closes the terminal it reads the output
+// from (pkg/container/host_environment.go, exec), so a failing step's last
+// lines can go missing from the log. A real runner reads to the end.
+func runActFailing(t testing.TB, r *repo, sb *sandbox.Sandbox, o actOptions, wants ...string) actRun {
+	t.Helper()
+	var run actRun
+	for range 3 {
+		run = runAct(t, r, sb, o)
+		if run.code == 0 {
+			t.Fatalf("act succeeded, and the job should have failed:\n%s", run.out)
+		}
+		missing := false
+		for _, w := range wants {
+			missing = missing || !strings.Contains(run.out, w)
+		}
+		if !missing {
+			break
+		}
+	}
+	assertContains(t, run.out, wants...)
+	return run
+}
+
 // hermeticEnv is what act and so the job see: a PATH, a private HOME, and
 // Go's caches (for the build from source), which hold every module, so the
 // build needs no network.

@@ -96,6 +96,20 @@ func TestActionlint(t *testing.T) {
 	})
 }
 
+// TestShellcheck checks the scripts the action and its CI run, which run
+// under bash on Linux, macOS and Windows runners alike.
+func TestShellcheck(t *testing.T) {
+	t.Parallel()
+	scripts, _ := filepath.Glob(filepath.Join(root, ".github", "*", "*.sh"))
+	if len(scripts) < 2 {
+		t.Fatalf("want the action's scripts at least, found %v", scripts)
+	}
+	out, err := exec.Command(requireTool(t, "shellcheck"), append([]string{"--shell=bash"}, scripts...)...).CombinedOutput()
+	if err != nil {
+		t.Errorf("shellcheck: %v\n%s", err, out)
+	}
+}
+
 // validate runs the action schema validator on an action.yml.
 func validate(t *testing.T, path string) (string, error) {
 	t.Helper()

@@ -124,8 +124,9 @@ func (s *Source) Token(ctx context.Context, name string) (exchange.Token, error)
 	return exchange.Token{}, err
 }
 
-// Refresh exchanges again for every resource whose token is due (or that
-// has none), in one round, and returns the new tokens. On a partial failure
+// Refresh exchanges again, in one round, for every resource whose token is
+// due (or that has none) or will be within half the margin, if any is due,
+// and returns the new tokens. On a partial failure
 // it keeps the new tokens, returns them with the error, and Next says when
 // to retry the others.
 func (s *Source) Refresh(ctx context.Context) ([]exchange.Token, error) {
@@ -133,13 +134,25 @@ func (s *Source) Refresh(ctx context.Context) ([]exchange.Token, error) {
 		return nil, err
 	}
 	defer s.release()
+	// Tokens exchanged in one round expire microseconds apart: those due
+	// soon go along with the due one, so that one round (one ID token)
+	// refreshes them all.
+	now := s.now()
+	soon := now.Add(s.margin() / 2)
 	var due []resource.Resource
+	anyDue := false
+	s.mu.Lock()
 	for _, r := range s.Resources {
-		if _, ok := s.fresh(r.Name); !ok {
+		h, ok := s.tokens[r.Name]
+		if !ok || !now.Before(s.dueLocked(h)) {
+			anyDue = true
+		}
+		if !ok || s.dueLocked(h).Before(soon) {
 			due = append(due, r)
 		}
 	}
-	if len(due) == 0 {
+	s.mu.Unlock()
+	if !anyDue {
 		return nil, nil
 	}
 	return s.exchange(ctx, due)

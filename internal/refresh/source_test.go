@@ -181,6 +181,32 @@ func TestSourceRefreshOnlyDue(t *testing.T) {
 	}
 }
 
+// TestSourceRefreshTogether: tokens of one round expire microseconds apart;
+// one refresh round takes them all.
+func TestSourceRefreshTogether(t *testing.T) {
+	t.Parallel()
+	h := &hub{clock: newClock(), lifetime: time.Hour}
+	s := newSource(t, h, 5*time.Minute, "acme/a", "acme/b", "acme/c")
+	s.Seed(
+		exchange.Token{Resource: "acme/a", AccessToken: "hf_a", ExpiresAt: epoch.Add(time.Hour)},
+		exchange.Token{Resource: "acme/b", AccessToken: "hf_b", ExpiresAt: epoch.Add(time.Hour + time.Microsecond)},
+		exchange.Token{Resource: "acme/c", AccessToken: "hf_c", ExpiresAt: epoch.Add(time.Hour + 3*time.Minute)},
+	)
+	h.clock.Set(s.Next().Add(-time.Nanosecond))
+	if toks, _ := s.Refresh(context.Background()); len(toks) != 0 {
+		t.Fatalf("refreshed %d tokens before any was due", len(toks))
+	}
+	h.clock.Set(s.Next())
+	toks, err := s.Refresh(context.Background())
+	if err != nil || len(toks) != 2 || h.rounds.Load() != 1 {
+		t.Fatalf("Refresh at the first due time = %v, %v in %d rounds; want acme/a and acme/b in one", toks, err, h.rounds.Load())
+	}
+	// acme/c, due 3 minutes later, is more than half the margin away.
+	if got := s.Next(); !got.Equal(epoch.Add(time.Hour - 2*time.Minute)) {
+		t.Errorf("Next = %s, want acme/c's due time", got.Sub(epoch))
+	}
+}
+
 func TestSourceConcurrentShareOneRound(t *testing.T) {
 	t.Parallel()
 	h := &hub{clock: newClock(), lifetime: time.Hour, gate: make(chan struct{})}
