@@ -94,7 +94,7 @@ fi
 # 2. The release archive, verified against the committed digest.
 if [ -n "$version" ]; then
 	[[ $version =~ ^v[0-9A-Za-z.+-]+$ ]] ||
-		fail "the version input '$version' is not a release tag like v1.2.3."
+		fail "the version input '$version' is not a release tag like v1.2.3. Next: name the release the action's .release/VERSION holds (${release:-none}), or leave version empty."
 	ext=.tar.gz
 	[ "$os" = windows ] && ext=.zip
 	asset=hf-oidc_${version}_${os}_${arch}${ext}
@@ -151,15 +151,13 @@ if [ -n "$version" ]; then
 	fi
 
 	mkdir -p "$install_dir"
-	if [ "$os" = windows ]; then
-		if command -v unzip >/dev/null; then
-			unzip -o -q "$archive" "$exe" -d "$install_dir"
-		else
-			powershell -NoProfile -NonInteractive -Command "Expand-Archive -LiteralPath '$archive' -DestinationPath '$install_dir' -Force"
-		fi
-	else
+	if [ "$os" != windows ]; then
 		tar -xzf "$archive" -C "$install_dir" "$exe"
-	fi
+	elif command -v unzip >/dev/null; then
+		unzip -o -q "$archive" "$exe" -d "$install_dir"
+	else
+		powershell -NoProfile -NonInteractive -Command "Expand-Archive -LiteralPath '$archive' -DestinationPath '$install_dir' -Force"
+	fi || fail "extracting $exe from $asset failed (see above), though its SHA-256 is the committed one. Next: report this to the hf-oidc maintainers, and give a binary meanwhile."
 	rm -f "$install_dir/$asset.download"
 	chmod +x "$install_dir/$exe"
 	echo "hf-oidc: installed $version for $os/$arch"

@@ -49,6 +49,48 @@ func runClaims(ctx context.Context, env Env, args []string) error {
 }
 
 func claims(ctx context.Context, env Env, args []string) error {
+	opts, err := parseClaims(env, args)
+	if err != nil {
+		return err
+	}
+	in := diag.Input{Audience: opts.cfg.Audience, Resources: opts.resources, Getenv: opts.cfg.Getenv}
+	s, err := newSession(opts.cfg, env, nil)
+	switch {
+	case config.IsUsage(err):
+		return err
+	case err != nil:
+		in.TokenErr = err
+	default:
+		in.Provider, in.CanMint = s.provider.Name(), s.provider.CanMint()
+		in.Token, in.TokenErr = fetchIDToken(ctx, s)
+	}
+	in.Now = env.Now()
+
+	r := newClaimsReport(in, opts.expect)
+	if opts.json {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+	} else {
+		r.writeText(env.Stdout)
+	}
+	if !r.OK {
+		return &reportedError{err: errors.New("claims: problems found")}
+	}
+	return nil
+}
+
+// claimsOptions are claims' flags and variables, resolved and checked.
+type claimsOptions struct {
+	cfg       *config.Config // where the ID token comes from
+	resources []string       // to check the form of; unparsed
+	expect    map[string]string
+	json      bool
+}
+
+func parseClaims(env Env, args []string) (*claimsOptions, error) {
 	fs := newFlagSet(env, "claims", "[flags]", claimsAbout)
 	flags := map[string]*string{}
 	for _, name := range claimsSettings {
@@ -65,12 +107,13 @@ func claims(ctx context.Context, env Env, args []string) error {
 	fs.Var(&expect, "expect", "the publisher's `FIELDS` as configured on the Hub, such as repository=acme/training,branch=main,workflow=publish.yml (repeatable): each is compared with the token's claims as the Hub does")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout, for scripts")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return config.Usagef("unexpected argument %q: claims takes only flags", fs.Arg(0))
+		return nil, config.Usagef("unexpected argument %q: claims takes only flags", fs.Arg(0))
 	}
 
+	// A flag given beats its variable, for the providers too.
 	overlay := map[string]string{}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -86,8 +129,8 @@ func claims(ctx context.Context, env Env, args []string) error {
 		return env.Getenv(k)
 	}
 	source := func(name string) string {
-		v, _ := config.Lookup(name)
 		if _, ok := overlay[name]; ok {
+			v, _ := config.Lookup(name)
 			return "--" + v.Flag
 		}
 		return name
@@ -99,59 +142,35 @@ func claims(ctx context.Context, env Env, args []string) error {
 		return def
 	}
 
-	cfg := &config.Config{
-		Provider: get("HF_OIDC_PROVIDER", "auto"),
-		Audience: get("HF_OIDC_AUDIENCE", diag.DefaultAudience),
-		Getenv:   getenv,
+	o := &claimsOptions{
+		cfg: &config.Config{
+			Provider: get("HF_OIDC_PROVIDER", "auto"),
+			Audience: get("HF_OIDC_AUDIENCE", diag.DefaultAudience),
+			Getenv:   getenv,
+		},
+		resources: resources,
+		json:      *asJSON,
 	}
-	if strings.ContainsAny(cfg.Audience, " \t\r\n") {
-		return config.Usagef("%s %q: an audience is a single URL-like string with no whitespace (default %s)", source("HF_OIDC_AUDIENCE"), cfg.Audience, diag.DefaultAudience)
+	if strings.ContainsAny(o.cfg.Audience, " \t\r\n") {
+		return nil, config.Usagef("%s %q: an audience is a single URL-like string with no whitespace (default %s)", source("HF_OIDC_AUDIENCE"), o.cfg.Audience, diag.DefaultAudience)
 	}
 	t := get("HF_OIDC_TIMEOUT", "60s")
 	d, err := time.ParseDuration(t)
 	if err != nil || d <= 0 {
-		return config.Usagef("%s %q: expected a positive duration such as 60s or 2m", source("HF_OIDC_TIMEOUT"), t)
+		return nil, config.Usagef("%s %q: expected a positive duration such as 60s or 2m", source("HF_OIDC_TIMEOUT"), t)
 	}
-	cfg.Timeout = d
-	var want map[string]string
+	o.cfg.Timeout = d
 	if len(expect) > 0 {
-		if want, err = diag.ParseExpect(expect); err != nil {
-			return &config.UsageError{Err: fmt.Errorf("--expect: %w", err)}
+		if o.expect, err = diag.ParseExpect(expect); err != nil {
+			return nil, &config.UsageError{Err: fmt.Errorf("--expect: %w", err)}
 		}
 	}
-	if len(resources) == 0 {
+	if len(o.resources) == 0 {
 		if v := getenv("HF_OIDC_RESOURCES"); v != "" {
-			resources = listValue{v}
+			o.resources = []string{v}
 		}
 	}
-
-	in := diag.Input{Audience: cfg.Audience, Resources: resources, Getenv: getenv}
-	s, err := newSession(cfg, env, nil)
-	switch {
-	case config.IsUsage(err):
-		return err
-	case err != nil:
-		in.TokenErr = err
-	default:
-		in.Provider, in.CanMint = s.provider.Name(), s.provider.CanMint()
-		in.Token, in.TokenErr = fetchIDToken(ctx, s)
-	}
-	in.Now = env.Now()
-
-	r := newClaimsReport(in, want)
-	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
-			return fmt.Errorf("writing the report: %w", err)
-		}
-	} else {
-		r.writeText(env.Stdout)
-	}
-	if !r.OK {
-		return &reportedError{err: errors.New("claims: problems found")}
-	}
-	return nil
+	return o, nil
 }
 
 // fetchIDToken gets an ID token from the session's provider, as exchange

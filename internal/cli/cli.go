@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/plugins"
 )
 
@@ -118,10 +119,15 @@ func newFlagSet(env Env, name, synopsis, about string) *flag.FlagSet {
 var errHelp = errors.New("help shown")
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	// The flag package shows the usage on every parse error, on stdout,
+	// where it would pollute --json or eval'd output: show it for --help only.
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = usage
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fs.Usage()
+		usage()
 		return errHelp
 	case err != nil:
 		return config.Usagef("%v", err)
@@ -157,13 +163,17 @@ func report(env Env, cmd string, err error) int {
 		}
 		return 1
 	case errors.As(err, &setup):
-		fmt.Fprintf(env.Stderr, "hf-oidc: cannot get an ID token from %s: %s.\nNext: %s\n", setup.Provider, setup.Problem, setup.Fix)
+		anchor := diag.AnchorNoIDToken
+		if setup.Provider == "github" {
+			anchor = diag.AnchorGitHubPermission
+		}
+		fmt.Fprintf(env.Stderr, "hf-oidc: cannot get an ID token from %s: %s.\nNext: %s %s\n", setup.Provider, setup.Problem, setup.Fix, anchor.See())
 		return 2
 	case errors.As(err, &nd):
-		fmt.Fprintf(env.Stderr, "hf-oidc: %v.\nNext: run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file. Try 'hf-oidc demo' to see the whole flow locally.\n", err)
+		fmt.Fprintf(env.Stderr, "hf-oidc: %v.\nNext: run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file. Try 'hf-oidc demo' to see the whole flow locally. %s\n", err, diag.AnchorNoProvider.See())
 		return 2
 	case config.IsUsage(err):
-		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v.\nRun 'hf-oidc %s --help' for usage.\n", cmd, strings.TrimSuffix(err.Error(), "."), cmd)
+		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v.\nNext: run 'hf-oidc %s --help' for usage. %s\n", cmd, strings.TrimSuffix(err.Error(), "."), cmd, diag.AnchorBadInput.See())
 		return 2
 	default:
 		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\n", cmd, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -105,6 +106,7 @@ func newFailure(env Env, s *session, results []exchange.Result, partial bool) *f
 			Audience: s.cfg.Audience,
 			Now:      f.now,
 		})
+		slices.SortStableFunc(f.findings, func(a, b diag.Finding) int { return int(b.Severity) - int(a.Severity) })
 	}
 	return f
 }

@@ -662,3 +662,13 @@ func TestClaimsBadInput(t *testing.T) {
 		t.Errorf("bad input fetched an ID token: %+v", st)
 	}
 }
+
+func TestClaimsHelp(t *testing.T) {
+	r := runBin(t, nil, "claims", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Usage: hf-oidc claims") || !strings.Contains(r.stdout, "-expect FIELDS") {
+		t.Errorf("claims --help: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runBin(t, nil, "--help"); !strings.Contains(r.stdout, "\n  claims ") {
+		t.Errorf("--help does not list claims:\n%s", r.stdout)
+	}
+}

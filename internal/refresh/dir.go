@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,7 +35,10 @@ const (
 // its token, and a status file that never holds one.
 type Dir struct {
 	Path string // absolute
-	id   fs.FileInfo
+	// f is held open so that the directory's inode cannot be reused while
+	// we compare against it: a directory removed and made again could
+	// otherwise look like the same one.
+	f *os.File
 }
 
 // OpenDir makes path (mode 0700) if needed, checks that it is private, and
@@ -50,12 +52,20 @@ func OpenDir(path string) (*Dir, error) {
 	if err := export.EnsureDir(abs); err != nil {
 		return nil, err
 	}
-	fi, err := os.Lstat(abs)
+	f, err := os.Open(abs)
 	if err != nil {
 		return nil, fmt.Errorf("opening token directory: %w", err)
 	}
-	return &Dir{Path: abs, id: fi}, nil
+	d := &Dir{Path: abs, f: f}
+	if d.Gone() { // swapped between the check and the open
+		f.Close()
+		return nil, fmt.Errorf("opening token directory %s: it changed while it was opened", abs)
+	}
+	return d, nil
 }
+
+// Close releases the directory; Gone is then always true.
+func (d *Dir) Close() error { return d.f.Close() }
 
 // FileName is the name of a resource's token file: the resource with each
 // "/" turned into "--", which no Hub name contains, so that users can tell
@@ -75,8 +85,12 @@ func (d *Dir) WriteToken(name, token string) error {
 // Gone reports whether the directory was removed or replaced since
 // OpenDir: the signal for a keeper to stop.
 func (d *Dir) Gone() bool {
+	held, err := d.f.Stat()
+	if err != nil {
+		return true
+	}
 	fi, err := os.Lstat(d.Path)
-	return err != nil || !os.SameFile(fi, d.id)
+	return err != nil || !os.SameFile(fi, held)
 }
 
 // RemoveTokens removes the token files of rs, the status file and the

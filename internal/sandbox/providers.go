@@ -441,8 +441,14 @@ func circleCIClaims(body []byte) ([]string, error) {
 //   - Buildkite: BUILDKITE and the stand-in variables for a fake
 //     `buildkite-agent`.
 //
-// Each has CI=true and HF_ENDPOINT. The values hold secrets.
+// Each has CI=true and HF_ENDPOINT. The values hold secrets. Env makes the
+// issuer's key now, so that a stand-in's first request does not wait for it.
 func (s *Sandbox) Env(p Provider) ([]string, error) {
+	if _, ok := s.issuers[string(p)]; ok {
+		if _, _, err := s.issuerOf(p).signingKey(); err != nil {
+			return nil, err
+		}
+	}
 	standIn := func() []string {
 		return []string{EnvMintURL + "=" + s.MintURL(p), EnvMintSecret + "=" + s.mintSecret}
 	}

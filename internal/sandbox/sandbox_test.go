@@ -66,6 +66,17 @@ func TestMain(m *testing.M) {
 		mu.Unlock()
 		return k()
 	}
+	// Made now, so that no request waits for a key under a client timeout
+	// on a busy machine.
+	var wg sync.WaitGroup
+	for _, p := range Providers() {
+		wg.Go(func() {
+			if _, err := generateKey(string(p)); err != nil {
+				panic(err)
+			}
+		})
+	}
+	wg.Wait()
 	os.Exit(m.Run())
 }
 
