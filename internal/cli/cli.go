@@ -48,6 +48,7 @@ func init() {
 		{"exec", "run a command with token files that stay fresh for as long as it runs; passes signals on, exits with its status", runExec},
 		{"refresh", "keep token files fresh in the background until the job ends (export: file), or --stop it", runRefresh},
 		{"git-credential", "a git credential helper that answers for the Hub's host with a valid token", runGitCredential},
+		{"pipe", "the Bitbucket pipe's entrypoint: exchange, then write the tokens to an env file for the step to source", runPipe},
 		{"claims", "show the ID token's claims (never the token), what to enter on the Hub, and every problem seen", runClaims},
 		{"demo", "the whole flow end to end against the embedded sandbox: no CI, no network, no account", runDemo},
 		{"sandbox", "run the embedded local issuer and Hub, and print the variables that point hf-oidc at them", runSandbox},

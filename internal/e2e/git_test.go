@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 import (
@@ -136,22 +138,26 @@ func newGitHome(t *testing.T, extra ...string) *gitHome {
 	return &gitHome{dir: dir, env: withEnv(env, extra...)}
 }
 
-// withEnv is env with each NAME=value of set replacing NAME's value; an
-// entry "NAME=" removes NAME.
+// withEnv is env with each NAME=value of set, in order, replacing NAME's
+// value; an entry "NAME=" removes NAME.
 func withEnv(env []string, set ...string) []string {
-	names := map[string]bool{}
+	last := map[string]string{}
+	var order []string
 	for _, kv := range set {
 		name, _, _ := strings.Cut(kv, "=")
-		names[name] = true
+		if _, seen := last[name]; !seen {
+			order = append(order, name)
+		}
+		last[name] = kv
 	}
 	var out []string
 	for _, kv := range env {
-		if name, _, _ := strings.Cut(kv, "="); !names[name] {
+		if name, _, _ := strings.Cut(kv, "="); last[name] == "" {
 			out = append(out, kv)
 		}
 	}
-	for _, kv := range set {
-		if !strings.HasSuffix(kv, "=") {
+	for _, name := range order {
+		if kv := last[name]; !strings.HasSuffix(kv, "=") {
 			out = append(out, kv)
 		}
 	}
@@ -169,12 +175,19 @@ func (g *gitHome) git(t *testing.T, dir, stdin string, args ...string) string {
 }
 
 func (g *gitHome) try(dir, stdin string, args ...string) (string, error) {
+	out, err := g.unrecorded(dir, stdin, args...)
+	g.mu.Lock()
+	g.outs = append(g.outs, out)
+	g.mu.Unlock()
+	return out, err
+}
+
+// unrecorded runs git without keeping its output for the leak scan: for
+// git credential fill, whose output is the credential.
+func (g *gitHome) unrecorded(dir, stdin string, args ...string) (string, error) {
 	cmd := exec.Command("git", args...)
 	cmd.Env, cmd.Dir, cmd.Stdin = g.env, dir, strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
-	g.mu.Lock()
-	g.outs = append(g.outs, string(out))
-	g.mu.Unlock()
 	return string(out), err
 }
 
@@ -188,12 +201,14 @@ func (g *gitHome) hfOIDC(t *testing.T, args ...string) run {
 	return r
 }
 
-// outputs is everything git and hf-oidc printed, and the git
-// configuration, for assertNoLeak.
+// outputs is everything git and hf-oidc printed, but the ::add-mask::
+// lines (in GitHub Actions each new token is masked on stderr, which git
+// passes on), and the git configuration, for assertNoLeak.
 func (g *gitHome) outputs(t *testing.T) map[string]string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	m := map[string]string{"git and hf-oidc output": strings.Join(g.outs, "\n")}
+	out, _ := stripMasks(strings.Join(g.outs, "\n"))
+	m := map[string]string{"git and hf-oidc output": out}
 	if b, err := os.ReadFile(filepath.Join(g.dir, "gitconfig")); err == nil {
 		m["gitconfig"] = string(b)
 	}
@@ -238,7 +253,10 @@ func waitExpiry(t *testing.T, sb *sandbox.Sandbox, file string) string {
 // and returns the password it got.
 func (g *gitHome) credential(t *testing.T, u *url.URL, path string) string {
 	t.Helper()
-	out := g.git(t, g.dir, "protocol="+u.Scheme+"\nhost="+u.Host+"\npath="+path+"\n\n", "credential", "fill")
+	out, err := g.unrecorded(g.dir, "protocol="+u.Scheme+"\nhost="+u.Host+"\npath="+path+"\n\n", "credential", "fill")
+	if err != nil {
+		t.Fatalf("git credential fill: %v", err) // not the output: it holds the token
+	}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		if pw, ok := strings.CutPrefix(sc.Text(), "password="); ok {
@@ -391,10 +409,7 @@ func TestGitExec(t *testing.T) {
 	if out, err := g.try(src, "", "push", "-q", srv.URL+"/acme/model", "main"); err == nil {
 		t.Errorf("a push outside exec worked:\n%s", out)
 	}
-	outs := g.outputs(t)
-	outs["exec stderr"], _ = stripMasks(r.stderr)
-	delete(outs, "git and hf-oidc output") // holds exec's stderr, masks and all
-	assertNoLeak(t, sb, outs)
+	assertNoLeak(t, sb, g.outputs(t))
 }
 
 // TestGitSSHRemote: an SSH-style remote of the real Hub (git@hf.co:…,

@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 import (
@@ -597,5 +599,23 @@ func TestRefreshForeground(t *testing.T) {
 	var j jsonTokens
 	if err := json.NewDecoder(strings.NewReader(run.stdout.String())).Decode(&j); err != nil || len(j.Tokens) != 1 {
 		t.Errorf("json export: %v", err)
+	}
+}
+
+func TestLongJobHelp(t *testing.T) {
+	t.Parallel()
+	for cmd, want := range map[string]string{
+		"exec":           "cannot change once CMD has", // the limit users must know
+		"refresh":        "--detach",
+		"git-credential": "useHttpPath",
+	} {
+		r := runBin(t, nil, cmd, "--help")
+		if r.code != 0 || !strings.Contains(r.stdout, "Usage: hf-oidc "+cmd) || !strings.Contains(strings.Join(strings.Fields(r.stdout), " "), want) {
+			t.Errorf("%s --help: exit %d\n%s%s", cmd, r.code, r.stdout, r.stderr)
+		}
+	}
+	r := runBin(t, nil, "git-credential", "fetch")
+	if r.code != 2 || !strings.Contains(r.stderr, "expected the action get, store or erase") {
+		t.Errorf("git-credential fetch: exit %d\n%s", r.code, r.stderr)
 	}
 }

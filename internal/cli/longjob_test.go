@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/resource"
+)
+
+func TestPickResource(t *testing.T) {
+	t.Parallel()
+	withUser, _ := resource.ParseList([]string{"acme/model,datasets/acme/data,acme-bot"})
+	repos, _ := resource.ParseList([]string{"acme/model,datasets/acme/data"})
+	tests := []struct {
+		rs   []resource.Resource
+		repo string
+		want string
+	}{
+		{withUser, "datasets/acme/data", "datasets/acme/data"},
+		{withUser, "Acme/Model", "acme/model"},
+		{withUser, "meta/llama", "acme-bot"}, // a gated repo: the user token reads it
+		{repos, "meta/llama", "acme/model"},
+		{withUser, "", "acme/model"}, // no useHttpPath
+	}
+	for _, tt := range tests {
+		if got := pickResource(tt.rs, tt.repo); got.Name != tt.want {
+			t.Errorf("pickResource(%q) = %s, want %s", tt.repo, got.Name, tt.want)
+		}
+	}
+}
+
+func TestGitUsername(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]string{
+		"acme/model": "acme", "datasets/acme/data": "acme", "spaces/org/demo": "org", "kernels/k/flash": "k", "acme-bot": "acme-bot",
+	} {
+		r, err := resource.Parse(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := gitUsername(r); got != want {
+			t.Errorf("gitUsername(%s) = %s, want %s", name, got, want)
+		}
+	}
+}
+
+func loadConfig(t *testing.T, env map[string]string, args ...string) (*config.Config, *flag.FlagSet) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	flags := config.Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := flags.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, fs
+}
+
+// TestHelperArgs: the helper's command line in git's configuration carries
+// every setting given, flag or variable, and never a secret.
+func TestHelperArgs(t *testing.T) {
+	t.Parallel()
+	cfg, _ := loadConfig(t, map[string]string{
+		"HF_OIDC_ID_TOKEN":  "eyJsecret.eyJsecret.sig",
+		"HF_OIDC_AUDIENCE":  "https://hub.example",
+		"HF_OIDC_TOKEN_DIR": "/ignored/for/the/argument",
+		"GITHUB_ACTIONS":    "true",
+		"HF_OIDC_PROVIDER":  "github",
+		"HF_OIDC_RESOURCES": "acme/ignored",
+		"HF_OIDC_TIMEOUT":   "",
+	}, "--resource", "acme/model=MODEL_TOKEN", "--resource", "acme-bot", "--refresh-margin", "90s")
+	got := strings.Join(helperArgs(cfg, "/run/tokens"), " ")
+	want := "git-credential --resource=acme/model=MODEL_TOKEN --resource=acme-bot --endpoint=https://huggingface.co --token-dir=/run/tokens " +
+		"--provider=github --audience=https://hub.example --refresh-margin=90s"
+	if got != want {
+		t.Errorf("helperArgs:\n%s\nwant\n%s", got, want)
+	}
+	if strings.Contains(got, "secret") {
+		t.Error("a secret is in the helper's command line")
+	}
+}
+
+func TestRefreshMargin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env  string
+		args []string
+		want time.Duration
+		err  string
+	}{
+		{"", nil, 5 * time.Minute, ""},
+		{"90s", nil, 90 * time.Second, ""},
+		{"90s", []string{"--refresh-margin", "2m"}, 2 * time.Minute, ""},
+		{"90", nil, 0, `HF_OIDC_REFRESH_MARGIN "90": expected a positive duration`},
+		{"", []string{"--refresh-margin", "-1m"}, 0, `--refresh-margin "-1m"`},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		config.Bind(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		got, err := refreshMargin(fs, func(k string) string { return map[string]string{"HF_OIDC_REFRESH_MARGIN": tt.env}[k] })
+		switch {
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || !config.IsUsage(err)):
+			t.Errorf("refreshMargin(%q, %v) = %v, want a usage error containing %q", tt.env, tt.args, err, tt.err)
+		case tt.err == "" && (err != nil || got != tt.want):
+			t.Errorf("refreshMargin(%q, %v) = %s, %v; want %s", tt.env, tt.args, got, err, tt.want)
+		}
+	}
+}
+
+func TestDefaultTokenDir(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if got := defaultTokenDir(env(map[string]string{"RUNNER_TEMP": "/runner/tmp", "TMPDIR": "/tmp/x"})); got != "/runner/tmp/hf-oidc" {
+		t.Errorf("on GitHub: %s", got)
+	}
+	if got := defaultTokenDir(env(map[string]string{"TMPDIR": "/tmp/x"})); !strings.HasPrefix(got, "/tmp/x/hf-oidc-") {
+		t.Errorf("elsewhere: %s", got)
+	}
+}

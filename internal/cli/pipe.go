@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/exchange"
+	"github.com/hf-oidc/hf-oidc/internal/export"
+	"github.com/hf-oidc/hf-oidc/internal/resource"
+)
+
+const pipeAbout = `The entrypoint of the hf-oidc Bitbucket pipe. It reads the pipe's variables,
+exchanges the step's ID token (BITBUCKET_STEP_OIDC_TOKEN, which a step with
+oidc: true hands to its pipes) once per resource, writes the tokens as shell
+export lines to hf-oidc.env in $BITBUCKET_PIPE_SHARED_STORAGE_DIR (mode 0600),
+and prints the line that loads them into the step's script.
+
+Pipe variables:
+  RESOURCES  required: the resources, as a YAML list or one string split on
+             commas or newlines, each optionally R=ENV_NAME
+  AUDIENCE   the ID token's audience (default https://huggingface.co)
+  ENDPOINT   the Hub (default https://huggingface.co)
+
+In bitbucket-pipelines.yml:
+  - step:
+      oidc: true
+      script:
+        - pipe: docker://OWNER/hf-oidc-pipe:1
+          variables:
+            RESOURCES: ['acme/model', 'datasets/acme/data']
+        - . /opt/atlassian/pipelines/agent/build/…/hf-oidc.env   # the line it prints
+        - hf upload acme/model ./checkpoint .`
+
+// pipeEnvFile is the file the pipe writes in the shared storage directory.
+const pipeEnvFile = "hf-oidc.env"
+
+func runPipe(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "pipe", "", pipeAbout)
+	flags := config.Bind(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return config.Usagef("unexpected argument %q: the pipe takes its settings from its variables (RESOURCES, AUDIENCE, ENDPOINT)", fs.Arg(0))
+	}
+	getenv, err := pipeEnv(env.Getenv)
+	if err != nil {
+		return err
+	}
+	dir := strings.TrimSpace(env.Getenv("BITBUCKET_PIPE_SHARED_STORAGE_DIR"))
+	if dir == "" {
+		return config.Usagef("BITBUCKET_PIPE_SHARED_STORAGE_DIR is not set: Bitbucket sets it for pipes, and the tokens are written there; outside a pipe, run 'hf-oidc exchange' instead")
+	}
+	cfg, err := flags.Load(getenv)
+	if err != nil {
+		return err
+	}
+	// Checked before the exchange, so that a failure leaves nothing behind
+	// and spends no token.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the pipe's shared storage directory: %w", err)
+	}
+	path, err := filepath.Abs(filepath.Join(dir, pipeEnvFile))
+	if err != nil {
+		return fmt.Errorf("locating the env file: %w", err)
+	}
+
+	warnHubClientOverride(env, cfg)
+	start := env.Now()
+	s, entries, err := exchangeRound(ctx, env, cfg, "shell")
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := (export.Shell{W: &b}).Export(entries); err != nil {
+		return fmt.Errorf("exporting tokens: %w", err)
+	}
+	if err := export.WritePrivateFile(path, b.Bytes()); err != nil {
+		return fmt.Errorf("writing the env file: %w", err)
+	}
+	printPipeSummary(env, s, entries, path, env.Now().Sub(start))
+	return nil
+}
+
+// pipeEnv is the environment as config.Load reads it, with the pipe's
+// variables in place of hf-oidc's own. They are checked here, so that an
+// error names the variable the user wrote in bitbucket-pipelines.yml.
+func pipeEnv(getenv func(string) string) (func(string) string, error) {
+	values, err := pipeResources(getenv)
+	if err != nil {
+		return nil, err
+	}
+	raw := make([]string, len(values))
+	for i, v := range values {
+		if _, err := resource.ParseList([]string{v.value}); err != nil {
+			return nil, &config.UsageError{Err: fmt.Errorf("%s: %w", v.name, err)}
+		}
+		raw[i] = v.value
+	}
+	if _, err := resource.ParseList(raw); err != nil {
+		return nil, &config.UsageError{Err: fmt.Errorf("RESOURCES: %w", err)}
+	}
+	over := map[string]string{
+		// The pipe runs in a Bitbucket step: nothing else may answer.
+		"HF_OIDC_PROVIDER":  "bitbucket",
+		"HF_OIDC_RESOURCES": strings.Join(raw, "\n"),
+	}
+	if a := strings.TrimSpace(getenv("AUDIENCE")); a != "" {
+		if strings.ContainsAny(a, " \t\r\n") {
+			return nil, config.Usagef("AUDIENCE %q: an audience is a single URL-like string with no whitespace (default https://huggingface.co)", truncate(a, 100))
+		}
+		over["HF_OIDC_AUDIENCE"] = a
+	}
+	if e := strings.TrimRight(strings.TrimSpace(getenv("ENDPOINT")), "/"); e != "" {
+		if _, err := exchange.CheckEndpoint(e); err != nil {
+			return nil, config.Usagef("ENDPOINT %q: %v", truncate(e, 100), err)
+		}
+		over["HF_ENDPOINT"] = e
+	}
+	return func(k string) string {
+		if v, ok := over[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}, nil
+}
+
+// A pipeValue is one value of a pipe variable and the variable it came from.
+type pipeValue struct{ name, value string }
+
+// pipeResources reads RESOURCES the two ways Bitbucket hands a pipe a
+// variable: a YAML list arrives as RESOURCES_COUNT and RESOURCES_0,
+// RESOURCES_1, …; a string as RESOURCES. The list wins when both are set.
+func pipeResources(getenv func(string) string) ([]pipeValue, error) {
+	count := strings.TrimSpace(getenv("RESOURCES_COUNT"))
+	if count == "" {
+		v := getenv("RESOURCES")
+		if strings.TrimSpace(v) == "" {
+			return nil, config.Usagef("RESOURCES is not set: give the pipe `variables: { RESOURCES: acme/model }`, or a list of resources (ns/name, datasets/ns/name, spaces/ns/name, kernels/ns/name, or a username)")
+		}
+		return []pipeValue{{"RESOURCES", v}}, nil
+	}
+	n, err := strconv.Atoi(count)
+	if err != nil || n < 1 || n > resource.MaxResources {
+		return nil, config.Usagef("RESOURCES_COUNT %q: expected the length of the RESOURCES list, 1 to %d (Bitbucket sets it for a list variable)", truncate(count, 20), resource.MaxResources)
+	}
+	values := make([]pipeValue, n)
+	for i := range values {
+		name := "RESOURCES_" + strconv.Itoa(i)
+		v := getenv(name)
+		if strings.TrimSpace(v) == "" {
+			return nil, config.Usagef("%s is empty or not set, though RESOURCES_COUNT is %d: every item of the RESOURCES list must name a resource", name, n)
+		}
+		values[i] = pipeValue{name, v}
+	}
+	return values, nil
+}
+
+// printPipeSummary says what was written where, and the line that loads
+// it. It never prints a token.
+func printPipeSummary(env Env, s *session, entries []export.Entry, path string, took time.Duration) {
+	fmt.Fprintf(env.Stdout, "hf-oidc pipe: %d token%s from the %s provider's ID token in %s, valid until %s, written to %s (mode 0600):\n",
+		len(entries), plural(len(entries)), s.provider.Name(), took.Round(time.Millisecond), entries[0].ExpiresAt.UTC().Format(time.RFC3339), path)
+	width := 0
+	for _, e := range entries {
+		width = max(width, len(e.Resource))
+	}
+	for i, e := range entries {
+		also := ""
+		if i == 0 && e.Env != "HF_TOKEN" {
+			also = " (and HF_TOKEN)"
+		}
+		fmt.Fprintf(env.Stdout, "  %-*s  %s%s\n", width, e.Resource, e.Env, also)
+	}
+	// The clone directory, which holds the shared storage directory, is
+	// mounted at the same path in the pipe's container and the step's.
+	fmt.Fprintf(env.Stdout, "Load them in the step's script, after the pipe, with:\n  . %s\n", shellWord(path))
+}
+
+// shellWord is s as one POSIX shell word: bare when that is safe, else in
+// single quotes.
+func shellWord(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,=", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
+}
