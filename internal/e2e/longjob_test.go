@@ -277,13 +277,15 @@ func TestExecReusesPreMintedIDToken(t *testing.T) {
 // the refresh that then fails says why; the command itself goes on.
 func TestExecWarnsBeforeIDTokenExpires(t *testing.T) {
 	t.Parallel()
-	sb := startSandbox(t, sandbox.Config{TokenLifetime: shortLifetime, IDTokenLifetime: 2 * time.Second})
+	// Tokens refreshed 4s after the start; an ID token that expires 2 to 3
+	// seconds after it is minted (JWT times are whole seconds).
+	sb := startSandbox(t, sandbox.Config{TokenLifetime: 5 * time.Second})
 	sb.TrustGitHub("acme/model")
-	idToken, err := sb.MintIDToken(nil)
+	argv := childCommand(t, "sleep", "5s") // first: building it takes time
+	idToken, err := sb.MintIDToken(map[string]any{"exp": time.Now().Add(3 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	argv := childCommand(t, "wait-then-exit")
 	r := runBin(t, []string{"HF_ENDPOINT=" + sb.URL(), "HF_OIDC_ID_TOKEN=" + idToken},
 		append([]string{"exec", "--resource", "acme/model", "--refresh-margin", shortMargin, "--"}, argv...)...)
 	if r.code != 0 {

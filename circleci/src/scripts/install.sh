@@ -129,5 +129,9 @@ hf_oidc_dir=${hf_oidc_path%/*}
 # Later steps source $BASH_ENV first: they find this hf-oidc on PATH.
 case ":$PATH:" in
 *":$hf_oidc_dir:"*) ;;
-*) printf 'export PATH=%s:"$PATH"\n' "'$(printf '%s' "$hf_oidc_dir" | sed "s/'/'\\\\''/g")'" >>"$BASH_ENV" ;;
+*)
+	hf_oidc_quoted=$(printf '%s' "$hf_oidc_dir" | sed "s/'/'\\\\''/g")
+	# shellcheck disable=SC2016 # "$PATH" is for $BASH_ENV to expand
+	printf 'export PATH=%s:"$PATH"\n' "'$hf_oidc_quoted'" >>"$BASH_ENV"
+	;;
 esac

@@ -2,7 +2,7 @@
 // a stand-in for a long job, which reads tokens only from the files exec
 // names, so that no token goes through argv (as it would with curl).
 //
-// Usage: hfchild whoami | wait-then-exit | trap | die | exit N
+// Usage: hfchild whoami | sleep DURATION | trap | die | exit N
 package main
 
 import (
@@ -26,9 +26,13 @@ func main() {
 	switch os.Args[1] {
 	case "whoami":
 		code = whoami(10 * time.Second)
-	case "wait-then-exit":
-		// Outlives a refresh, then succeeds.
-		time.Sleep(3500 * time.Millisecond)
+	case "sleep":
+		d, err := time.ParseDuration(os.Args[len(os.Args)-1])
+		if err != nil {
+			fmt.Println(err)
+			code = 99
+		}
+		time.Sleep(d)
 	case "trap":
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGTERM)

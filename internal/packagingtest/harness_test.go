@@ -1,0 +1,245 @@
+package packagingtest
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hf-oidc/hf-oidc/internal/release"
+	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+)
+
+// testVersion is the release the tests install: bin is stamped with it,
+// and the packagings rendered for the download tests carry its digest.
+const testVersion = "v1.0.0-test"
+
+var (
+	// root is the repository, whose gitlab/, circleci/ and bitbucket/
+	// are under test.
+	root string
+	// bin is hf-oidc built as a release is (static, stamped testVersion),
+	// alone in binDir, so that a PATH can hold it and nothing else of ours.
+	bin, binDir string
+	// standInExe plays the circleci CLI against the sandbox.
+	standInExe string
+	// testArchive is bin packed as the host's release archive, and
+	// testRelease the digests the packagings carry for it.
+	testArchive []byte
+	testRelease releaseInfo
+)
+
+// host is the platform the tests run on, the one the release is for.
+var host = release.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	var err error
+	if root, err = filepath.Abs("../.."); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "hf-oidc-packagingtest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = filepath.Join(dir, "bin")
+	bin = filepath.Join(binDir, "hf-oidc")
+	standInExe = filepath.Join(dir, "standin", "circleci")
+	builds := [][]string{
+		{"build", "-trimpath", "-ldflags", "-s -w -X github.com/hf-oidc/hf-oidc/internal/cli.version=" + testVersion, "-o", bin, "./cmd/hf-oidc"},
+		{"build", "-o", standInExe, "./internal/sandbox/standin"},
+	}
+	for _, args := range builds {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = root
+		// Static, like the release and the pipe image: FROM scratch has no libc.
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go %s: %v\n%s", strings.Join(args, " "), err, out)
+			return 1
+		}
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var buf bytes.Buffer
+	if err := release.WriteArchive(&buf, host, []release.File{{Name: release.BinaryName(host), Mode: 0o755, Data: data}}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	testArchive = buf.Bytes()
+	testRelease = releaseInfo{Version: testVersion, Sums: release.Checksums{release.Sum(release.AssetName(testVersion, host), testArchive)}}
+	return m.Run()
+}
+
+// requireTool returns the path of a tool, skipping the test when it is
+// missing, except in CI, where a missing tool is a broken .ci/install.
+func requireTool(t testing.TB, name string, elsewhere ...string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, p := range elsewhere {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed: .ci/install must install it", name)
+	}
+	t.Skipf("%s is not installed; .ci/install installs it", name)
+	return ""
+}
+
+// startSandbox starts a sandbox whose Hub trusts each resource through
+// trust (a Trust helper of the sandbox), and closes it after the test.
+func startSandbox(t testing.TB, trust func(*sandbox.Sandbox, string), resources ...string) *sandbox.Sandbox {
+	t.Helper()
+	sb, err := sandbox.Start(sandbox.Config{Keys: sandbox.SharedKeys})
+	if err != nil {
+		t.Fatalf("starting the sandbox: %v", err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	for _, r := range resources {
+		trust(sb, r)
+	}
+	return sb
+}
+
+// systemPath is a PATH with the system's tools and nothing of ours, in
+// particular no hf-oidc.
+func systemPath() string { return "/usr/local/bin:/usr/bin:/bin" }
+
+// Tokens in the shapes hf-oidc handles, for output where a test does not
+// know every secret.
+var secretShapes = regexp.MustCompile(`hf_(jwt|oauth)_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.`)
+
+// assertNoLeak fails if any secret the sandbox minted, or anything shaped
+// like a token, appears in any of outputs (named for the message).
+func assertNoLeak(t testing.TB, sb *sandbox.Sandbox, outputs map[string]string) {
+	t.Helper()
+	secrets := sb.Minted()
+	for name, out := range outputs {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(out, s) {
+				t.Errorf("%s leaks a secret minted in this test (%.12s…)", name, s)
+			}
+		}
+		if m := secretShapes.FindString(out); m != "" {
+			t.Errorf("%s holds something shaped like a token (%.12s…)", name, m)
+		}
+	}
+}
+
+// assertNoTokenFiles fails if a file under dir holds a Hub token, other
+// than the files allowed to (the pipe's env file, a token directory).
+func assertNoTokenFiles(t testing.TB, dir string, allowed ...string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		for _, a := range allowed {
+			if p == a {
+				return nil
+			}
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if m := regexp.MustCompile(`hf_(jwt|oauth)_[A-Za-z0-9_\-]{8,}`).Find(data); m != nil {
+			t.Errorf("%s holds a Hub token (%.12s…)", p, m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func assertContains(t testing.TB, what, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, out)
+		}
+	}
+}
+
+// releaseServer serves release archives as GitHub's release downloads
+// do, GET /<version>/<asset>, and counts what it served.
+type releaseServer struct {
+	*httptest.Server
+	mu     sync.Mutex
+	assets map[string][]byte
+	hits   int
+}
+
+func startReleaseServer(t testing.TB, archive []byte) *releaseServer {
+	t.Helper()
+	s := &releaseServer{assets: map[string][]byte{"/" + testVersion + "/" + release.AssetName(testVersion, host): archive}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		data, ok := s.assets[r.URL.Path]
+		s.hits++
+		s.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(data)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *releaseServer) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits
+}
+
+// tampered is testArchive with one byte changed.
+func tampered() []byte {
+	b := bytes.Clone(testArchive)
+	b[len(b)/2] ^= 0xff
+	return b
+}
+
+// readText returns the file at path, failing the test if it cannot.
+func readText(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeText(t testing.TB, path, text string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), mode); err != nil {
+		t.Fatal(err)
+	}
+}
