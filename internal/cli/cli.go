@@ -168,7 +168,12 @@ func report(env Env, cmd string, err error) int {
 		if setup.Provider == "github" {
 			anchor = diag.AnchorGitHubPermission
 		}
-		fmt.Fprintf(env.Stderr, "hf-oidc: cannot get an ID token from %s: %s.\nNext: %s %s\n", setup.Provider, setup.Problem, setup.Fix, anchor.See())
+		// A fix may end in a YAML block that a link on its last line would break.
+		sep := " "
+		if strings.Contains(setup.Fix, "\n") {
+			sep = "\n"
+		}
+		fmt.Fprintf(env.Stderr, "hf-oidc: cannot get an ID token from %s: %s.\nNext: %s%s%s\n", setup.Provider, setup.Problem, setup.Fix, sep, anchor.See())
 		return 2
 	case errors.As(err, &nd):
 		fmt.Fprintf(env.Stderr, "hf-oidc: %v.\nNext: run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file. Try 'hf-oidc demo' to see the whole flow locally. %s\n", err, diag.AnchorNoProvider.See())
