@@ -94,7 +94,7 @@ Usage: hf-oidc <command> [flags]
 Commands:
 `)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Run 'hf-oidc <command> --help' for a command's flags.
@@ -141,6 +141,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 type reportedError struct {
 	err   error
 	usage bool
+	code  int // the exit status, when neither 1 nor 2 (exec passes on CMD's)
 }
 
 func (e *reportedError) Error() string { return e.err.Error() }
@@ -159,6 +160,9 @@ func report(env Env, cmd string, err error) int {
 	)
 	switch {
 	case errors.As(err, &rep):
+		if rep.code != 0 {
+			return rep.code
+		}
 		if rep.usage {
 			return 2
 		}

@@ -38,9 +38,6 @@ Examples:
   hf-oidc exec --resource acme/model -- python train.py
   hf-oidc exec --resource acme/model --git -- git push origin main`
 
-// osExit ends the process with a status report cannot give (CMD's).
-var osExit = os.Exit
-
 func runExec(ctx context.Context, env Env, args []string) error {
 	code, err := execCommand(ctx, env, args)
 	if err != nil {
@@ -251,17 +248,10 @@ wait:
 	return cmd.ProcessState.ExitCode(), nil
 }
 
-// exitStatus ends exec with CMD's status: 0 and 1 and 2 through report,
-// any other directly, since report knows no others.
+// exitStatus ends exec with CMD's status.
 func exitStatus(code int) error {
-	switch code {
-	case 0:
+	if code == 0 {
 		return nil
-	case 1:
-		return &reportedError{err: errors.New("the command failed")}
-	case 2:
-		return &reportedError{err: errors.New("the command failed"), usage: true}
 	}
-	osExit(code)
-	return nil
+	return &reportedError{err: fmt.Errorf("the command exited with status %d", code), code: code}
 }
