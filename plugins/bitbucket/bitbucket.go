@@ -3,12 +3,9 @@ package bitbucket
 import (
 	"context"
 	"fmt"
-	"regexp"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
 	"slices"
-	"strconv"
 	"strings"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
 )
@@ -71,10 +68,10 @@ func (p *Provider) IDToken(_ context.Context, audience string) (string, error) {
 			Fix:      "Turn on OIDC for the step in bitbucket-pipelines.yml (`oidc: true`), with the Hub's audience:\n" + stepBlock(audience),
 		}
 	}
-	if auds, ok := audiences(tok); ok && audience != "" && !slices.Contains(auds, audience) {
+	if auds, ok := jwtutil.Audiences(tok); ok && audience != "" && !slices.Contains(auds, audience) {
 		return "", &plugins.SetupError{
 			Provider: name,
-			Problem:  fmt.Sprintf("%s is for audience %s, not %q", envToken, quoteList(auds), audience),
+			Problem:  fmt.Sprintf("%s is for audience %s, not %q", envToken, jwtutil.QuoteList(auds), audience),
 			Fix:      "Add the Hub's audience to the step's OIDC settings in bitbucket-pipelines.yml (`oidc: true` alone gives the workspace's audience):\n" + stepBlock(audience),
 		}
 	}
@@ -87,41 +84,5 @@ func stepBlock(audience string) string {
 	if audience == "" {
 		audience = defaultAudience
 	}
-	return "  - step:\n      oidc:\n        audiences:\n          - " + yamlScalar(audience)
-}
-
-// plainScalar is what YAML reads back as the same string without quotes.
-var plainScalar = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~/:@%+=-]*$`)
-
-// yamlScalar writes s as a YAML scalar: plain when that reads back as s,
-// else double-quoted (JSON's escapes are YAML's).
-func yamlScalar(s string) string {
-	if plainScalar.MatchString(s) && !strings.HasSuffix(s, ":") {
-		return s
-	}
-	return strconv.Quote(s)
-}
-
-// audiences reads the aud claim of tok, a string or (as Bitbucket writes
-// custom audiences) a list, without verifying it: the Hub does. It reports
-// false when tok is no JWT with an aud, which the caller leaves for the
-// Hub's own parse to report.
-func audiences(tok string) ([]string, bool) {
-	claims := jwt.MapClaims{}
-	if _, _, err := jwt.NewParser().ParseUnverified(tok, claims); err != nil {
-		return nil, false
-	}
-	auds, err := claims.GetAudience()
-	if err != nil || len(auds) == 0 {
-		return nil, false
-	}
-	return auds, true
-}
-
-func quoteList(auds []string) string {
-	q := make([]string, len(auds))
-	for i, a := range auds {
-		q[i] = strconv.Quote(a)
-	}
-	return strings.Join(q, ", ")
+	return "  - step:\n      oidc:\n        audiences:\n          - " + jwtutil.YAMLScalar(audience)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
 	"strings"
 	"testing"
 
@@ -196,12 +197,12 @@ func FuzzAudiences(f *testing.F) {
 	f.Add("a.b.c")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, tok string) {
-		auds, ok := audiences(tok)
+		auds, ok := jwtutil.Audiences(tok)
 		if !ok {
 			return
 		}
 		if len(auds) == 0 {
-			t.Fatalf("audiences(%q) = true with no audience", tok)
+			t.Fatalf("Audiences(%q) = true with no audience", tok)
 		}
 		got, err := newProvider(map[string]string{"BITBUCKET_STEP_OIDC_TOKEN": tok}).IDToken(t.Context(), auds[0])
 		if err != nil || got != strings.TrimSpace(tok) {

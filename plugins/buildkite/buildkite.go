@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -81,7 +82,7 @@ func (p *Provider) IDToken(ctx context.Context, audience string) (string, error)
 		}
 		return "", p.runFailed(err, lifetime != "")
 	}
-	tok, err := pickToken(out)
+	tok, err := jwtutil.Pick(out)
 	if err != nil {
 		return "", fmt.Errorf("reading the output of %s oidc request-token: %w", agent, err)
 	}
@@ -121,7 +122,7 @@ func (p *Provider) lifetime() (string, error) {
 var tooOld = regexp.MustCompile(`(?i)no help topic for|flag provided but not defined|unknown (command|flag)`)
 
 func (p *Provider) runFailed(err error, withLifetime bool) error {
-	cause := redact(err.Error())
+	cause := jwtutil.Redact(err.Error())
 	switch {
 	case errors.Is(err, exec.ErrNotFound):
 		return &plugins.SetupError{
@@ -152,47 +153,3 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
-
-// pickToken finds the one JWT in the agent's output, which may carry notices
-// around it. Its errors never quote the output.
-func pickToken(out []byte) (string, error) {
-	var found []string
-	for _, word := range strings.Fields(string(out)) {
-		if looksLikeJWT(word) {
-			found = append(found, word)
-		}
-	}
-	switch {
-	case len(found) == 1:
-		return found[0], nil
-	case len(found) > 1:
-		return "", fmt.Errorf("it printed %d tokens, want one", len(found))
-	case len(strings.TrimSpace(string(out))) == 0:
-		return "", errors.New("it printed nothing")
-	}
-	return "", fmt.Errorf("it printed no token (%d bytes)", len(out))
-}
-
-// looksLikeJWT reports whether w is a compact JWS: three base64url parts, the
-// first the encoding of a JSON object (`{"` encodes as "eyJ"), so that a
-// version number such as 3.41.0 is not taken for one.
-func looksLikeJWT(w string) bool {
-	parts := strings.Split(w, ".")
-	if len(parts) != 3 || !strings.HasPrefix(parts[0], "eyJ") || parts[1] == "" {
-		return false
-	}
-	for _, part := range parts {
-		for _, c := range part {
-			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// jwtLike matches anything that starts like a JWT, so that a token the agent
-// echoed on stderr is not quoted, whoever's it is.
-var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_\-.]*`)
-
-func redact(s string) string { return jwtLike.ReplaceAllLiteralString(s, "[REDACTED]") }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -247,31 +246,6 @@ func TestRegistered(t *testing.T) {
 	if p.Name() != "buildkite" || !p.CanMint() {
 		t.Errorf("Name, CanMint = %q, %v; want buildkite, true", p.Name(), p.CanMint())
 	}
-}
-
-// fixedErrors are pickToken's errors: fixed text but for counts, so that
-// nothing of the output gets in.
-var fixedErrors = regexp.MustCompile(`^(it printed nothing|it printed no token \([0-9]+ bytes\)|it printed [0-9]+ tokens, want one)$`)
-
-// FuzzPickToken: whatever the agent prints, pickToken returns one JWT-shaped
-// word of it, or an error that quotes none of it.
-func FuzzPickToken(f *testing.F) {
-	tok := fakeJWT(f, map[string]any{"aud": hub})
-	for _, s := range []string{tok, tok + "\n", "notice\n" + tok, tok + " " + tok, "", "3.41.0", "eyJ.x.", "eyJa.b.c d"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, out []byte) {
-		got, err := pickToken(out)
-		if err != nil {
-			if !fixedErrors.MatchString(err.Error()) {
-				t.Fatalf("error %q is not one of the fixed texts", err)
-			}
-			return
-		}
-		if !looksLikeJWT(got) || !slices.Contains(strings.Fields(string(out)), got) {
-			t.Fatalf("pickToken(%q) = %q", out, got)
-		}
-	})
 }
 
 // FuzzLifetime: any HF_OIDC_BUILDKITE_LIFETIME gives whole seconds of at

@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
 	"os/exec"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
 )
@@ -90,7 +87,7 @@ func (p *Provider) IDToken(ctx context.Context, audience string) (string, error)
 	}
 	out, err := p.run(ctx, cli, args...)
 	if err == nil {
-		tok, perr := pickToken(out)
+		tok, perr := jwtutil.Pick(out)
 		if perr == nil {
 			return tok, nil
 		}
@@ -98,7 +95,7 @@ func (p *Provider) IDToken(ctx context.Context, audience string) (string, error)
 	} else if ctx.Err() != nil {
 		return "", fmt.Errorf("running %s run oidc get: %w", cli, ctx.Err())
 	}
-	cause := redact(err.Error())
+	cause := jwtutil.Redact(err.Error())
 	if fallback {
 		return p.orgToken(audience, cause)
 	}
@@ -146,81 +143,15 @@ func (p *Provider) orgToken(audience, cause string) (string, error) {
 			Fix:      "Run this in a CircleCI job, where `circleci run oidc get` works or CircleCI sets $" + envOrgToken + ".",
 		}
 	}
-	if auds, ok := audiences(tok); ok && audience != "" && !slices.Contains(auds, audience) {
+	if auds, ok := jwtutil.Audiences(tok); ok && audience != "" && !slices.Contains(auds, audience) {
 		return "", &plugins.SetupError{
 			Provider: name,
 			Problem: fmt.Sprintf("`circleci run oidc get` failed (%s), and the fallback $%s is for audience %s (the organization id), not %q",
-				cause, envOrgToken, quoteList(auds), audience),
+				cause, envOrgToken, jwtutil.QuoteList(auds), audience),
 			Fix: "Only `circleci run oidc get` mints a token for the Hub's audience: fix the circleci CLI in the job. Keep " + FallbackVar + "=" + FallbackOrgToken +
 				" only for a Hub that accepts the organization id as audience, and set HF_OIDC_AUDIENCE to it.",
 		}
 	}
 	p.fellBack.Store(true)
 	return tok, nil
-}
-
-// pickToken finds the one JWT in the CLI's output, which may carry notices
-// around it. Its errors never quote the output.
-func pickToken(out []byte) (string, error) {
-	var found []string
-	for _, word := range strings.Fields(string(out)) {
-		if looksLikeJWT(word) {
-			found = append(found, word)
-		}
-	}
-	switch {
-	case len(found) == 1:
-		return found[0], nil
-	case len(found) > 1:
-		return "", fmt.Errorf("it printed %d tokens, want one", len(found))
-	case len(strings.TrimSpace(string(out))) == 0:
-		return "", errors.New("it printed nothing")
-	}
-	return "", fmt.Errorf("it printed no token (%d bytes)", len(out))
-}
-
-// looksLikeJWT reports whether w is a compact JWS: three base64url parts, the
-// first the encoding of a JSON object (`{"` encodes as "eyJ"), so that a
-// version number such as 1.2.3 is not taken for one.
-func looksLikeJWT(w string) bool {
-	parts := strings.Split(w, ".")
-	if len(parts) != 3 || !strings.HasPrefix(parts[0], "eyJ") || parts[1] == "" {
-		return false
-	}
-	for _, part := range parts {
-		for _, c := range part {
-			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// jwtLike matches anything that starts like a JWT, so that a token a CLI
-// echoed on stderr is not quoted, whoever's it is.
-var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_\-.]*`)
-
-func redact(s string) string { return jwtLike.ReplaceAllLiteralString(s, "[REDACTED]") }
-
-// audiences reads the aud claim of tok without verifying it, and reports
-// false when tok is no JWT with an aud.
-func audiences(tok string) ([]string, bool) {
-	claims := jwt.MapClaims{}
-	if _, _, err := jwt.NewParser().ParseUnverified(tok, claims); err != nil {
-		return nil, false
-	}
-	auds, err := claims.GetAudience()
-	if err != nil || len(auds) == 0 {
-		return nil, false
-	}
-	return auds, true
-}
-
-func quoteList(auds []string) string {
-	q := make([]string, len(auds))
-	for i, a := range auds {
-		q[i] = strconv.Quote(a)
-	}
-	return strings.Join(q, ", ")
 }

@@ -3,12 +3,10 @@ package gitlab
 import (
 	"context"
 	"fmt"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
 )
@@ -72,10 +70,10 @@ func (p *Provider) IDToken(_ context.Context, audience string) (string, error) {
 	if tok == "" {
 		return "", p.missing(varName, custom, audience)
 	}
-	if auds, ok := audiences(tok); ok && audience != "" && !slices.Contains(auds, audience) {
+	if auds, ok := jwtutil.Audiences(tok); ok && audience != "" && !slices.Contains(auds, audience) {
 		return "", &plugins.SetupError{
 			Provider: name,
-			Problem:  fmt.Sprintf("the ID token in %s is for audience %s, not %q", varName, quoteList(auds), audience),
+			Problem:  fmt.Sprintf("the ID token in %s is for audience %s, not %q", varName, jwtutil.QuoteList(auds), audience),
 			Fix:      "Set its aud in the job's `id_tokens:` block in .gitlab-ci.yml:\n" + idTokensBlock(varName, audience),
 		}
 	}
@@ -129,40 +127,5 @@ func idTokensBlock(varName, audience string) string {
 	if audience == "" {
 		audience = defaultAudience
 	}
-	return "  id_tokens:\n    " + varName + ":\n      aud: " + yamlScalar(audience)
-}
-
-// plainScalar is what YAML reads back as the same string without quotes.
-var plainScalar = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~/:@%+=-]*$`)
-
-// yamlScalar writes s as a YAML scalar: plain when that reads back as s,
-// else double-quoted (JSON's escapes are YAML's).
-func yamlScalar(s string) string {
-	if plainScalar.MatchString(s) && !strings.HasSuffix(s, ":") {
-		return s
-	}
-	return strconv.Quote(s)
-}
-
-// audiences reads the aud claim of tok without verifying it (the Hub does),
-// and reports false when tok is no JWT with an aud, which the caller leaves
-// for the Hub's own parse to report.
-func audiences(tok string) ([]string, bool) {
-	claims := jwt.MapClaims{}
-	if _, _, err := jwt.NewParser().ParseUnverified(tok, claims); err != nil {
-		return nil, false
-	}
-	auds, err := claims.GetAudience()
-	if err != nil || len(auds) == 0 {
-		return nil, false
-	}
-	return auds, true
-}
-
-func quoteList(auds []string) string {
-	q := make([]string, len(auds))
-	for i, a := range auds {
-		q[i] = strconv.Quote(a)
-	}
-	return strings.Join(q, ", ")
+	return "  id_tokens:\n    " + varName + ":\n      aud: " + jwtutil.YAMLScalar(audience)
 }

@@ -220,24 +220,6 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-func TestYAMLScalar(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"https://huggingface.co":       "https://huggingface.co",
-		"https://hub.example:8443/x?y": `"https://hub.example:8443/x?y"`,
-		"api://hub":                    "api://hub",
-		"hub:":                         `"hub:"`,
-		"-hub":                         `"-hub"`,
-		"!hub":                         `"!hub"`,
-		"true":                         "true", // a string to GitLab's aud either way
-		`a"b`:                          `"a\"b"`,
-	} {
-		if got := yamlScalar(in); got != want {
-			t.Errorf("yamlScalar(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 // FuzzIDToken: whatever the variables hold, IDToken returns the trimmed
 // token or an error that quotes neither the token nor the variable's name
 // when that could be a token.
