@@ -308,39 +308,39 @@ func (f *failure) markdown() string {
 	fmt.Fprintf(&b, "### hf-oidc: the token exchange failed\n\n")
 	fmt.Fprintf(&b, "| Resource | Hub's answer | HTTP status | Request ID |\n| --- | --- | --- | --- |\n")
 	for _, r := range f.failed {
-		answer, status, id := md(r.Err.Error()), "", ""
+		answer, status, id := export.Markdown(r.Err.Error()), "", ""
 		var xe *exchange.Error
 		if errors.As(r.Err, &xe) {
-			answer = md(xe.Summary())
+			answer = export.Markdown(xe.Summary())
 			switch {
 			case xe.Code != "" && xe.Description != "":
-				answer = md(xe.Code + ": " + xe.Description)
+				answer = export.Markdown(xe.Code + ": " + xe.Description)
 			case xe.Code != "":
-				answer = md(xe.Code)
+				answer = export.Markdown(xe.Code)
 			}
 			if xe.Status != 0 {
 				status = fmt.Sprint(xe.Status)
 			}
-			id = md(xe.RequestID)
+			id = export.Markdown(xe.RequestID)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", md(r.Resource.Name), answer, status, id)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", export.Markdown(r.Resource.Name), answer, status, id)
 	}
 	if t := f.token; t != nil {
-		fmt.Fprintf(&b, "\n**The ID token the Hub saw** (%s provider, %s claims; never the token itself):\n\n| Claim | Value |\n| --- | --- |\n", md(f.provider), md(f.shape.Title()))
+		fmt.Fprintf(&b, "\n**The ID token the Hub saw** (%s provider, %s claims; never the token itself):\n\n| Claim | Value |\n| --- | --- |\n", export.Markdown(f.provider), export.Markdown(f.shape.Title()))
 		for _, r := range tokenRows(t, f.shape, f.now) {
-			fmt.Fprintf(&b, "| %s | %s |\n", md(r[0]), md(r[1]))
+			fmt.Fprintf(&b, "| %s | %s |\n", export.Markdown(r[0]), export.Markdown(r[1]))
 		}
-		fmt.Fprintf(&b, "\n**To trust this job on the Hub, enter:** %s.\n", md(formLine(diag.HubForm(t, f.shape))))
+		fmt.Fprintf(&b, "\n**To trust this job on the Hub, enter:** %s.\n", export.Markdown(formLine(diag.HubForm(t, f.shape))))
 	}
 	for _, kind := range f.kinds {
 		anchor, heading := kindInfo(kind)
-		fmt.Fprintf(&b, "\n**%s**%s:\n\n", md(heading), mdLink(anchor))
+		fmt.Fprintf(&b, "\n**%s**%s:\n\n", export.Markdown(heading), mdLink(anchor))
 		for i, c := range f.causes(kind) {
-			fmt.Fprintf(&b, "%d. %s%s\n", i+1, md(c.text), mdLink(c.anchor))
+			fmt.Fprintf(&b, "%d. %s%s\n", i+1, export.Markdown(c.text), mdLink(c.anchor))
 		}
 	}
 	next, anchor := f.next()
-	fmt.Fprintf(&b, "\n**Next:** %s%s\n\n", md(next), mdLink(anchor))
+	fmt.Fprintf(&b, "\n**Next:** %s%s\n\n", export.Markdown(next), mdLink(anchor))
 	return b.String()
 }
 
@@ -417,24 +417,6 @@ func mdLink(a diag.Anchor) string {
 		return ""
 	}
 	return " ([troubleshooting](" + a.URL() + "))"
-}
-
-// md escapes s for Markdown text or a table cell: "|" would end the cell, a
-// line break the table, and other punctuation could start formatting or HTML.
-func md(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\r' || r == '\n':
-			b.WriteByte(' ')
-		case strings.ContainsRune("\\`*_{}[]()<>#+!|~&", r):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // appendSummary appends to the runner's step summary file in one write and

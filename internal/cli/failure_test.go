@@ -32,15 +32,6 @@ func TestFailureKind(t *testing.T) {
 	}
 }
 
-func TestMarkdownEscapes(t *testing.T) {
-	t.Parallel()
-	got := md("a|b\nc `d` <script>*e*</script> [x](y) #1")
-	want := `a\|b c \` + "`" + `d\` + "`" + ` \<script\>\*e\*\</script\> \[x\]\(y\) \#1`
-	if got != want {
-		t.Errorf("md = %s, want %s", got, want)
-	}
-}
-
 func TestRelative(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)

@@ -196,15 +196,16 @@ func summary(entries []Entry, fileMode bool) []byte {
 		case e.Env != "HF_TOKEN":
 			names = append(names, "HF_TOKEN")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", mdCell(e.Resource), mdCell(strings.Join(names, ", ")), formatTime(e.ExpiresAt))
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", Markdown(e.Resource), Markdown(strings.Join(names, ", ")), formatTime(e.ExpiresAt))
 	}
 	b.WriteString("\n")
 	return b.Bytes()
 }
 
-// mdCell escapes s for a Markdown table cell: "|" would end the cell, a line
-// break the table, and other punctuation could start formatting or HTML.
-func mdCell(s string) string {
+// Markdown escapes s for Markdown text or a table cell: "|" would end the
+// cell, a line break the table, and other punctuation could start formatting
+// or HTML.
+func Markdown(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch {

@@ -359,8 +359,8 @@ func TestMDCell(t *testing.T) {
 		"`code` *b* &x": "\\`code\\` \\*b\\* \\&x",
 	}
 	for in, want := range tests {
-		if got := mdCell(in); got != want {
-			t.Errorf("mdCell(%q) = %q, want %q", in, got, want)
+		if got := Markdown(in); got != want {
+			t.Errorf("Markdown(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
