@@ -82,6 +82,11 @@ func runPipe(ctx context.Context, env Env, args []string) error {
 	if err := (export.Shell{W: &b}).Export(entries); err != nil {
 		return fmt.Errorf("exporting tokens: %w", err)
 	}
+	if strings.TrimSpace(env.Getenv("ENDPOINT")) != "" {
+		// The hf CLI and huggingface_hub in the script must talk to the
+		// Hub the tokens are for.
+		fmt.Fprintf(&b, "export HF_ENDPOINT=%s\n", shellWord(cfg.Endpoint))
+	}
 	if err := export.WritePrivateFile(path, b.Bytes()); err != nil {
 		return fmt.Errorf("writing the env file: %w", err)
 	}
@@ -179,9 +184,24 @@ func printPipeSummary(env Env, s *session, entries []export.Entry, path string, 
 		}
 		fmt.Fprintf(env.Stdout, "  %-*s  %s%s\n", width, e.Resource, e.Env, also)
 	}
-	// The clone directory, which holds the shared storage directory, is
-	// mounted at the same path in the pipe's container and the step's.
-	fmt.Fprintf(env.Stdout, "Load them in the step's script, after the pipe, with:\n  . %s\n", shellWord(path))
+	fmt.Fprintf(env.Stdout, "Load them in the step's script, after the pipe, with:\n  %s\n", sourceLine(env.Getenv, path))
+}
+
+// sourceLine is the script line that loads the env file at path. The pipe
+// and the step see the clone directory, which holds the shared storage
+// directory, at the path $BITBUCKET_CLONE_DIR names, so the line names it
+// through that variable where it can.
+func sourceLine(getenv func(string) string, path string) string {
+	clone := getenv("BITBUCKET_CLONE_DIR")
+	if clone == "" {
+		clone, _ = os.Getwd()
+	}
+	if rel, err := filepath.Rel(clone, path); err == nil && clone != "" && filepath.IsAbs(clone) && rel != ".." && !strings.HasPrefix(rel, "../") {
+		if w := shellWord(filepath.ToSlash(rel)); !strings.HasPrefix(w, "'") {
+			return `. "$BITBUCKET_CLONE_DIR"/` + w
+		}
+	}
+	return ". " + shellWord(path)
 }
 
 // shellWord is s as one POSIX shell word: bare when that is safe, else in

@@ -48,10 +48,14 @@ func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 // template.
 type gitlabJob struct {
 	template  string   // the template served for include: remote; default the committed one
-	pipeline  string   // .gitlab-ci.yml; TEMPLATE_URL and HUB are replaced
+	pipeline  string   // .gitlab-ci.yml; TEMPLATE_URL, COMPONENT and HUB are replaced
 	variables []string // NAME: value lines of .gitlab-ci-local-variables.yml
-	path      string   // the PATH gitlab-ci-local and its jobs run with
+	path      string   // the PATH gitlab-ci-local and its jobs run with, before node's
 	env       []string // more environment
+	// component makes the repository a copy of gitlab/, the CI/CD catalog
+	// component project, whose own pipeline includes its component at
+	// COMPONENT (its commit, as a component project tests itself).
+	component bool
 }
 
 type gitlabRun struct {
@@ -80,28 +84,41 @@ func runGitLab(t *testing.T, sb *sandbox.Sandbox, j gitlabJob) gitlabRun {
 	defer srv.Close()
 
 	dir := t.TempDir()
-	pipeline := strings.NewReplacer("TEMPLATE_URL", srv.URL+"/hf-oidc/hf-oidc/v1/"+gitlabFile, "HUB", sb.URL()).Replace(j.pipeline)
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	if j.component {
+		writeText(t, filepath.Join(dir, "README.md"), readText(t, filepath.Join(root, "gitlab", "README.md")), 0o644)
+		writeText(t, filepath.Join(dir, "templates", "hf-oidc.yml"), j.template, 0o644)
+		git("remote", "add", "origin", "https://gitlab.com/hf-oidc/hf-oidc-gitlab.git")
+		git("add", "-A")
+	}
+	git("-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "--allow-empty", "-m", "component")
+	pipeline := strings.NewReplacer(
+		"TEMPLATE_URL", srv.URL+"/hf-oidc/hf-oidc/v1/"+gitlabFile,
+		"COMPONENT", "gitlab.com/hf-oidc/hf-oidc-gitlab/hf-oidc@"+git("rev-parse", "HEAD"),
+		"HUB", sb.URL(),
+	).Replace(j.pipeline)
 	writeText(t, filepath.Join(dir, ".gitlab-ci.yml"), pipeline, 0o644)
 	// The ID token goes in a file, not on gitlab-ci-local's command line.
 	writeText(t, filepath.Join(dir, ".gitlab-ci-local-variables.yml"), strings.Join(j.variables, "\n")+"\n", 0o600)
-	gitEnv := append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"add", ".gitlab-ci.yml"},
-		{"-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "pipeline"},
-	} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir, cmd.Env = dir, gitEnv
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, glci, "--shell-executor-no-image", "--no-color", "publish")
 	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + j.path, "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}, j.env...)
+	// gitlab-ci-local runs on node, wherever they are installed.
+	node := requireTool(t, "node")
+	path := j.path + ":" + systemPath(filepath.Dir(node), filepath.Dir(glci))
+	cmd.Env = append([]string{"PATH=" + path, "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}, j.env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -178,6 +195,17 @@ func TestGitLabTemplate(t *testing.T) {
 		assertGitLabTokensWork(t, sb, r)
 		assertContains(t, "the job's log", r.out, "hf-oidc: using "+bin+", already on PATH (hf-oidc "+testVersion)
 	})
+	t.Run("as a CI/CD catalog component", func(t *testing.T) {
+		t.Parallel()
+		sb := startSandbox(t, (*sandbox.Sandbox).TrustGitLab, gitlabResources...)
+		r := runGitLab(t, sb, gitlabJob{
+			component: true,
+			pipeline:  publishPipeline(strings.Replace(gitlabPublish, "remote: TEMPLATE_URL", "component: COMPONENT", 1)),
+			variables: []string{gitlabIDToken(t, sb, "HF_ID_TOKEN")},
+			path:      binDir + ":" + systemPath(),
+		})
+		assertGitLabTokensWork(t, sb, r)
+	})
 	t.Run("downloaded, in a job that extends another", func(t *testing.T) {
 		t.Parallel()
 		sb := startSandbox(t, (*sandbox.Sandbox).TrustGitLab, gitlabResources...)
@@ -241,7 +269,7 @@ publish:
 			t.Fatalf("gitlab-ci-local exited %d:\n%s", r.code, r.out)
 		}
 		assertContains(t, "the job's log", r.out, `"name":"[OIDC] acme/training-model"`, "token file mode 600",
-			"kept fresh by a background keeper")
+			"kept fresh by a background keeper", "hf-oidc refresh: stopped the keeper")
 	})
 }
 
@@ -398,4 +426,48 @@ func remarshal(t testing.TB, v, into any) {
 
 func sortedKeys[M ~map[string]V, V any](m M) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+var inputRef = regexp.MustCompile(`\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]`)
+
+// TestGitLabScriptPOSIX runs the template's before_script under dash, as
+// a runner whose image has no bash does, with its inputs interpolated as
+// GitLab does, and with the runner's debug trace (set -x) on: the trace
+// must not show the tokens, and must be back on after the block.
+func TestGitLabScriptPOSIX(t *testing.T) {
+	t.Parallel()
+	dash := requireTool(t, "dash")
+	docs := yamlDocs(t, renderedTemplate(t, testRelease))
+	var jobs map[string]struct {
+		BeforeScript []string `json:"before_script"`
+	}
+	remarshal(t, docs[1], &jobs)
+	sb := startSandbox(t, (*sandbox.Sandbox).TrustGitLab, gitlabResources...)
+	inputs := map[string]string{
+		"resources": "acme/training-model\ndatasets/acme/training-data=HF_DATA_TOKEN\n", "audience": "https://huggingface.co",
+		"endpoint": sb.URL(), "version": "", "id-token-var": "HF_ID_TOKEN", "export": "env",
+	}
+	block := inputRef.ReplaceAllStringFunc(strings.Join(jobs[".hf-oidc"].BeforeScript, "\n"), func(m string) string {
+		v, ok := inputs[inputRef.FindStringSubmatch(m)[1]]
+		if !ok {
+			t.Errorf("the template uses an unknown input: %s", m)
+		}
+		return v
+	})
+	srv := startReleaseServer(t, testArchive)
+	script := "set -x\n" + block + "\n: the trace is back\n{ set +x; } 2>/dev/null\n" + whoamiShell("$HF_TOKEN") + "\n" + whoamiShell("$HF_DATA_TOKEN") + "\n"
+	tok, err := sb.MintGitLabIDToken(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dash, "-e", "-c", script)
+	cmd.Env = []string{"PATH=" + systemPath(), "TMPDIR=" + t.TempDir(), "HF_ID_TOKEN=" + tok, "CI_JOB_ID=7", "HF_OIDC_RELEASE_BASE_URL=" + srv.URL}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("dash: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	assertContains(t, "the output", stdout.String(), `"name":"[OIDC] acme/training-model"`, `"name":"[OIDC] datasets/acme/training-data"`)
+	assertContains(t, "the trace", stderr.String(), "hf-oidc: installed "+testVersion, "+ : the trace is back")
+	assertNoLeak(t, sb, map[string]string{"stdout": stdout.String(), "the trace": stderr.String()})
 }

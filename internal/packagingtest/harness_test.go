@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,9 +124,19 @@ func startSandbox(t testing.TB, trust func(*sandbox.Sandbox, string), resources 
 	return sb
 }
 
-// systemPath is a PATH with the system's tools and nothing of ours, in
-// particular no hf-oidc.
-func systemPath() string { return "/usr/local/bin:/usr/bin:/bin" }
+// systemPath is a PATH with the system's tools and dirs, and no hf-oidc:
+// a directory that holds one (a developer's /usr/local/bin) is left out,
+// so that the tests decide where hf-oidc comes from.
+func systemPath(dirs ...string) string {
+	var keep []string
+	for _, d := range append(dirs, "/usr/local/bin", "/usr/bin", "/bin") {
+		if _, err := os.Stat(filepath.Join(d, "hf-oidc")); err == nil || slices.Contains(keep, d) {
+			continue
+		}
+		keep = append(keep, d)
+	}
+	return strings.Join(keep, ":")
+}
 
 // Tokens in the shapes hf-oidc handles, for output where a test does not
 // know every secret.
@@ -184,8 +195,8 @@ func assertContains(t testing.TB, what, out string, wants ...string) {
 	}
 }
 
-// releaseServer serves release archives as GitHub's release downloads
-// do, GET /<version>/<asset>, and counts what it served.
+// releaseServer serves the host's archive of testVersion as GitHub's
+// release downloads do, GET /<version>/<asset>, and counts the requests.
 type releaseServer struct {
 	*httptest.Server
 	mu     sync.Mutex
@@ -195,7 +206,10 @@ type releaseServer struct {
 
 func startReleaseServer(t testing.TB, archive []byte) *releaseServer {
 	t.Helper()
-	s := &releaseServer{assets: map[string][]byte{"/" + testVersion + "/" + release.AssetName(testVersion, host): archive}}
+	s := &releaseServer{assets: map[string][]byte{}}
+	if archive != nil { // nil: a release not published
+		s.assets["/"+testVersion+"/"+release.AssetName(testVersion, host)] = archive
+	}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		data, ok := s.assets[r.URL.Path]

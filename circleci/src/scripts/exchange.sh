@@ -10,7 +10,14 @@ set -euo pipefail
 args=(--provider circleci --format shell)
 case ${HF_OIDC_PARAM_MODE:-env} in
 env) cmd=(exchange) ;;
-file) cmd=(refresh --detach) ;;
+file)
+	# Later steps find the token directory (hf-oidc refresh --stop, the git
+	# helper) through $BASH_ENV.
+	HF_OIDC_TOKEN_DIR=${HF_OIDC_TOKEN_DIR:-${TMPDIR:-/tmp}/hf-oidc-$(id -u)}
+	export HF_OIDC_TOKEN_DIR
+	printf 'export HF_OIDC_TOKEN_DIR=%q\n' "$HF_OIDC_TOKEN_DIR" >>"$BASH_ENV"
+	cmd=(refresh --detach)
+	;;
 *)
 	echo "hf-oidc: internal error: unknown mode '${HF_OIDC_PARAM_MODE}'" >&2
 	exit 2

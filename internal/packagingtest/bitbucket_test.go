@@ -1,0 +1,261 @@
+package packagingtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+)
+
+// The pipe's image is built with podman from bitbucket/Dockerfile, with the
+// static binary and the host's CA bundle in the build context, and run the
+// way Bitbucket runs a pipe: its variables in the environment (a list as
+// NAME_COUNT and NAME_0, NAME_1, …), the clone directory mounted as the
+// working directory, the step's ID token passed in, and --network host to
+// reach the sandbox. The step's script is played by bash on the host,
+// which sees the clone directory at its own path.
+
+// cloneDir is where Bitbucket mounts the repository in a step's containers.
+const cloneDir = "/opt/atlassian/pipelines/agent/build"
+
+// sharedStorage is the pipes' shared storage directory inside the clone
+// directory, where Bitbucket Cloud puts it (unverified: the pipe relies only
+// on the variable).
+const sharedStorage = ".bitbucket/pipelines/generated/pipeline/pipes"
+
+// podmanRunFlags make podman run in this kind of sandbox, which lacks some
+// of crun's capabilities and the default ulimits.
+var podmanRunFlags = []string{"--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"}
+
+// buildPipeImage builds the pipe's image and removes it when the test ends.
+func buildPipeImage(t *testing.T) string {
+	t.Helper()
+	podman := requireTool(t, "podman")
+	ctxDir := t.TempDir()
+	for _, f := range []string{"Dockerfile", "pipe.yml", "README.md"} {
+		writeText(t, filepath.Join(ctxDir, f), readText(t, filepath.Join(root, "bitbucket", f)), 0o644)
+	}
+	writeText(t, filepath.Join(ctxDir, "hf-oidc"), readText(t, bin), 0o755)
+	writeText(t, filepath.Join(ctxDir, "ca-certificates.crt"), readText(t, "/etc/ssl/certs/ca-certificates.crt"), 0o644)
+	b := make([]byte, 6)
+	rand.Read(b)
+	tag := "localhost/hf-oidc-pipe:test-" + hex.EncodeToString(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, podman, "build", "-q", "-t", tag, ctxDir).CombinedOutput(); err != nil {
+		t.Fatalf("podman build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(podman, "rmi", "-f", tag).Run() })
+	return tag
+}
+
+type pipeRun struct {
+	code           int
+	stdout, stderr string
+	clone          string // the clone directory on the host
+}
+
+// runPipe runs the image as Bitbucket runs a pipe. vars are the pipe's
+// variables and the step's, NAME=value; they reach podman in its
+// environment and the container by name only, so that no token is on a
+// command line.
+func runPipe(t *testing.T, image string, vars []string) pipeRun {
+	t.Helper()
+	clone := t.TempDir()
+	args := append([]string{"run", "--rm", "--network", "host", "-v", clone + ":" + cloneDir, "-w", cloneDir}, podmanRunFlags...)
+	env := []string{"PATH=" + systemPath(), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + t.TempDir()}
+	for _, kv := range append([]string{
+		"BITBUCKET_CLONE_DIR=" + cloneDir,
+		"BITBUCKET_PIPE_SHARED_STORAGE_DIR=" + cloneDir + "/" + sharedStorage,
+		"BITBUCKET_PIPE_STORAGE_DIR=" + cloneDir + "/" + sharedStorage + "/hf-oidc/hf-oidc-pipe",
+	}, vars...) {
+		name, _, _ := strings.Cut(kv, "=")
+		args = append(args, "-e", name)
+		env = append(env, kv)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "podman", append(args, image)...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := pipeRun{stdout: stdout.String(), stderr: stderr.String(), clone: clone}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("podman run: %v\n%s", err, r.stderr)
+	}
+	return r
+}
+
+// bitbucketStep is the step's environment, as sandbox.Env gives it: the
+// Bitbucket variables and BITBUCKET_STEP_OIDC_TOKEN, for the Hub's audience.
+func bitbucketStep(t *testing.T, sb *sandbox.Sandbox) []string {
+	t.Helper()
+	env, err := sb.Env(sandbox.Bitbucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var step []string
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "BITBUCKET_") || strings.HasPrefix(kv, "CI=") {
+			step = append(step, kv)
+		}
+	}
+	return step
+}
+
+var sourceLine = regexp.MustCompile(`(?m)^  (\. .*hf-oidc\.env)$`)
+
+// TestPipe runs the README's Bitbucket quick start: the pipe with a list
+// of resources, then the line it prints and later script lines that use
+// the tokens.
+func TestPipe(t *testing.T) {
+	t.Parallel()
+	image := buildPipeImage(t)
+	resources := []string{"acme/awesome-model", "datasets/acme/awesome-dataset"}
+	for name, vars := range map[string][]string{
+		"a list":   {"RESOURCES_COUNT=2", "RESOURCES_0=" + resources[0], "RESOURCES_1=" + resources[1] + "=HF_DATASET_TOKEN"},
+		"a string": {"RESOURCES=" + resources[0] + ", " + resources[1] + "=HF_DATASET_TOKEN"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sb := startSandbox(t, (*sandbox.Sandbox).TrustBitbucket, resources...)
+			r := runPipe(t, image, append(append(bitbucketStep(t, sb), "ENDPOINT="+sb.URL()), vars...))
+			if r.code != 0 {
+				t.Fatalf("the pipe exited %d:\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			assertContains(t, "the pipe's output", r.stdout, "2 tokens from the bitbucket provider's ID token",
+				"written to "+cloneDir+"/"+sharedStorage+"/hf-oidc.env (mode 0600)")
+			m := sourceLine.FindStringSubmatch(r.stdout)
+			if m == nil {
+				t.Fatalf("the pipe printed no line to source:\n%s", r.stdout)
+			}
+			if want := `. "$BITBUCKET_CLONE_DIR"/` + sharedStorage + "/hf-oidc.env"; m[1] != want {
+				t.Errorf("the line to source is %q, want %q", m[1], want)
+			}
+			envFile := filepath.Join(r.clone, sharedStorage, "hf-oidc.env")
+			if st, err := os.Stat(envFile); err != nil || st.Mode().Perm() != 0o600 {
+				t.Errorf("the env file: %v, mode %v; want 0600", err, st.Mode())
+			}
+			// The rest of the step's script, as the README has it.
+			script := "set -eu\n" + m[1] + "\n" + whoamiShell("$HF_TOKEN") + "\n" + whoamiShell("$HF_DATASET_TOKEN") + "\n"
+			cmd := exec.Command("bash", "-c", script)
+			cmd.Dir = r.clone
+			cmd.Env = []string{"PATH=" + systemPath(), "BITBUCKET_CLONE_DIR=" + r.clone}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the step's script: %v\n%s", err, out)
+			}
+			assertContains(t, "the step's script", string(out), `"name":"[OIDC] acme/awesome-model"`, `"name":"[OIDC] datasets/acme/awesome-dataset"`)
+			assertNoLeak(t, sb, map[string]string{"the pipe's stdout": r.stdout, "the pipe's stderr": r.stderr, "the step's script": string(out)})
+			assertNoTokenFiles(t, r.clone, envFile)
+		})
+	}
+}
+
+// TestPipeRefuses checks the pipe's failures: exit 2 for a step or a
+// variable to fix, with a message that says what, and no env file.
+func TestPipeRefuses(t *testing.T) {
+	t.Parallel()
+	image := buildPipeImage(t)
+	for name, c := range map[string]struct {
+		vars func(*testing.T, *sandbox.Sandbox) []string
+		want []string
+	}{
+		"oidc off": {
+			vars: func(t *testing.T, sb *sandbox.Sandbox) []string {
+				return append(without(bitbucketStep(t, sb), "BITBUCKET_STEP_OIDC_TOKEN"), "RESOURCES=acme/awesome-model")
+			},
+			want: []string{"BITBUCKET_STEP_OIDC_TOKEN is not set", "`oidc: true`", "audiences:\n          - https://huggingface.co"},
+		},
+		"oidc without the Hub's audience": {
+			vars: func(t *testing.T, sb *sandbox.Sandbox) []string {
+				tok, err := sb.MintBitbucketIDToken(map[string]any{"aud": sandbox.BitbucketDefaultAudience})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return append(without(bitbucketStep(t, sb), "BITBUCKET_STEP_OIDC_TOKEN"), "BITBUCKET_STEP_OIDC_TOKEN="+tok, "RESOURCES=acme/awesome-model")
+			},
+			want: []string{"is for audience \"" + sandbox.BitbucketDefaultAudience + "\"", "oidc:\n        audiences:"},
+		},
+		"no RESOURCES": {
+			vars: func(t *testing.T, sb *sandbox.Sandbox) []string { return bitbucketStep(t, sb) },
+			want: []string{"RESOURCES is not set"},
+		},
+		"a short list": {
+			vars: func(t *testing.T, sb *sandbox.Sandbox) []string {
+				return append(bitbucketStep(t, sb), "RESOURCES_COUNT=2", "RESOURCES_0=acme/awesome-model")
+			},
+			want: []string{"RESOURCES_1 is empty or not set, though RESOURCES_COUNT is 2"},
+		},
+		"a bad item": {
+			vars: func(t *testing.T, sb *sandbox.Sandbox) []string {
+				return append(bitbucketStep(t, sb), "RESOURCES_COUNT=2", "RESOURCES_0=acme/awesome-model", "RESOURCES_1=acme/bad name")
+			},
+			want: []string{`RESOURCES_1: resource "acme/bad name": contains a space`},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sb := startSandbox(t, (*sandbox.Sandbox).TrustBitbucket, "acme/awesome-model")
+			r := runPipe(t, image, append(c.vars(t, sb), "ENDPOINT="+sb.URL()))
+			if r.code != 2 {
+				t.Errorf("the pipe exited %d, want 2:\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			assertContains(t, "the pipe's stderr", r.stderr, append(c.want, "\nNext: ")...)
+			if _, err := os.Stat(filepath.Join(r.clone, sharedStorage, "hf-oidc.env")); err == nil {
+				t.Error("the pipe wrote an env file")
+			}
+			if n := sb.Stats().Exchanges; n != 0 {
+				t.Errorf("%d exchanges were sent", n)
+			}
+			assertNoLeak(t, sb, map[string]string{"the pipe's stdout": r.stdout, "the pipe's stderr": r.stderr})
+		})
+	}
+}
+
+// TestPipeImage checks what the image holds: the CA bundle the binary
+// reads, and the pipe's own files.
+func TestPipeImage(t *testing.T) {
+	t.Parallel()
+	image := buildPipeImage(t)
+	podman := requireTool(t, "podman")
+	out, err := exec.Command(podman, "create", image).Output()
+	if err != nil {
+		t.Fatalf("podman create: %v", err)
+	}
+	ctr := strings.TrimSpace(string(out))
+	defer exec.Command(podman, "rm", "-f", ctr).Run()
+	dir := t.TempDir()
+	for _, f := range []string{"/etc/ssl/certs/ca-certificates.crt", "/pipe.yml", "/README.md", "/hf-oidc"} {
+		dst := filepath.Join(dir, filepath.Base(f))
+		if out, err := exec.Command(podman, "cp", ctr+":"+f, dst).CombinedOutput(); err != nil {
+			t.Errorf("the image lacks %s: %v\n%s", f, err, out)
+		}
+	}
+	if a, b := readText(t, filepath.Join(dir, "ca-certificates.crt")), readText(t, "/etc/ssl/certs/ca-certificates.crt"); a != b {
+		t.Error("the image's CA bundle is not the host's")
+	}
+}
+
+// without drops the variable name from env.
+func without(env []string, name string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
