@@ -176,9 +176,16 @@ func realMain(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "wrote %s/VERSION, checksums.txt and go-version.\nNext: commit %s/ alone, tag that commit %s and push the tag; the release workflow rebuilds and publishes.\n", *releaseDir, *releaseDir, o.Version)
+	fmt.Fprintf(stdout, "wrote %s/VERSION, checksums.txt and go-version.\nNext: carry the digests into the packaging (UPDATE_PACKAGING=1 go test ./internal/packagingtest -run TestPackagingUpToDate), commit %s/ with %s alone, tag that commit %s and push the tag; the release workflow rebuilds and publishes.\n", *releaseDir, *releaseDir, strings.Join(packagingFiles, " and "), o.Version)
 	return nil
 }
+
+// packagingFiles carry the release's digests for the GitLab template and
+// the CircleCI orb, regenerated from the release directory after the build
+// (internal/packagingtest, UPDATE_PACKAGING=1) and committed with it. They
+// are shell and YAML, not part of the binary, so like the release directory
+// they are not the release's source.
+var packagingFiles = []string{"circleci/src/scripts/install.sh", "gitlab/templates/hf-oidc.yml"}
 
 // sourceCommit is the last commit that changed anything but the release
 // directory: the commit the release is built from, which stays the same
@@ -187,6 +194,9 @@ func realMain(ctx context.Context, args []string, stdout io.Writer) error {
 // error.
 func sourceCommit(ctx context.Context, releaseDir, out string) (string, error) {
 	spec := []string{"--", ".", ":(exclude)" + filepath.ToSlash(releaseDir)}
+	for _, f := range packagingFiles {
+		spec = append(spec, ":(exclude)"+f)
+	}
 	if rel, err := filepath.Rel(".", out); err == nil && !filepath.IsAbs(rel) && !strings.HasPrefix(rel, "..") {
 		spec = append(spec, ":(exclude)"+filepath.ToSlash(rel))
 	}
