@@ -165,6 +165,11 @@ func printSummary(w io.Writer, s *session, format string, entries []export.Entry
 	exp := entries[0].ExpiresAt
 	fmt.Fprintf(w, "hf-oidc: %d token%s from the %s provider's ID token in %s, valid until %s; %s:\n",
 		len(entries), plural(len(entries)), s.provider.Name(), took.Round(time.Millisecond), exp.UTC().Format(time.RFC3339), where)
+	printEntries(w, entries)
+}
+
+// printEntries lists which resource went to which variable: never a token.
+func printEntries(w io.Writer, entries []export.Entry) {
 	width := 0
 	for _, e := range entries {
 		width = max(width, len(e.Resource))

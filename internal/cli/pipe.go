@@ -173,17 +173,7 @@ func pipeResources(getenv func(string) string) ([]pipeValue, error) {
 func printPipeSummary(env Env, s *session, entries []export.Entry, path string, took time.Duration) {
 	fmt.Fprintf(env.Stdout, "hf-oidc pipe: %d token%s from the %s provider's ID token in %s, valid until %s, written to %s (mode 0600):\n",
 		len(entries), plural(len(entries)), s.provider.Name(), took.Round(time.Millisecond), entries[0].ExpiresAt.UTC().Format(time.RFC3339), path)
-	width := 0
-	for _, e := range entries {
-		width = max(width, len(e.Resource))
-	}
-	for i, e := range entries {
-		also := ""
-		if i == 0 && e.Env != "HF_TOKEN" {
-			also = " (and HF_TOKEN)"
-		}
-		fmt.Fprintf(env.Stdout, "  %-*s  %s%s\n", width, e.Resource, e.Env, also)
-	}
+	printEntries(env.Stdout, entries)
 	fmt.Fprintf(env.Stdout, "Load them in the step's script, after the pipe, with:\n  %s\n", sourceLine(env.Getenv, path))
 }
 
