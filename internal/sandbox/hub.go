@@ -310,14 +310,16 @@ const (
 var repoTypes = map[string]kind{"datasets": kindDataset, "spaces": kindSpace, "kernels": kindKernel}
 
 // A name segment as the Hub allows it: letters, digits, "-", "_", ".",
-// starting and ending with a letter or digit.
-var segment = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$`)
+// starting and ending with a letter or digit, 96 at most. The length is
+// checked apart: a bounded repeat in the pattern compiles into a large
+// program at every start of the binary.
+var segment = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$`)
 
 // parseResource tells what a resource names, and whether it is well formed.
 func parseResource(r string) (kind, bool) {
 	parts := strings.Split(r, "/")
 	for _, p := range parts {
-		if !segment.MatchString(p) || strings.Contains(p, "..") || strings.Contains(p, "--") {
+		if len(p) > 96 || !segment.MatchString(p) || strings.Contains(p, "..") || strings.Contains(p, "--") {
 			return "", false
 		}
 	}
