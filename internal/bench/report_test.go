@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// fixture has two latencies and two sizes; the recipe ran only at 20 ms.
+func fixture() *Results {
+	res := &Results{
+		Date: "2026-01-02T03:04:05Z", Machine: Machine{Uname: "Linux 6.1 x86_64", CPU: "Test CPU", Cores: 2},
+		GoVersion: "go1.26", N: 3, BinaryBytes: 8 << 20, PeakRSSBytes: 16 << 20,
+		Startup: Summary{Median: 2, Min: 1, P90: 3, Max: 4, Runs: 5},
+	}
+	for _, lat := range []float64{0, 20} {
+		for _, n := range []int{1, 16} {
+			c := Case{Tool: ToolHFOIDC, LatencyMS: lat, Resources: n, FloorMS: 2 * lat,
+				Wall: Summary{Median: 2*lat + float64(n), Min: 2 * lat, P90: 2*lat + float64(n) + 1, Max: 2*lat + float64(n) + 2, Runs: 3}}
+			if lat > 0 {
+				c.Ratio = c.Wall.Median / c.FloorMS
+			}
+			res.Cases = append(res.Cases, c)
+			if lat > 0 {
+				res.Cases = append(res.Cases, Case{Tool: ToolRecipe, LatencyMS: lat, Resources: n, FloorMS: 2 * lat,
+					Wall: Summary{Median: 50 * float64(n), Min: 1, P90: 1, Max: 50 * float64(n), Runs: 3}, Ratio: 50 * float64(n) / (2 * lat)})
+			}
+		}
+	}
+	return res
+}
+
+type svgElem struct {
+	name  string
+	attrs map[string]string
+}
+
+func parseSVG(t *testing.T, b []byte) []svgElem {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	var elems []svgElem
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return elems
+		}
+		if err != nil {
+			t.Fatalf("chart is not well-formed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			e := svgElem{name: se.Name.Local, attrs: map[string]string{}}
+			for _, a := range se.Attr {
+				e.attrs[a.Name.Local] = a.Value
+			}
+			elems = append(elems, e)
+		}
+	}
+}
+
+func TestWriteSVG(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := WriteSVG(&buf, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	elems := parseSVG(t, buf.Bytes())
+	if len(elems) == 0 || elems[0].name != "svg" {
+		t.Fatalf("chart does not start with <svg>: %.80s", buf.String())
+	}
+	count := map[string]int{}
+	dashed := 0
+	for _, e := range elems {
+		count[e.name]++
+		if e.name == "line" && e.attrs["stroke-dasharray"] != "" {
+			dashed++
+		}
+		if e.name == "circle" {
+			cy, err := strconv.ParseFloat(e.attrs["cy"], 64)
+			if err != nil || cy < padT-0.01 || cy > panelH-padB+0.01 {
+				t.Errorf("point at cy=%q lies outside its plot (%g to %g)", e.attrs["cy"], padT, panelH-padB)
+			}
+		}
+	}
+	// hf-oidc: 2 points per panel; the recipe: 2 points in the 20 ms panel.
+	if count["circle"] != 6 {
+		t.Errorf("%d points, want 6", count["circle"])
+	}
+	if count["polyline"] != 3 {
+		t.Errorf("%d median lines, want 3 (hf-oidc in both panels, the recipe in one)", count["polyline"])
+	}
+	// The 20 ms panel's floor and the legend's; none for 0 ms.
+	if dashed != 2 {
+		t.Errorf("%d dashed lines, want 2", dashed)
+	}
+	for _, want := range []string{"round trip 0 ms", "round trip 20 ms", "curl+jq median", "floor (2 round trips)", "ms (log)", ">1000</text>"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("chart lacks %q", want)
+		}
+	}
+}
+
+func TestWriteSVGEmpty(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := WriteSVG(&buf, &Results{}); err != nil {
+		t.Fatal(err)
+	}
+	parseSVG(t, buf.Bytes())
+}
+
+func TestWriteMarkdown(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	var rows []string
+	for _, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(line, "| ") && strings.Contains(line, " ms |") {
+			rows = append(rows, line)
+		}
+	}
+	want := []string{
+		"| 0 ms | 1 | 1.0 | 0.0 | 2.0 | 3.0 | 0 | – | – | – | – |",
+		"| 0 ms | 16 | 16.0 | 0.0 | 17.0 | 18.0 | 0 | – | – | – | – |",
+		"| 20 ms | 1 | 41.0 | 40.0 | 42.0 | 43.0 | 40 | 1.02 | 50.0 | 1.25 | 1.2 |",
+		"| 20 ms | 16 | 56.0 | 40.0 | 57.0 | 58.0 | 40 | 1.40 | 800.0 | 20.00 | 14.3 |",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("table rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+	for _, s := range []string{"2026-01-02T03:04:05Z", "Linux 6.1 x86_64", "Test CPU", "2 cores", "median 2.00 ms", "16.0 MiB", "8.0 MiB"} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q", s)
+		}
+	}
+}
+
+func TestWriteJSONRoundTrips(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	in := fixture()
+	if err := WriteJSON(&buf, in); err != nil {
+		t.Fatal(err)
+	}
+	var out Results
+	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := out.Find(ToolRecipe, 20, 16)
+	if !ok || c.Wall.Median != 800 || c.Ratio != 20 {
+		t.Errorf("recipe at 20 ms, 16 resources after a round trip: %+v, %v", c, ok)
+	}
+}
