@@ -1,10 +1,9 @@
 package bitbucket
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 	"strings"
 	"testing"
 
@@ -16,17 +15,7 @@ const (
 	workspace = "ari:cloud:bitbucket::workspace/0b5e8c2a-6f1d-4a3e-9c7b-2d4f6a8b0c1e"
 )
 
-// fakeJWT is an unsigned token with claims: enough for a provider, which
-// never verifies (the Hub does).
-func fakeJWT(t testing.TB, claims map[string]any) string {
-	t.Helper()
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(payload) + "." + enc([]byte("signature"))
-}
+var fakeJWT = plugintest.FakeJWT
 
 func newProvider(env map[string]string) *Provider {
 	return New(plugins.WithGetenv(func(k string) string { return env[k] }))

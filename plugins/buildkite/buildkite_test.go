@@ -2,10 +2,9 @@ package buildkite
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 	"os/exec"
 	"slices"
 	"strings"
@@ -17,17 +16,7 @@ import (
 
 const hub = "https://huggingface.co"
 
-// fakeJWT is an unsigned token with claims: enough for a provider, which
-// never verifies (the Hub does).
-func fakeJWT(t testing.TB, claims map[string]any) string {
-	t.Helper()
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(payload) + "." + enc([]byte("signature"))
-}
+var fakeJWT = plugintest.FakeJWT
 
 // fakeAgent stands in for buildkite-agent: it records each command line and
 // answers with out and err.

@@ -2,10 +2,10 @@ package circleci
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 	"os/exec"
 	"slices"
 	"strings"
@@ -20,17 +20,7 @@ const (
 	org = "8f2b6c1e-3d4a-4e5f-9a0b-1c2d3e4f5a6b"
 )
 
-// fakeJWT is an unsigned token with claims: enough for a provider, which
-// never verifies (the Hub does).
-func fakeJWT(t testing.TB, claims map[string]any) string {
-	t.Helper()
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(payload) + "." + enc([]byte("signature"))
-}
+var fakeJWT = plugintest.FakeJWT
 
 // fakeCLI stands in for the circleci CLI: it records each command line and
 // answers with out and err.

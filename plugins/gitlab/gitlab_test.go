@@ -1,9 +1,8 @@
 package gitlab
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 	"strings"
 	"testing"
 
@@ -12,17 +11,7 @@ import (
 
 const hub = "https://huggingface.co"
 
-// fakeJWT is an unsigned token with claims: enough for a provider, which
-// never verifies (the Hub does).
-func fakeJWT(t testing.TB, claims map[string]any) string {
-	t.Helper()
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(payload) + "." + enc([]byte("signature"))
-}
+var fakeJWT = plugintest.FakeJWT
 
 func newProvider(env map[string]string) *Provider {
 	return New(plugins.WithGetenv(func(k string) string { return env[k] }))

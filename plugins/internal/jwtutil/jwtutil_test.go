@@ -1,24 +1,14 @@
 package jwtutil
 
 import (
-	"encoding/base64"
-	"encoding/json"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// fakeJWT is an unsigned token with claims: these helpers never verify.
-func fakeJWT(t testing.TB, claims map[string]any) string {
-	t.Helper()
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(payload) + "." + enc([]byte("signature"))
-}
+var fakeJWT = plugintest.FakeJWT
 
 func TestPick(t *testing.T) {
 	t.Parallel()
