@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
@@ -18,25 +17,10 @@ const hub = "https://huggingface.co"
 
 var fakeJWT = plugintest.FakeJWT
 
-// fakeAgent stands in for buildkite-agent: it records each command line and
-// answers with out and err.
-type fakeAgent struct {
-	out []byte
-	err error
-
-	mu    sync.Mutex
-	calls [][]string
-}
-
-func (f *fakeAgent) run(_ context.Context, name string, args ...string) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, append([]string{name}, args...))
-	return f.out, f.err
-}
+type fakeAgent = plugintest.Runner
 
 func newProvider(env map[string]string, a *fakeAgent) *Provider {
-	return New(plugins.WithGetenv(func(k string) string { return env[k] }), plugins.WithRunner(a.run))
+	return New(plugins.WithGetenv(func(k string) string { return env[k] }), plugins.WithRunner(a.Run))
 }
 
 func TestDetect(t *testing.T) {
@@ -70,13 +54,13 @@ func TestIDToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a := &fakeAgent{out: []byte(tt.out)}
+			a := &fakeAgent{Out: []byte(tt.out)}
 			got, err := newProvider(map[string]string{"BUILDKITE": "true", "HF_OIDC_BUILDKITE_LIFETIME": tt.lifetime}, a).IDToken(t.Context(), tt.audience)
 			if err != nil || got != tok {
 				t.Fatalf("IDToken = %.20q…, %v; want the token", got, err)
 			}
-			if len(a.calls) != 1 || !slices.Equal(a.calls[0], tt.args) {
-				t.Errorf("ran %q, want %q", a.calls, tt.args)
+			if len(a.Calls()) != 1 || !slices.Equal(a.Calls()[0], tt.args) {
+				t.Errorf("ran %q, want %q", a.Calls(), tt.args)
 			}
 		})
 	}
@@ -84,15 +68,15 @@ func TestIDToken(t *testing.T) {
 
 func TestMintsEveryCall(t *testing.T) {
 	t.Parallel()
-	a := &fakeAgent{out: []byte(fakeJWT(t, map[string]any{"aud": hub}))}
+	a := &fakeAgent{Out: []byte(fakeJWT(t, map[string]any{"aud": hub}))}
 	p := newProvider(nil, a)
 	for range 3 {
 		if _, err := p.IDToken(t.Context(), hub); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(a.calls) != 3 || !p.CanMint() {
-		t.Errorf("ran the agent %d times for 3 tokens; CanMint %v", len(a.calls), p.CanMint())
+	if len(a.Calls()) != 3 || !p.CanMint() {
+		t.Errorf("ran the agent %d times for 3 tokens; CanMint %v", len(a.Calls()), p.CanMint())
 	}
 }
 
@@ -159,9 +143,9 @@ func TestSetupErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a := &fakeAgent{out: []byte(tok), err: tt.err}
+			a := &fakeAgent{Out: []byte(tok), Err: tt.err}
 			if tt.err != nil {
-				a.out = nil
+				a.Out = nil
 			}
 			got, err := newProvider(map[string]string{"BUILDKITE": "true", "HF_OIDC_BUILDKITE_LIFETIME": tt.lifetime}, a).IDToken(t.Context(), hub)
 			var se *plugins.SetupError
@@ -174,7 +158,7 @@ func TestSetupErrors(t *testing.T) {
 			if se.Provider != "buildkite" || se.Problem != tt.problem || se.Fix != tt.fix {
 				t.Errorf("SetupError:\n provider %s\n problem %q\n fix %q\nwant\n problem %q\n fix %q", se.Provider, se.Problem, se.Fix, tt.problem, tt.fix)
 			}
-			if ran := len(a.calls) > 0; ran != tt.ran {
+			if ran := len(a.Calls()) > 0; ran != tt.ran {
 				t.Errorf("ran the agent: %v, want %v", ran, tt.ran)
 			}
 			if strings.Contains(err.Error()+se.Problem+se.Fix, tok) {
@@ -196,10 +180,10 @@ func TestOtherFailures(t *testing.T) {
 		want string
 		is   error
 	}{
-		{"agent fails", &fakeAgent{err: cause}, "running buildkite-agent oidc request-token: running buildkite-agent: exit status 1: fatal: POST /v3/jobs/oidc/tokens: 500 (token [REDACTED])", cause},
-		{"prints nothing", &fakeAgent{out: []byte(" \n")}, "reading the output of buildkite-agent oidc request-token: it printed nothing", nil},
-		{"prints no token", &fakeAgent{out: []byte("3.41.0\n")}, "reading the output of buildkite-agent oidc request-token: it printed no token (7 bytes)", nil},
-		{"prints two tokens", &fakeAgent{out: []byte(tok + " " + tok)}, "reading the output of buildkite-agent oidc request-token: it printed 2 tokens, want one", nil},
+		{"agent fails", &fakeAgent{Err: cause}, "running buildkite-agent oidc request-token: running buildkite-agent: exit status 1: fatal: POST /v3/jobs/oidc/tokens: 500 (token [REDACTED])", cause},
+		{"prints nothing", &fakeAgent{Out: []byte(" \n")}, "reading the output of buildkite-agent oidc request-token: it printed nothing", nil},
+		{"prints no token", &fakeAgent{Out: []byte("3.41.0\n")}, "reading the output of buildkite-agent oidc request-token: it printed no token (7 bytes)", nil},
+		{"prints two tokens", &fakeAgent{Out: []byte(tok + " " + tok)}, "reading the output of buildkite-agent oidc request-token: it printed 2 tokens, want one", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,7 +201,7 @@ func TestOtherFailures(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := newProvider(nil, &fakeAgent{err: errors.New("signal: killed")}).IDToken(ctx, hub)
+	_, err := newProvider(nil, &fakeAgent{Err: errors.New("signal: killed")}).IDToken(ctx, hub)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: %v, want context.Canceled", err)
 	}

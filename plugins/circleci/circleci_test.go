@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
@@ -22,25 +21,10 @@ const (
 
 var fakeJWT = plugintest.FakeJWT
 
-// fakeCLI stands in for the circleci CLI: it records each command line and
-// answers with out and err.
-type fakeCLI struct {
-	out []byte
-	err error
-
-	mu    sync.Mutex
-	calls [][]string
-}
-
-func (f *fakeCLI) run(_ context.Context, name string, args ...string) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, append([]string{name}, args...))
-	return f.out, f.err
-}
+type fakeCLI = plugintest.Runner
 
 func newProvider(env map[string]string, cli *fakeCLI) *Provider {
-	return New(plugins.WithGetenv(func(k string) string { return env[k] }), plugins.WithRunner(cli.run))
+	return New(plugins.WithGetenv(func(k string) string { return env[k] }), plugins.WithRunner(cli.Run))
 }
 
 // notFound is what exec returns for a command missing from PATH.
@@ -73,19 +57,19 @@ func TestIDToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cli := &fakeCLI{out: []byte(tt.out)}
+			cli := &fakeCLI{Out: []byte(tt.out)}
 			p := newProvider(map[string]string{"CIRCLECI": "true"}, cli)
 			got, err := p.IDToken(t.Context(), tt.audience)
 			if err != nil || got != tok {
 				t.Fatalf("IDToken = %.20q…, %v; want the token", got, err)
 			}
-			if len(cli.calls) != 1 || !slices.Equal(cli.calls[0], tt.args) {
-				t.Errorf("ran %q, want %q", cli.calls, tt.args)
+			if len(cli.Calls()) != 1 || !slices.Equal(cli.Calls()[0], tt.args) {
+				t.Errorf("ran %q, want %q", cli.Calls(), tt.args)
 			}
 			if !p.CanMint() {
 				t.Error("CanMint is false after a token from the CLI")
 			}
-			if claims := cli.calls[0][len(cli.calls[0])-1]; tt.audience != "" {
+			if claims := cli.Calls()[0][len(cli.Calls()[0])-1]; tt.audience != "" {
 				var c map[string]string
 				if err := json.Unmarshal([]byte(claims), &c); err != nil || len(c) != 1 || c["aud"] != tt.audience {
 					t.Errorf("--claims %s does not read back as {aud: %q}", claims, tt.audience)
@@ -97,15 +81,15 @@ func TestIDToken(t *testing.T) {
 
 func TestMintsEveryCall(t *testing.T) {
 	t.Parallel()
-	cli := &fakeCLI{out: []byte(fakeJWT(t, map[string]any{"aud": hub}))}
+	cli := &fakeCLI{Out: []byte(fakeJWT(t, map[string]any{"aud": hub}))}
 	p := newProvider(nil, cli)
 	for range 3 {
 		if _, err := p.IDToken(t.Context(), hub); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(cli.calls) != 3 {
-		t.Errorf("ran the CLI %d times for 3 tokens", len(cli.calls))
+	if len(cli.Calls()) != 3 {
+		t.Errorf("ran the CLI %d times for 3 tokens", len(cli.Calls()))
 	}
 }
 
@@ -127,7 +111,7 @@ func TestSetupErrors(t *testing.T) {
 		{
 			name:    "CLI missing",
 			env:     map[string]string{"CIRCLECI": "true"},
-			cli:     &fakeCLI{err: notFound},
+			cli:     &fakeCLI{Err: notFound},
 			problem: "the circleci CLI is not on PATH",
 			fix:     "Run this in a CircleCI job whose image has the circleci CLI (CircleCI's convenience images do), or install it in the job. " + note,
 			ran:     true,
@@ -135,7 +119,7 @@ func TestSetupErrors(t *testing.T) {
 		{
 			name:    "CLI fails, its stderr echoing a token",
 			env:     map[string]string{"CIRCLECI": "true", "HF_OIDC_CIRCLECI_FALLBACK": "none"},
-			cli:     &fakeCLI{err: failed},
+			cli:     &fakeCLI{Err: failed},
 			problem: "`circleci run oidc get` failed: running circleci: exit status 1: Error: failed to fetch OIDC token: this command can only run within a CircleCI job, token [REDACTED]",
 			fix:     "It works only inside a CircleCI job, with a circleci CLI recent enough to have `run oidc get`: update the CLI in the image. " + note,
 			ran:     true,
@@ -143,7 +127,7 @@ func TestSetupErrors(t *testing.T) {
 		{
 			name:    "CLI prints nothing",
 			env:     map[string]string{"CIRCLECI": "true"},
-			cli:     &fakeCLI{out: []byte("\n")},
+			cli:     &fakeCLI{Out: []byte("\n")},
 			problem: "`circleci run oidc get` failed: it printed nothing",
 			fix:     "It works only inside a CircleCI job, with a circleci CLI recent enough to have `run oidc get`: update the CLI in the image. " + note,
 			ran:     true,
@@ -151,7 +135,7 @@ func TestSetupErrors(t *testing.T) {
 		{
 			name:    "CLI prints no token",
 			env:     map[string]string{"CIRCLECI": "true"},
-			cli:     &fakeCLI{out: []byte("Usage: circleci run [command]\n")},
+			cli:     &fakeCLI{Out: []byte("Usage: circleci run [command]\n")},
 			problem: "`circleci run oidc get` failed: it printed no token (30 bytes)",
 			fix:     "It works only inside a CircleCI job, with a circleci CLI recent enough to have `run oidc get`: update the CLI in the image. " + note,
 			ran:     true,
@@ -159,7 +143,7 @@ func TestSetupErrors(t *testing.T) {
 		{
 			name:    "CLI prints two tokens",
 			env:     map[string]string{"CIRCLECI": "true"},
-			cli:     &fakeCLI{out: []byte(tok + "\n" + orgTok + "\n")},
+			cli:     &fakeCLI{Out: []byte(tok + "\n" + orgTok + "\n")},
 			problem: "`circleci run oidc get` failed: it printed 2 tokens, want one",
 			fix:     "It works only inside a CircleCI job, with a circleci CLI recent enough to have `run oidc get`: update the CLI in the image. " + note,
 			ran:     true,
@@ -167,14 +151,14 @@ func TestSetupErrors(t *testing.T) {
 		{
 			name:    "unknown fallback",
 			env:     map[string]string{"CIRCLECI": "true", "HF_OIDC_CIRCLECI_FALLBACK": orgTok},
-			cli:     &fakeCLI{out: []byte(tok)},
+			cli:     &fakeCLI{Out: []byte(tok)},
 			problem: "HF_OIDC_CIRCLECI_FALLBACK is neither none nor org-token",
 			fix:     "Unset HF_OIDC_CIRCLECI_FALLBACK (the default, none: no fallback), or set it to org-token to use $CIRCLE_OIDC_TOKEN_V2 when `circleci run oidc get` fails.",
 		},
 		{
 			name:    "fallback without the org token",
 			env:     map[string]string{"CIRCLECI": "true", "HF_OIDC_CIRCLECI_FALLBACK": "org-token"},
-			cli:     &fakeCLI{err: notFound},
+			cli:     &fakeCLI{Err: notFound},
 			problem: "`circleci run oidc get` failed (running circleci: exec: \"circleci\": executable file not found in $PATH) and $CIRCLE_OIDC_TOKEN_V2, the fallback HF_OIDC_CIRCLECI_FALLBACK asks for, is not set",
 			fix:     "Run this in a CircleCI job, where `circleci run oidc get` works or CircleCI sets $CIRCLE_OIDC_TOKEN_V2.",
 			ran:     true,
@@ -182,7 +166,7 @@ func TestSetupErrors(t *testing.T) {
 		{
 			name:    "fallback to a token for the org",
 			env:     map[string]string{"CIRCLECI": "true", "HF_OIDC_CIRCLECI_FALLBACK": "org-token", "CIRCLE_OIDC_TOKEN_V2": orgTok},
-			cli:     &fakeCLI{err: failed},
+			cli:     &fakeCLI{Err: failed},
 			problem: "`circleci run oidc get` failed (running circleci: exit status 1: Error: failed to fetch OIDC token: this command can only run within a CircleCI job, token [REDACTED]), and the fallback $CIRCLE_OIDC_TOKEN_V2 is for audience \"" + org + "\" (the organization id), not \"https://huggingface.co\"",
 			fix:     "Only `circleci run oidc get` mints a token for the Hub's audience: fix the circleci CLI in the job. Keep HF_OIDC_CIRCLECI_FALLBACK=org-token only for a Hub that accepts the organization id as audience, and set HF_OIDC_AUDIENCE to it.",
 			ran:     true,
@@ -203,7 +187,7 @@ func TestSetupErrors(t *testing.T) {
 			if se.Provider != "circleci" || se.Problem != tt.problem || se.Fix != tt.fix {
 				t.Errorf("SetupError:\n provider %s\n problem %q\n fix %q\nwant\n problem %q\n fix %q", se.Provider, se.Problem, se.Fix, tt.problem, tt.fix)
 			}
-			if ran := len(tt.cli.calls) > 0; ran != tt.ran {
+			if ran := len(tt.cli.Calls()) > 0; ran != tt.ran {
 				t.Errorf("ran the CLI: %v, want %v", ran, tt.ran)
 			}
 			for _, secret := range []string{tok, orgTok} {
@@ -225,7 +209,7 @@ func TestFallback(t *testing.T) {
 
 	// A working CLI wins, fallback or not.
 	tok := fakeJWT(t, map[string]any{"aud": org})
-	p := newProvider(env, &fakeCLI{out: []byte(tok)})
+	p := newProvider(env, &fakeCLI{Out: []byte(tok)})
 	if got, err := p.IDToken(t.Context(), org); err != nil || got != tok || !p.CanMint() {
 		t.Fatalf("with a working CLI: %.20q…, %v, CanMint %v; want the CLI's token", got, err, p.CanMint())
 	}
@@ -233,7 +217,7 @@ func TestFallback(t *testing.T) {
 	// A Hub whose audience is the org id takes the job's fixed token, which
 	// cannot be re-minted.
 	for _, cliErr := range []error{notFound, errors.New("running circleci: exit status 1")} {
-		p := newProvider(env, &fakeCLI{err: cliErr})
+		p := newProvider(env, &fakeCLI{Err: cliErr})
 		if !p.CanMint() {
 			t.Fatal("CanMint is false before any token")
 		}
@@ -252,7 +236,7 @@ func TestCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	env := map[string]string{"HF_OIDC_CIRCLECI_FALLBACK": "org-token", "CIRCLE_OIDC_TOKEN_V2": fakeJWT(t, map[string]any{"aud": hub})}
-	p := newProvider(env, &fakeCLI{err: context.Canceled})
+	p := newProvider(env, &fakeCLI{Err: context.Canceled})
 	got, err := p.IDToken(ctx, hub)
 	var se *plugins.SetupError
 	if !errors.Is(err, context.Canceled) || errors.As(err, &se) || got != "" {
