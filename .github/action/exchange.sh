@@ -18,24 +18,51 @@ fail() {
 	exit 2
 }
 
+# shown quotes an input for a message: as given when it is short printable
+# text, else clipped and escaped, so that a hostile value can neither flood
+# the log nor reach a terminal as escape sequences.
+shown() {
+	local v=$1 more=
+	if [ ${#v} -gt 60 ]; then
+		v=${v:0:60}
+		more="… (${#1} characters)"
+	fi
+	if [[ $v == *[![:print:]]* || $v == *"'"* ]]; then
+		printf '%q%s' "$v" "$more"
+	else
+		printf "'%s'%s" "$v" "$more"
+	fi
+}
+
+# trim drops the white space YAML and copy-paste leave around a word.
+trim() {
+	local v=$1
+	v=${v#"${v%%[![:space:]]*}"}
+	printf '%s' "${v%"${v##*[![:space:]]}"}"
+}
+
 [ -n "${HF_OIDC_BIN:-}" ] || fail "the install step found no hf-oidc binary."
 resources=${HF_OIDC_INPUT_RESOURCES:-}
 [ -n "${resources//[[:space:],]/}" ] ||
 	fail "the resources input is empty. Next: list the Hub resources to get tokens for, one per line (acme/model, datasets/acme/data=HF_DATA_TOKEN, a username …)."
+# Inputs reach hf-oidc as its own variables, never as words of a command
+# line: hf-oidc checks them, and names the input in its errors.
 export HF_OIDC_RESOURCES=$resources
 # An empty input leaves the job's own variable, if any, in force.
 [ -z "${HF_OIDC_INPUT_AUDIENCE:-}" ] || export HF_OIDC_AUDIENCE=$HF_OIDC_INPUT_AUDIENCE
 [ -z "${HF_OIDC_INPUT_ENDPOINT:-}" ] || export HF_ENDPOINT=$HF_OIDC_INPUT_ENDPOINT
 
-case ${HF_OIDC_INPUT_EXPORT:-env} in
+mode=$(trim "${HF_OIDC_INPUT_EXPORT:-}")
+case ${mode:-env} in
 env) args=(exchange --format github) ;;
 file) args=(refresh --detach --format github) ;;
-*) fail "the export input is '${HF_OIDC_INPUT_EXPORT}': expected env (HF_TOKEN, for jobs under an hour) or file (token files kept fresh, for long jobs)." ;;
+*) fail "the export input is $(shown "$HF_OIDC_INPUT_EXPORT"): expected env (HF_TOKEN, for jobs under an hour) or file (token files kept fresh, for long jobs)." ;;
 esac
-case ${HF_OIDC_INPUT_GIT:-false} in
+git=$(trim "${HF_OIDC_INPUT_GIT:-}")
+case $git in
 true | True | TRUE) args+=(--git) ;;
 false | False | FALSE | '') ;;
-*) fail "the git input is '${HF_OIDC_INPUT_GIT}': expected true or false." ;;
+*) fail "the git input is $(shown "$HF_OIDC_INPUT_GIT"): expected true or false." ;;
 esac
 
 exec "$HF_OIDC_BIN" "${args[@]}"

@@ -15,7 +15,11 @@
 # HF_OIDC_RELEASE_BASE_URL (tests and mirrors).
 set -euo pipefail
 
-fail() {
+# die prints why the step failed and exits with status $1: 2 for bad input
+# (bad), 1 for anything else (fail).
+die() {
+	local status=$1
+	shift
 	local msg="$*"
 	printf 'hf-oidc setup: %s\n' "$msg" >&2
 	# The job's summary page shows why, too.
@@ -25,7 +29,25 @@ fail() {
 	msg=${msg//$'\r'/'%0D'}
 	msg=${msg//$'\n'/'%0A'}
 	printf '::error title=hf-oidc setup failed::%s\n' "$msg"
-	exit 1
+	exit "$status"
+}
+fail() { die 1 "$@"; }
+bad() { die 2 "$@"; }
+
+# shown quotes an input for a message: as given when it is short printable
+# text, else clipped and escaped, so that a hostile value can neither flood
+# the log nor reach a terminal as escape sequences.
+shown() {
+	local v=$1 more=
+	if [ ${#v} -gt 60 ]; then
+		v=${v:0:60}
+		more="… (${#1} characters)"
+	fi
+	if [[ $v == *[![:print:]]* || $v == *"'"* ]]; then
+		printf '%q%s' "$v" "$more"
+	else
+		printf "'%s'%s" "$v" "$more"
+	fi
 }
 
 sha256() {
@@ -55,9 +77,12 @@ want=${HF_OIDC_INPUT_VERSION:-}
 # 1. A binary the user provides.
 if [ -n "${HF_OIDC_INPUT_BINARY:-}" ]; then
 	bin=$HF_OIDC_INPUT_BINARY
+	# The path goes to $GITHUB_OUTPUT, one line per output.
+	[[ $bin != *[[:cntrl:]]* ]] ||
+		bad "the binary input $(shown "$bin") holds a line break or another control character. Next: give the plain path of an hf-oidc binary on this runner."
 	case $bin in /* | [A-Za-z]:*) ;; *) bin=$PWD/$bin ;; esac
 	{ [ -f "$bin" ] && [ -x "$bin" ]; } ||
-		fail "the binary input '$HF_OIDC_INPUT_BINARY' is not an executable file. Next: give the path of an hf-oidc binary on this runner, or leave binary empty to install the release."
+		bad "the binary input $(shown "$HF_OIDC_INPUT_BINARY") is not an executable file. Next: give the path of an hf-oidc binary on this runner, or leave binary empty to install the release."
 	echo "hf-oidc: using the binary given as input: $bin"
 	found "$bin"
 fi
@@ -93,8 +118,8 @@ fi
 
 # 2. The release archive, verified against the committed digest.
 if [ -n "$version" ]; then
-	[[ $version =~ ^v[0-9A-Za-z.+-]+$ ]] ||
-		fail "the version input '$version' is not a release tag like v1.2.3. Next: name the release the action's .release/VERSION holds (${release:-none}), or leave version empty."
+	[[ $version =~ ^v[0-9A-Za-z.+-]{1,64}$ ]] ||
+		bad "the version input $(shown "$version") is not a release tag like v1.2.3. Next: name the release the action's .release/VERSION holds (${release:-none}), or leave version empty."
 	ext=.tar.gz
 	[ "$os" = windows ] && ext=.zip
 	asset=hf-oidc_${version}_${os}_${arch}${ext}
@@ -165,7 +190,9 @@ if [ -n "$version" ]; then
 fi
 
 # 3. No release for this ref: build the action's own source.
-why="the action's ref '${ref:-(a local path)}' is not a release (this source's release is ${release:-none})"
+shown_ref="'(a local path)'"
+[ -z "$ref" ] || shown_ref=$(shown "$ref")
+why="the action's ref $shown_ref is not a release (this source's release is ${release:-none})"
 command -v go >/dev/null ||
 	fail "$why, and there is no go on PATH to build it from source. Next: pin the action at a release tag (uses: hf-oidc/hf-oidc@v1), set the version input to the release you want, or give a binary."
 [ -f "$action_dir/cmd/hf-oidc/main.go" ] ||

@@ -23,15 +23,19 @@ func WriteMarkdown(w io.Writer, res *Results) error {
 	if res.RecipeNote != "" {
 		fmt.Fprintf(&b, "- %s\n", res.RecipeNote)
 	}
-	b.WriteString("\nWall time from start to exported tokens, in ms. The floor is two round trips (one ID-token mint, one exchange round).\n\n")
-	b.WriteString("| round trip | resources | hf-oidc median | min | p90 | max | floor | × floor | curl+jq median | curl+jq × floor | curl+jq / hf-oidc |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("\nWall time from start to exported tokens, in ms. The floor is two round trips (one ID-token mint, one exchange round). CPU is hf-oidc's own (user + system, median).\n\n")
+	b.WriteString("| round trip | resources | hf-oidc median | min | p90 | max | CPU | floor | × floor | curl+jq median | curl+jq × floor | curl+jq / hf-oidc |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range res.Cases {
 		if c.Tool != ToolHFOIDC {
 			continue
 		}
-		fmt.Fprintf(&b, "| %g ms | %d | %.1f | %.1f | %.1f | %.1f | %g | %s |",
-			c.LatencyMS, c.Resources, c.Wall.Median, c.Wall.Min, c.Wall.P90, c.Wall.Max, c.FloorMS, ratio(c.Ratio))
+		cpu := "–"
+		if c.CPU != nil {
+			cpu = fmt.Sprintf("%.1f", c.CPU.Median)
+		}
+		fmt.Fprintf(&b, "| %g ms | %d | %.1f | %.1f | %.1f | %.1f | %s | %g | %s |",
+			c.LatencyMS, c.Resources, c.Wall.Median, c.Wall.Min, c.Wall.P90, c.Wall.Max, cpu, c.FloorMS, ratio(c.Ratio))
 		if r, ok := res.Find(ToolRecipe, c.LatencyMS, c.Resources); ok {
 			fmt.Fprintf(&b, " %.1f | %s | %.1f |\n", r.Wall.Median, ratio(r.Ratio), r.Wall.Median/c.Wall.Median)
 		} else {

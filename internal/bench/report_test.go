@@ -23,6 +23,7 @@ func fixture() *Results {
 				Wall: Summary{Median: 2*lat + float64(n), Min: 2 * lat, P90: 2*lat + float64(n) + 1, Max: 2*lat + float64(n) + 2, Runs: 3}}
 			if lat > 0 {
 				c.Ratio = c.Wall.Median / c.FloorMS
+				c.CPU = &Summary{Median: 5 + float64(n)/10, Runs: 3}
 			}
 			res.Cases = append(res.Cases, c)
 			if lat > 0 {
@@ -126,10 +127,10 @@ func TestWriteMarkdown(t *testing.T) {
 		}
 	}
 	want := []string{
-		"| 0 ms | 1 | 1.0 | 0.0 | 2.0 | 3.0 | 0 | – | – | – | – |",
-		"| 0 ms | 16 | 16.0 | 0.0 | 17.0 | 18.0 | 0 | – | – | – | – |",
-		"| 20 ms | 1 | 41.0 | 40.0 | 42.0 | 43.0 | 40 | 1.02 | 50.0 | 1.25 | 1.2 |",
-		"| 20 ms | 16 | 56.0 | 40.0 | 57.0 | 58.0 | 40 | 1.40 | 800.0 | 20.00 | 14.3 |",
+		"| 0 ms | 1 | 1.0 | 0.0 | 2.0 | 3.0 | – | 0 | – | – | – | – |",
+		"| 0 ms | 16 | 16.0 | 0.0 | 17.0 | 18.0 | – | 0 | – | – | – | – |",
+		"| 20 ms | 1 | 41.0 | 40.0 | 42.0 | 43.0 | 5.1 | 40 | 1.02 | 50.0 | 1.25 | 1.2 |",
+		"| 20 ms | 16 | 56.0 | 40.0 | 57.0 | 58.0 | 6.6 | 40 | 1.40 | 800.0 | 20.00 | 14.3 |",
 	}
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 		t.Errorf("table rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))

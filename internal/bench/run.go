@@ -25,7 +25,11 @@ type Options struct {
 	Latencies   []time.Duration // injected round-trip times; default 0, 20 ms, 100 ms
 	Resources   []int           // resources per exchange; default 1, 4, 16, 64
 	Recipe      bool            // also run the curl and jq recipe
-	Log         io.Writer       // progress lines; nil for none
+	// Plain serves the sandbox over plain http. By default it serves https
+	// (HTTP/2), as the Hub and every CI's ID-token endpoint do, so TLS and
+	// connection reuse are measured too.
+	Plain bool
+	Log   io.Writer // progress lines; nil for none
 }
 
 func (o *Options) defaults() {
@@ -67,6 +71,9 @@ type Case struct {
 	// Ratio is the median over the floor; zero when the floor is zero.
 	Ratio        float64 `json:"ratio,omitempty"`
 	PeakRSSBytes int64   `json:"peak_rss_bytes,omitempty"`
+	// CPU is hf-oidc's own CPU time (user and system), which neither the
+	// injected latency nor the sandbox's work is part of.
+	CPU *Summary `json:"cpu,omitempty"`
 }
 
 // Results is everything one run measured.
@@ -150,11 +157,19 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 // runLatency runs every number of resources against one sandbox with lat
 // added before each answer.
 func runLatency(ctx context.Context, opts Options, res *Results, work, recipe string, lat time.Duration) error {
-	sb, err := sandbox.Start(sandbox.Config{Latency: lat})
+	sb, err := sandbox.Start(sandbox.Config{Latency: lat, TLS: !opts.Plain})
 	if err != nil {
 		return fmt.Errorf("starting the sandbox: %w", err)
 	}
 	defer sb.Close()
+	var caEnv []string
+	if pem := sb.CertPEM(); pem != nil {
+		ca := filepath.Join(work, "sandbox-ca.pem")
+		if err := os.WriteFile(ca, pem, 0o644); err != nil {
+			return fmt.Errorf("writing the sandbox's certificate: %w", err)
+		}
+		caEnv = []string{"SSL_CERT_FILE=" + ca, "CURL_CA_BUNDLE=" + ca}
+	}
 	maxN := 0
 	for _, n := range opts.Resources {
 		maxN = max(maxN, n)
@@ -176,13 +191,14 @@ func runLatency(ctx context.Context, opts Options, res *Results, work, recipe st
 				runs = opts.RecipeN
 			}
 			fmt.Fprintf(opts.Log, "%s: %g ms, %d resources, %d runs\n", tool, ms, n, runs)
-			r := runner{sb: sb, bin: opts.Bin, recipe: recipe, work: work, tool: tool, resources: all[:n]}
+			r := runner{sb: sb, bin: opts.Bin, recipe: recipe, work: work, tool: tool, resources: all[:n], env: caEnv}
 			// One unmeasured run first: the sandbox fetches the issuer's
 			// keys on its first exchange, which no real CI job pays.
 			if _, err := r.once(ctx); err != nil {
 				return err
 			}
 			walls := make([]time.Duration, 0, runs)
+			cpus := make([]time.Duration, 0, runs)
 			c := Case{Tool: tool, LatencyMS: ms, Resources: n, FloorMS: 2 * ms}
 			for range runs {
 				m, err := r.once(ctx)
@@ -190,9 +206,14 @@ func runLatency(ctx context.Context, opts Options, res *Results, work, recipe st
 					return err
 				}
 				walls = append(walls, m.wall)
+				cpus = append(cpus, m.cpu)
 				c.PeakRSSBytes = max(c.PeakRSSBytes, m.rss)
 			}
 			c.Wall = Summarize(walls)
+			if tool == ToolHFOIDC {
+				cpu := Summarize(cpus)
+				c.CPU = &cpu
+			}
 			if c.FloorMS > 0 {
 				c.Ratio = c.Wall.Median / c.FloorMS
 			}
@@ -233,11 +254,12 @@ type runner struct {
 	bin, recipe, work string
 	tool              string
 	resources         []string
+	env               []string // added to the tool's environment
 }
 
 type measure struct {
-	wall time.Duration
-	rss  int64
+	wall, cpu time.Duration
+	rss       int64
 }
 
 // once runs the tool for one exchange round and checks that it exported a
@@ -258,7 +280,7 @@ func (r runner) once(ctx context.Context) (measure, error) {
 		// Resource names are not secrets; argv is fine for them.
 		cmd = exec.CommandContext(ctx, "bash", append([]string{r.recipe}, r.resources...)...)
 	}
-	cmd.Env = append(baseEnv(r.work), r.sb.GitHubEnv()...)
+	cmd.Env = append(append(baseEnv(r.work), r.sb.GitHubEnv()...), r.env...)
 	cmd.Env = append(cmd.Env, "GITHUB_ENV="+envFile, "GITHUB_OUTPUT="+os.DevNull, "GITHUB_STEP_SUMMARY="+os.DevNull)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
@@ -275,7 +297,8 @@ func (r runner) once(ctx context.Context) (measure, error) {
 	if got := strings.Count(string(b), "=hf_") + strings.Count(string(b), "\nhf_"); got < len(r.resources) {
 		return measure{}, fmt.Errorf("checking %s's exports: %d tokens for %d resources", r.tool, got, len(r.resources))
 	}
-	return measure{wall: wall, rss: peakRSS(cmd.ProcessState)}, nil
+	ps := cmd.ProcessState
+	return measure{wall: wall, cpu: ps.UserTime() + ps.SystemTime(), rss: peakRSS(ps)}, nil
 }
 
 // redact blanks every secret the sandbox minted, so that a failure's

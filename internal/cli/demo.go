@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/config"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/transport"
 )
 
 // demoResources show each kind of resource the Hub exchanges for.
@@ -38,7 +41,9 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 		return &config.UsageError{Err: fmt.Errorf("--resource: %w", err)}
 	}
 
-	sb, err := sandbox.Start(sandbox.Config{})
+	// Over TLS and HTTP/2, as against the Hub, trusting the sandbox's own
+	// certificate the way a runner behind a TLS-inspecting proxy would.
+	sb, err := sandbox.Start(sandbox.Config{TLS: true})
 	if err != nil {
 		return fmt.Errorf("starting the sandbox: %w", err)
 	}
@@ -46,8 +51,17 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	for _, r := range rs {
 		sb.TrustGitHub(r.Name)
 	}
+	dir, err := os.MkdirTemp("", "hf-oidc-demo-")
+	if err != nil {
+		return fmt.Errorf("writing the sandbox's certificate: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, sb.CertPEM(), 0o644); err != nil {
+		return fmt.Errorf("writing the sandbox's certificate: %w", err)
+	}
 	// Only the sandbox's variables: the demo must not pick up a real CI's.
-	vars := envMap(sb.GitHubEnv())
+	vars := envMap(append(sb.GitHubEnv(), transport.EnvCAFile+"="+ca))
 	cfg := &config.Config{
 		Resources: rs,
 		Provider:  "github",
@@ -73,7 +87,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 
 	w := env.Stdout
 	fmt.Fprintf(w, "hf-oidc demo: the CI flow end to end against the embedded sandbox (no CI, no network, no account)\n\n")
-	fmt.Fprintf(w, "  sandbox     %s  (a local OIDC issuer and Hub)\n", sb.URL())
+	fmt.Fprintf(w, "  sandbox     %s  (a local OIDC issuer and Hub; HTTP/2 over TLS with its own CA)\n", sb.URL())
 	fmt.Fprintf(w, "  provider    github  (ID token from the sandbox's GitHub-style endpoint)\n")
 	if t := s.ids.Last(); t != nil {
 		fmt.Fprintf(w, "  ID token    iss %s\n", t.Issuer)
@@ -86,7 +100,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	fmt.Fprintln(tw, "  RESOURCE\tVARIABLE\tTOKEN\tEXPIRES\tWHOAMI")
 	failures := 0
 	for i, r := range results {
-		who, werr := whoami(ctx, env, sb.URL(), r.Token.AccessToken)
+		who, werr := whoami(ctx, s.hc, sb.URL(), r.Token.AccessToken)
 		if werr != nil {
 			who, failures = "FAILED: "+werr.Error(), failures+1
 		}
@@ -106,16 +120,12 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 }
 
 // whoami asks the Hub who a token belongs to, as the hf CLI does.
-func whoami(ctx context.Context, env Env, endpoint, token string) (string, error) {
+func whoami(ctx context.Context, c *http.Client, endpoint, token string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/api/whoami-v2", nil)
 	if err != nil {
 		return "", err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	c := env.HTTPClient
-	if c == nil {
-		c = http.DefaultClient
-	}
 	resp, err := c.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("calling whoami: %w", err)

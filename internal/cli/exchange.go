@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
@@ -93,6 +94,11 @@ func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format stri
 		}
 	}
 	entries := make([]export.Entry, len(ok))
+	for _, r := range ok {
+		if r.Token.Note != "" {
+			fmt.Fprintf(env.Stderr, "hf-oidc: warning: %s: %s.\n", r.Resource.Name, r.Token.Note)
+		}
+	}
 	for i, r := range ok {
 		entries[i] = export.Entry{Resource: r.Resource.Name, Env: r.Resource.Env, Token: r.Token.AccessToken, ExpiresAt: r.Token.ExpiresAt}
 		if tokenMask != nil {
@@ -163,8 +169,14 @@ func printSummary(w io.Writer, s *session, format string, entries []export.Entry
 		"json":   "printed as JSON on stdout",
 	}[format]
 	exp := entries[0].ExpiresAt
-	fmt.Fprintf(w, "hf-oidc: %d token%s from the %s provider's ID token in %s, valid until %s; %s:\n",
-		len(entries), plural(len(entries)), s.provider.Name(), took.Round(time.Millisecond), exp.UTC().Format(time.RFC3339), where)
+	// Whoever answers at the endpoint receives the ID token: a log should
+	// show any endpoint but the Hub's.
+	at := ""
+	if e := strings.TrimRight(s.cfg.Endpoint, "/"); e != "" && e != exchange.DefaultEndpoint {
+		at = " at " + e
+	}
+	fmt.Fprintf(w, "hf-oidc: %d token%s from the %s provider's ID token%s in %s, valid until %s; %s:\n",
+		len(entries), plural(len(entries)), s.provider.Name(), at, took.Round(time.Millisecond), exp.UTC().Format(time.RFC3339), where)
 	printEntries(w, entries)
 }
 

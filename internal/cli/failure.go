@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -62,6 +63,7 @@ type failure struct {
 	findings []diag.Finding // the token's problems, worst first
 	kinds    []string       // the kinds of failure, most specific first
 	ids      bool           // some answer has a request ID
+	timedOut bool           // some resource ran out of --timeout
 }
 
 func newFailure(env Env, s *session, results []exchange.Result, partial bool) *failure {
@@ -86,6 +88,7 @@ func newFailure(env Env, s *session, results []exchange.Result, partial bool) *f
 			continue
 		}
 		f.failed = append(f.failed, r)
+		f.timedOut = f.timedOut || errors.Is(r.Err, context.DeadlineExceeded)
 		var xe *exchange.Error
 		if errors.As(r.Err, &xe) {
 			f.ids = f.ids || xe.RequestID != ""
@@ -200,12 +203,17 @@ func (f *failure) causes(kind string) []cause {
 			fmt.Sprintf("--timeout (%s) left too little time for the retries to get through.", f.timeout),
 		)
 	default:
-		return causes(
+		network := causes(
 			fmt.Sprintf("HF_ENDPOINT (%s) is wrong, or not reachable from this runner.", f.endpoint),
 			"A proxy is needed or in the way: hf-oidc uses HTTPS_PROXY and NO_PROXY.",
 			"A TLS-intercepting proxy's certificate is not trusted: add it to the system's roots or to SSL_CERT_FILE.",
-			fmt.Sprintf("The round ran out of time: raise --timeout (%s).", f.timeout),
 		)
+		// A stall is the likeliest cause of a timeout, and a bad endpoint
+		// of anything else.
+		if f.timedOut {
+			return append(causes(fmt.Sprintf("The Hub, or a proxy in front of it, stalled or answered too slowly: the --timeout of %s ran out while it waited, as said above.", f.timeout)), network...)
+		}
+		return append(network, causes(fmt.Sprintf("The round ran out of time: raise --timeout (%s).", f.timeout))...)
 	}
 }
 
@@ -260,6 +268,12 @@ func (f *failure) next() (string, diag.Anchor) {
 		text = "Check the resource names and HF_ENDPOINT; if both are right, update hf-oidc."
 	case "unavailable":
 		text = "Run the job again in a few minutes, or raise --timeout."
+	case "unreachable":
+		if f.timedOut {
+			text = fmt.Sprintf("Run the job again, or raise --timeout (%s) if the Hub is this slow from this runner.", f.timeout)
+			break
+		}
+		fallthrough
 	default:
 		text = "Check that HF_ENDPOINT points at the Hub and that it is reachable from this runner (proxies come from HTTPS_PROXY and NO_PROXY)."
 	}

@@ -68,7 +68,9 @@ func runGitCredential(ctx context.Context, env Env, args []string) error {
 	}
 	endpoint, err := exchange.CheckEndpoint(raw)
 	if err != nil {
-		return config.Usagef("%s %q: %v", src, raw, err)
+		// Not the value itself: a URL may hold a password, which
+		// CheckEndpoint's message leaves out.
+		return config.Usagef("%s: %v", src, err)
 	}
 	if !req.For(endpoint) || action == "store" {
 		return nil
@@ -155,7 +157,10 @@ func helperToken(ctx context.Context, env Env, cfg *config.Config, dir *refresh.
 			if s, err = newSession(cfg, env, nil); err != nil {
 				return nil, err
 			}
-			results, err := s.round(ctx)
+			// Only the resource git asked for: the helper keeps only its
+			// token, so the others' would be minted for nothing, and each
+			// helper after this one would mint them again.
+			results, err := s.client.Round(ctx, s.ids, rs)
 			if err != nil && results != nil {
 				printFailure(env, false, s, results, false)
 				return results, &reportedError{err: err}

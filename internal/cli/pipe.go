@@ -125,7 +125,9 @@ func pipeEnv(getenv func(string) string) (func(string) string, error) {
 	}
 	if e := strings.TrimRight(strings.TrimSpace(getenv("ENDPOINT")), "/"); e != "" {
 		if _, err := exchange.CheckEndpoint(e); err != nil {
-			return nil, config.Usagef("ENDPOINT %q: %v", truncate(e, 100), err)
+			// Not the value itself: a URL may hold a password, which
+			// CheckEndpoint's message leaves out.
+			return nil, config.Usagef("ENDPOINT: %v", err)
 		}
 		over["HF_ENDPOINT"] = e
 	}

@@ -62,7 +62,7 @@ func TestPipeEnvRejects(t *testing.T) {
 		{"a bad string", map[string]string{"RESOURCES": "acme/a b"}, `RESOURCES: resource "acme/a b": contains a space`},
 		{"a duplicate across items", map[string]string{"RESOURCES_COUNT": "2", "RESOURCES_0": "acme/a", "RESOURCES_1": "acme/a"}, "RESOURCES: "},
 		{"an audience with spaces", map[string]string{"RESOURCES": "acme/a", "AUDIENCE": "a b"}, `AUDIENCE "a b"`},
-		{"a plain-http endpoint", map[string]string{"RESOURCES": "acme/a", "ENDPOINT": "http://hub.example"}, `ENDPOINT "http://hub.example"`},
+		{"a plain-http endpoint", map[string]string{"RESOURCES": "acme/a", "ENDPOINT": "http://hub.example"}, `ENDPOINT: the endpoint "http://hub.example"`},
 	}
 	for _, tt := range tests {
 		_, err := pipeEnv(mapEnv(tt.env))

@@ -94,6 +94,15 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 	}
+	// Starts made at the same moment take turns, so that each finds the
+	// keeper of the one before it ready, or none.
+	waitCtx, cancel := context.WithTimeout(ctx, cfg.Timeout+2*stopWait)
+	releaseStart, err := dir.LockStart(waitCtx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer releaseStart()
 	lock, err := dir.TryLock()
 	var held *refresh.HeldError
 	if errors.As(err, &held) {
@@ -136,6 +145,7 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	if *detach {
 		return nil
 	}
+	releaseStart() // a later start finds this process keeping the files
 	k.Log = func(msg string) { fmt.Fprintf(env.Stderr, "hf-oidc refresh: %s\n", msg) }
 	return keep(ctx, k)
 }

@@ -3,12 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/transport"
 )
 
 const sandboxAbout = `Runs the embedded sandbox (a real OIDC issuer with RS256 keys, discovery and
@@ -20,6 +23,7 @@ func runSandbox(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "sandbox", "[flags]", sandboxAbout)
 	addr := fs.String("addr", "127.0.0.1:0", "listen `address` (loopback only)")
 	lifetime := fs.Duration("token-lifetime", time.Hour, "lifetime of the Hub tokens it issues")
+	useTLS := fs.Bool("tls", false, "serve https (HTTP/2) with a certificate made now, written to a file that SSL_CERT_FILE names")
 	var trust listValue
 	fs.Var(&trust, "trust", "resource `R` whose publisher trusts the sandbox's GitHub claims (repeatable; default: "+strings.Join(demoResources, ", ")+")")
 	if err := parseFlags(fs, args); err != nil {
@@ -35,11 +39,24 @@ func runSandbox(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return &config.UsageError{Err: fmt.Errorf("--trust: %w", err)}
 	}
-	sb, err := sandbox.Start(sandbox.Config{Addr: *addr, TokenLifetime: *lifetime})
+	sb, err := sandbox.Start(sandbox.Config{Addr: *addr, TokenLifetime: *lifetime, TLS: *useTLS})
 	if err != nil {
 		return fmt.Errorf("starting the sandbox: %w", err)
 	}
 	defer sb.Close()
+	vars := sb.GitHubEnv()
+	if pem := sb.CertPEM(); pem != nil {
+		dir, err := os.MkdirTemp("", "hf-oidc-sandbox-")
+		if err != nil {
+			return fmt.Errorf("writing the sandbox's certificate: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		ca := filepath.Join(dir, "ca.pem")
+		if err := os.WriteFile(ca, pem, 0o644); err != nil {
+			return fmt.Errorf("writing the sandbox's certificate: %w", err)
+		}
+		vars = append(vars, transport.EnvCAFile+"="+ca)
+	}
 	names := make([]string, len(rs))
 	for i, r := range rs {
 		sb.TrustGitHub(r.Name)
@@ -53,7 +70,7 @@ func runSandbox(ctx context.Context, env Env, args []string) error {
 	}
 	fmt.Fprintf(w, "# trusted for the sandbox's GitHub claims: %s\n", strings.Join(names, ", "))
 	fmt.Fprintf(w, "# In another shell (these are the sandbox's own throwaway credentials):\n")
-	for _, kv := range sb.GitHubEnv() {
+	for _, kv := range vars {
 		k, v, _ := strings.Cut(kv, "=")
 		fmt.Fprintf(w, "export %s=%s\n", k, shellQuote(v))
 	}

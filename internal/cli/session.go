@@ -2,14 +2,15 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"net/http"
 	"sync"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/export"
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
+	"github.com/hf-oidc/hf-oidc/internal/transport"
 	"github.com/hf-oidc/hf-oidc/plugins"
 )
 
@@ -20,13 +21,18 @@ type session struct {
 	provider plugins.Provider
 	ids      *maskingSource
 	client   *exchange.Client
+	hc       *http.Client // what every request goes through
 }
 
 func newSession(cfg *config.Config, env Env, mask io.Writer) (*session, error) {
-	opts := []plugins.Option{plugins.WithGetenv(cfg.Getenv)}
-	if env.HTTPClient != nil {
-		opts = append(opts, plugins.WithHTTPClient(env.HTTPClient))
+	hc := env.HTTPClient
+	if hc == nil {
+		var err error
+		if hc, err = transport.New(cfg.Getenv); err != nil {
+			return nil, config.Usagef("%w", err)
+		}
 	}
+	opts := []plugins.Option{plugins.WithGetenv(cfg.Getenv), plugins.WithHTTPClient(hc)}
 	var (
 		p   plugins.Provider
 		err error
@@ -44,14 +50,16 @@ func newSession(cfg *config.Config, env Env, mask io.Writer) (*session, error) {
 	}
 	return &session{
 		cfg:      cfg,
+		hc:       hc,
 		provider: p,
 		ids: &maskingSource{
-			src:  &idtoken.Source{Minter: p, Audience: cfg.Audience, Now: env.Now},
-			mask: mask,
+			src:      &idtoken.Source{Minter: p, Audience: cfg.Audience, Now: env.Now},
+			mask:     mask,
+			provider: p.Name(),
 		},
 		client: &exchange.Client{
 			Endpoint:   cfg.Endpoint,
-			HTTPClient: env.HTTPClient,
+			HTTPClient: hc,
 			Timeout:    cfg.Timeout,
 			UserAgent:  userAgent(),
 			Now:        env.Now,
@@ -67,8 +75,9 @@ func (s *session) round(ctx context.Context) ([]exchange.Result, error) {
 // exists, before anything else can print it, and remembers the last one so a
 // failure can show the claims the Hub saw.
 type maskingSource struct {
-	src  *idtoken.Source
-	mask io.Writer // nil: not in GitHub Actions
+	src      *idtoken.Source
+	mask     io.Writer // nil: not in GitHub Actions
+	provider string
 
 	mu     sync.Mutex
 	last   *idtoken.Token
@@ -78,7 +87,7 @@ type maskingSource struct {
 func (m *maskingSource) Token(ctx context.Context) (*idtoken.Token, error) {
 	t, err := m.src.Token(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("getting an ID token: %w", err)
+		return nil, &idTokenError{provider: m.provider, err: err}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -98,3 +107,13 @@ func (m *maskingSource) Last() *idtoken.Token {
 	defer m.mu.Unlock()
 	return m.last
 }
+
+// An idTokenError is a provider's failure to hand out an ID token, for
+// report to add what to do.
+type idTokenError struct {
+	provider string
+	err      error
+}
+
+func (e *idTokenError) Error() string { return e.err.Error() }
+func (e *idTokenError) Unwrap() error { return e.err }

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 )
 
@@ -47,7 +45,7 @@ var Vars = []Var{
 	{Name: "HF_OIDC_BUILDKITE_LIFETIME", Default: "the agent's (5m)",
 		Help: "lifetime of Buildkite ID tokens, such as `10m` (the agent's `--lifetime`)"},
 	{Name: "HF_OIDC_TIMEOUT", Flag: "timeout", Default: "60s",
-		Help: "bound on one exchange round, retries included"},
+		Help: "bound on one exchange round, retries included: from 1s to 1h"},
 	{Name: "HF_OIDC_TOKEN_DIR", Flag: "token-dir", Default: "a private directory under $RUNNER_TEMP or the system temp dir",
 		Help: "where `refresh`, `exec` and the git helper keep one token file per resource (0600 in a 0700 directory, replaced atomically)"},
 	{Name: "HF_OIDC_REFRESH_MARGIN", Flag: "refresh-margin", Default: "5m",
@@ -75,6 +73,9 @@ var Vars = []Var{
 	{Name: "BITBUCKET_CLONE_DIR", CI: true, Help: "`hf-oidc pipe`: the clone directory, through which the line the pipe prints finds the env file"},
 	{Name: "BUILDKITE", CI: true, Help: "`true` inside Buildkite: selects the `buildkite` provider, which runs `buildkite-agent oidc request-token`"},
 	{Name: "RUNNER_TEMP", CI: true, Help: "GitHub's per-job temporary directory, emptied when the job ends: the default home of token files"},
+	{Name: "SSL_CERT_FILE", CI: true, Help: "a PEM bundle of the CAs to trust instead of the system's, on every platform (a TLS-inspecting proxy's CA, say)"},
+	{Name: "HTTPS_PROXY", CI: true, Help: "the proxy for https requests (or `https_proxy`), as curl reads it; loopback addresses never use a proxy"},
+	{Name: "NO_PROXY", CI: true, Help: "hosts reached without the proxy (or `no_proxy`): comma-separated names, domains (`.example.com`) and CIDRs"},
 	{Name: "HF_OIDC_RESOURCE", CI: true, Help: "huggingface_hub's own switch: read only to warn that it makes huggingface_hub ignore the exported tokens"},
 }
 
@@ -200,30 +201,66 @@ func (f *Flags) Load(getenv func(string) string) (*Config, error) {
 	c.Resources = rs
 
 	c.Provider = get("HF_OIDC_PROVIDER")
+	if c.Provider != "auto" {
+		if err := checkProvider(source("HF_OIDC_PROVIDER"), c.Provider); err != nil {
+			return nil, err
+		}
+	}
 	c.Audience = get("HF_OIDC_AUDIENCE")
-	if strings.ContainsAny(c.Audience, " \t\r\n") {
-		return nil, Usagef("%s %q: an audience is a single URL-like string with no whitespace (default https://huggingface.co)", source("HF_OIDC_AUDIENCE"), c.Audience)
+	if err := checkAudience(source("HF_OIDC_AUDIENCE"), c.Audience); err != nil {
+		return nil, err
 	}
 	c.Endpoint = strings.TrimRight(get("HF_ENDPOINT"), "/")
-	if _, err := exchange.CheckEndpoint(c.Endpoint); err != nil {
-		return nil, Usagef("%s %q: %v", source("HF_ENDPOINT"), c.Endpoint, err)
+	if err := checkEndpoint(source("HF_ENDPOINT"), c.Endpoint); err != nil {
+		return nil, err
 	}
 
 	if t := get("HF_OIDC_TIMEOUT"); t != "" {
-		d, err := time.ParseDuration(t)
-		if err != nil || d <= 0 {
-			if n, nerr := strconv.Atoi(t); nerr == nil && n > 0 {
-				return nil, Usagef("%s %q: a duration needs a unit, e.g. %ds", source("HF_OIDC_TIMEOUT"), t, n)
-			}
-			return nil, Usagef("%s %q: expected a positive duration such as 60s or 2m", source("HF_OIDC_TIMEOUT"), t)
+		d, err := parseDuration(source("HF_OIDC_TIMEOUT"), t, MinTimeout, MaxTimeout, "60s or 2m")
+		if err != nil {
+			return nil, err
 		}
 		c.Timeout = d
 	}
 
 	if !contains(Formats, c.Format) {
-		return nil, Usagef("--format %q: expected one of %s", c.Format, strings.Join(Formats, ", "))
+		return nil, Usagef("--format %s: expected one of %s", show(c.Format), strings.Join(Formats, ", "))
+	}
+	if err := checkLocal(env, source, c.Provider); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// checkLocal checks the settings that name something on this machine: the
+// token directory, the GitLab token's variable, and a pre-minted ID token,
+// which is read and checked here, before anything is sent, when the env
+// provider will hand it over. Both a token and a file set is the env
+// provider's to report.
+func checkLocal(env, source func(string) string, provider string) error {
+	if d := strings.TrimSpace(env("HF_OIDC_TOKEN_DIR")); d != "" {
+		if err := checkPath(source("HF_OIDC_TOKEN_DIR"), d); err != nil {
+			return err
+		}
+	}
+	if v := strings.TrimSpace(env("HF_OIDC_ID_TOKEN_VAR")); v != "" {
+		if err := checkVarName(source("HF_OIDC_ID_TOKEN_VAR"), v); err != nil {
+			return err
+		}
+	}
+	if provider != "auto" && provider != "env" {
+		return nil
+	}
+	tok, file := env("HF_OIDC_ID_TOKEN"), env("HF_OIDC_ID_TOKEN_FILE")
+	switch {
+	case tok != "" && file != "":
+		return nil
+	case tok != "":
+		return checkIDToken("HF_OIDC_ID_TOKEN", tok)
+	case file != "":
+		return checkIDTokenFile(source("HF_OIDC_ID_TOKEN_FILE"), file)
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {

@@ -76,7 +76,7 @@ func TestLoad(t *testing.T) {
 		"HF_OIDC_AUDIENCE":  "aud-env",
 		"HF_OIDC_TIMEOUT":   "10s",
 		"HF_ENDPOINT":       "https://hub.example/",
-	}, "--resource", "acme/a,datasets/acme/b", "--resource", "acme/c=MY_TOKEN", "--audience", "aud-flag", "--id-token-file", "/f")
+	}, "--resource", "acme/a,datasets/acme/b", "--resource", "acme/c=MY_TOKEN", "--audience", "aud-flag", "--id-token-file", tokenFile(t, goodJWT+"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestLoad(t *testing.T) {
 	if c.Audience != "aud-flag" || c.Timeout != 10*time.Second || c.Endpoint != "https://hub.example" || c.Provider != "auto" || c.Format != "auto" {
 		t.Errorf("config = %+v", c)
 	}
-	if got := c.Getenv("HF_OIDC_ID_TOKEN_FILE"); got != "/f" {
+	if got := c.Getenv("HF_OIDC_ID_TOKEN_FILE"); !strings.HasSuffix(got, "/id-token") {
 		t.Errorf("--id-token-file is not seen as HF_OIDC_ID_TOKEN_FILE by providers: %q", got)
 	}
 	if got := c.Getenv("HF_OIDC_AUDIENCE"); got != "aud-flag" {

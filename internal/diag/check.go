@@ -235,7 +235,7 @@ func checkGitHub(t *idtoken.Token) []Finding {
 			Fix:      fmt.Sprintf("The Hub's workflow field compares with workflow_ref, so enter the caller's file, %s; to pin the reusable workflow instead, configure a job_workflow_ref claim with its full value.", clean(caller)),
 		})
 	}
-	if immutableSub.MatchString(t.Subject) {
+	if immutableSub().MatchString(t.Subject) {
 		repo, _ := scalar(t.Claims, "repository")
 		fs = append(fs, Finding{
 			Anchor:   AnchorGitHubImmutableSub,

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
@@ -241,4 +242,4 @@ func HubForm(t *idtoken.Token, shape Shape) Form {
 
 // immutableSub matches GitHub's immutable subject form,
 // repo:OWNER@OWNER_ID/REPO@REPO_ID:….
-var immutableSub = regexp.MustCompile(`^repo:[^:/@]+@[0-9]+/[^:/@]+@[0-9]+:`)
+var immutableSub = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^repo:[^:/@]+@[0-9]+/[^:/@]+@[0-9]+:`) })

@@ -277,12 +277,13 @@ func TestExecReusesPreMintedIDToken(t *testing.T) {
 // the refresh that then fails says why; the command itself goes on.
 func TestExecWarnsBeforeIDTokenExpires(t *testing.T) {
 	t.Parallel()
-	// Tokens refreshed 4s after the start; an ID token that expires 2 to 3
-	// seconds after it is minted (JWT times are whole seconds).
-	sb := startSandbox(t, sandbox.Config{TokenLifetime: 5 * time.Second})
+	// Tokens refreshed 8s after the start; an ID token that expires 5 to 6
+	// seconds after it is minted (JWT times are whole seconds), which
+	// leaves a loaded machine seconds to start the first exchange.
+	sb := startSandbox(t, sandbox.Config{TokenLifetime: 9 * time.Second})
 	sb.TrustGitHub("acme/model")
-	argv := childCommand(t, "sleep", "5s") // first: building it takes time
-	idToken, err := sb.MintIDToken(map[string]any{"exp": time.Now().Add(3 * time.Second)})
+	argv := childCommand(t, "sleep", "9s") // first: building it takes time
+	idToken, err := sb.MintIDToken(map[string]any{"exp": time.Now().Add(6 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}

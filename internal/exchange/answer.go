@@ -11,14 +11,24 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
 
 const (
-	maxBody        = 64 << 10 // a real answer is a few hundred bytes
-	maxTokenLen    = 8 << 10  // a Hub JWT is about 1 KiB
-	maxExpiresIn   = 24 * time.Hour
+	maxBody     = 64 << 10 // a real answer is a few hundred bytes
+	maxTokenLen = 8 << 10  // a Hub JWT is about 1 KiB
+	// DocumentedLifetime is how long the Hub documents its tokens to live:
+	// the lifetime assumed when an answer has no expires_in, or one too
+	// large to be true.
+	DocumentedLifetime = time.Hour
+	// An expires_in above maxExpiresIn is a bug (milliseconds sent as
+	// seconds, say): trusting it would keep a dead token for days.
+	maxExpiresIn = 24 * time.Hour
+	// An expires_in below minExpiresIn would export a token that is dead
+	// before anyone uses it, and make a refresher exchange in a loop.
+	minExpiresIn   = time.Second
 	maxSnippet     = 100 // runes of an unexpected body quoted in an error
 	maxDescription = 500 // runes of an OAuth error_description kept
 )
@@ -32,6 +42,10 @@ type Token struct {
 	// little early, never late.
 	ExpiresAt time.Time
 	RequestID string
+	// Note says, when it is not empty, that ExpiresAt is not the Hub's own
+	// word: its answer had no expires_in, or one too large to be true, and
+	// DocumentedLifetime was assumed instead. Worth a warning.
+	Note string
 }
 
 // String describes the token without the token itself.
@@ -39,6 +53,9 @@ func (t Token) String() string {
 	s := fmt.Sprintf("token for %s, expires %s", t.Resource, t.ExpiresAt.UTC().Format(time.RFC3339))
 	if t.RequestID != "" {
 		s += " (request ID " + t.RequestID + ")"
+	}
+	if t.Note != "" {
+		s += "; " + t.Note
 	}
 	return s
 }
@@ -106,6 +123,7 @@ type success struct {
 	accessToken string
 	tokenType   string
 	expiresIn   time.Duration
+	note        string // why expiresIn is an assumption; "" when it is the Hub's
 }
 
 // parseSuccess reads the body of a 200. The body holds a token, so its
@@ -132,7 +150,7 @@ func parseSuccess(contentType string, body []byte) (success, string) {
 	if !strings.EqualFold(s.tokenType, "bearer") {
 		return success{}, `token_type is not "bearer"`
 	}
-	if s.expiresIn, p = expiresIn(fields["expires_in"]); p != "" {
+	if s.expiresIn, s.note, p = expiresIn(fields["expires_in"]); p != "" {
 		return success{}, p
 	}
 	return s, ""
@@ -199,29 +217,48 @@ func isTokenChar(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/=", c) >= 0
 }
 
-func expiresIn(raw json.RawMessage) (time.Duration, string) {
+// expiresIn reads the lifetime of a token, strictly where a wrong value
+// would export a token that is already dead or make a refresher spin (zero,
+// negative, under a second, not a number), and falling back on the
+// documented lifetime, with a note, where the value is missing (RFC 6749
+// only recommends it) or beyond any real lifetime.
+func expiresIn(raw json.RawMessage) (d time.Duration, note, problem string) {
 	raw = bytes.TrimSpace(raw)
 	switch {
 	case raw == nil:
-		return 0, "expires_in is missing"
+		return DocumentedLifetime, "the answer has no expires_in: assumed the documented " + lifetime(DocumentedLifetime), ""
 	case len(raw) == 0 || !(raw[0] == '-' || '0' <= raw[0] && raw[0] <= '9'):
-		return 0, "expires_in is not a number"
+		return 0, "", "expires_in is not a number"
 	}
 	var f float64
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return 0, "expires_in is not a usable number"
+		return 0, "", "expires_in is not a usable number"
 	}
 	shown := string(raw)
 	if len(shown) > 20 {
 		shown = "a long number"
 	}
-	if f <= 0 {
-		return 0, fmt.Sprintf("expires_in is %s: not positive", shown)
+	switch {
+	case f <= 0:
+		return 0, "", fmt.Sprintf("expires_in is %s: not positive", shown)
+	case f < minExpiresIn.Seconds():
+		return 0, "", fmt.Sprintf("expires_in is %s: less than %s, the token would be dead before use", shown, lifetime(minExpiresIn))
+	case f > maxExpiresIn.Seconds():
+		return DocumentedLifetime, fmt.Sprintf("expires_in is %s seconds, more than %s: assumed the documented %s instead", shown, lifetime(maxExpiresIn), lifetime(DocumentedLifetime)), ""
 	}
-	if f > maxExpiresIn.Seconds() {
-		return 0, fmt.Sprintf("expires_in is %s seconds, more than %s", shown, maxExpiresIn)
+	return time.Duration(f * float64(time.Second)), "", ""
+}
+
+// lifetime writes d without its zero units: "1h", "1m30s", "10s".
+func lifetime(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
 	}
-	return time.Duration(f * float64(time.Second)), ""
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // oauthError is the body of a failed OAuth request (RFC 6749 §5.2).
@@ -271,8 +308,12 @@ func mediaType(contentType string) string {
 }
 
 // tokenLike matches what looks like a Hugging Face token or a JWT, so that
-// a server echoing one back does not put it into our errors.
-var tokenLike = regexp.MustCompile(`hf_[A-Za-z0-9_]{8,}|eyJ[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*){0,2}`)
+// a server echoing one back does not put it into our errors. An HF token is
+// matched over the whole bearer-token alphabet (RFC 6750): stopping at the
+// first "-" or "." would redact its start and print the rest.
+var tokenLike = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`hf_[A-Za-z0-9._~+/=-]{8,}|eyJ[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*){0,2}`)
+})
 
 func redact(s string, secrets []string) string {
 	for _, sec := range secrets {
@@ -280,7 +321,7 @@ func redact(s string, secrets []string) string {
 			s = strings.ReplaceAll(s, sec, "[redacted]")
 		}
 	}
-	return tokenLike.ReplaceAllString(s, "[redacted]")
+	return tokenLike().ReplaceAllString(s, "[redacted]")
 }
 
 // snippet quotes the start of an unexpected body on one line.

@@ -24,6 +24,7 @@ func TestSnippetAndClean(t *testing.T) {
 		{"exactly the limit", strings.Repeat("x", 100), `"` + strings.Repeat("x", 100) + `"`, strings.Repeat("x", 100)},
 		{"ID token", "token " + idTok + " refused", `"token [redacted] refused"`, "token [redacted] refused"},
 		{"hf token", "hf_abcdefgh1234 is bad", `"[redacted] is bad"`, "[redacted] is bad"},
+		{"hf token with - and .", "hf_jwt_Ab-cd.ef_gh~ij is bad", `"[redacted] is bad"`, "[redacted] is bad"},
 		{"short hf_ word kept", "use hf_cli", `"use hf_cli"`, "use hf_cli"},
 		{"JWT header alone", "eyJhbGciOiJSUzI1NiJ9", `"[redacted]"`, "[redacted]"},
 	}
@@ -54,6 +55,9 @@ func FuzzParseSuccess(f *testing.F) {
 	f.Add("", `[`+fuzzToken+`]`)
 	f.Add("", `{"access_token":"`+fuzzToken+`","token_type":"bearer","expires_in":-1e400}`)
 	f.Add("", `null`)
+	f.Add("application/json", `{"access_token":"`+fuzzToken+`","token_type":"bearer"}`)
+	f.Add("application/json", `{"access_token":"`+fuzzToken+`","token_type":"bearer","expires_in":3600000000}`)
+	f.Add("application/json", `{"access_token":"`+fuzzToken+`","token_type":"bearer","expires_in":0.999}`)
 	f.Fuzz(func(t *testing.T, contentType, body string) {
 		ok, problem := parseSuccess(contentType, []byte(body))
 		if problem != "" {
@@ -72,8 +76,8 @@ func FuzzParseSuccess(f *testing.F) {
 		if checkAccessToken(ok.accessToken) != "" || !strings.EqualFold(ok.tokenType, "bearer") {
 			t.Fatalf("accepted %+v", ok)
 		}
-		if ok.expiresIn <= 0 || ok.expiresIn > maxExpiresIn {
-			t.Fatalf("accepted expires_in %v", ok.expiresIn)
+		if ok.expiresIn < minExpiresIn || ok.expiresIn > maxExpiresIn || ok.note != "" && ok.expiresIn != DocumentedLifetime {
+			t.Fatalf("accepted expires_in %v (note %q)", ok.expiresIn, ok.note)
 		}
 		var m map[string]any
 		if err := json.Unmarshal([]byte(body), &m); err != nil || m["access_token"] != ok.accessToken {
@@ -113,20 +117,54 @@ func FuzzParseFailure(f *testing.F) {
 
 func TestParseSuccessExpiresIn(t *testing.T) {
 	t.Parallel()
-	// Both sides of the 24h edge, to the millisecond.
+	const assumed = "assumed the documented 1h"
+	// Both sides of each edge: under a second is refused, over a day is
+	// not believed.
 	for _, tt := range []struct {
-		in   string
-		want time.Duration
-		ok   bool
+		in      string // "" is a missing expires_in
+		want    time.Duration
+		note    string // part of the note; "" for none
+		problem string // part of the problem; "" for none
 	}{
-		{"86400", 24 * time.Hour, true},
-		{"86400.001", 0, false},
-		{"0.001", time.Millisecond, true},
-		{"0", 0, false},
+		{"3600", time.Hour, "", ""},
+		{"", DocumentedLifetime, "the answer has no expires_in: " + assumed, ""},
+		{"86400", 24 * time.Hour, "", ""},
+		{"86400.001", DocumentedLifetime, "expires_in is 86400.001 seconds, more than 24h: " + assumed + " instead", ""},
+		{"3600000", DocumentedLifetime, "expires_in is 3600000 seconds, more than 24h: " + assumed, ""},
+		{"1e300", DocumentedLifetime, "expires_in is 1e300 seconds", ""},
+		{"123456789012345678901234567890", DocumentedLifetime, "expires_in is a long number seconds", ""},
+		{"1", time.Second, "", ""},
+		{"1.5", 1500 * time.Millisecond, "", ""},
+		{"0.999", 0, "", "expires_in is 0.999: less than 1s"},
+		{"0", 0, "", "expires_in is 0: not positive"},
+		{"-0", 0, "", "expires_in is -0: not positive"},
+		{"-3600", 0, "", "expires_in is -3600: not positive"},
+		{`"3600"`, 0, "", "expires_in is not a number"},
+		{"null", 0, "", "expires_in is not a number"},
+		{"1e400", 0, "", "expires_in is not a usable number"},
 	} {
-		got, problem := expiresIn(json.RawMessage(tt.in))
-		if (problem == "") != tt.ok || got != tt.want {
-			t.Errorf("expiresIn(%s) = %v, %q", tt.in, got, problem)
+		var raw json.RawMessage
+		if tt.in != "" {
+			raw = json.RawMessage(tt.in)
 		}
+		got, note, problem := expiresIn(raw)
+		if got != tt.want || !strings.Contains(note, tt.note) || (tt.note == "") != (note == "") ||
+			!strings.Contains(problem, tt.problem) || (tt.problem == "") != (problem == "") {
+			t.Errorf("expiresIn(%s) = %v, note %q, problem %q; want %v, %q, %q", tt.in, got, note, problem, tt.want, tt.note, tt.problem)
+		}
+	}
+}
+
+// The note of an assumed lifetime reaches the Token, and its text, with
+// the expiry it caused.
+func TestTokenNote(t *testing.T) {
+	t.Parallel()
+	ok, problem := parseSuccess("application/json", []byte(`{"access_token":"`+fuzzToken+`","token_type":"bearer"}`))
+	if problem != "" || ok.expiresIn != DocumentedLifetime || ok.note == "" {
+		t.Fatalf("parseSuccess without expires_in = %+v, %q", ok, problem)
+	}
+	tok := Token{Resource: "acme/model", AccessToken: fuzzToken, ExpiresAt: time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC), Note: ok.note}
+	if got, want := tok.String(), "token for acme/model, expires 2026-03-01T13:00:00Z; the answer has no expires_in: assumed the documented 1h"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"sync"
 	"time"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
+	"github.com/hf-oidc/hf-oidc/internal/transport"
 )
 
 // Defaults for the Client's zero fields.
@@ -37,9 +38,7 @@ const (
 // change after its first use.
 type Client struct {
 	Endpoint string // the Hub, e.g. https://huggingface.co; empty means DefaultEndpoint
-	// HTTPClient sends the requests. nil means a client with 10s connect and
-	// TLS handshake timeouts that follows no redirect but a 307 or 308 to
-	// the same host.
+	// HTTPClient sends the requests; nil means transport.New's.
 	HTTPClient  *http.Client
 	Timeout     time.Duration // bound on one Round (or Exchange), retries included; zero means DefaultTimeout
 	UserAgent   string        // empty means "hf-oidc"
@@ -48,8 +47,9 @@ type Client struct {
 	MaxBackoff  time.Duration // zero means DefaultMaxBackoff
 	Now         func() time.Time
 
-	once sync.Once
-	hc   *http.Client
+	once  sync.Once
+	hc    *http.Client
+	hcErr error
 }
 
 // An IDTokenSource hands out the ID token to exchange; *idtoken.Source is one.
@@ -83,16 +83,37 @@ func (c *Client) Round(ctx context.Context, ids IDTokenSource, rs []resource.Res
 	defer cancel()
 	id, err := ids.Token(ctx)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && context.Cause(ctx) == errRoundTimeout {
+			return nil, fmt.Errorf("the --timeout of %s ran out while getting the ID token: %w", c.timeout(), err)
+		}
 		return nil, err
 	}
 	if id == nil {
 		return nil, errors.New("exchanging tokens: the ID token source gave no token")
 	}
 	results := make([]Result, len(rs))
+	// The first resource goes alone until it has a connection: over HTTP/2,
+	// which the Hub speaks, the others then share it instead of each opening
+	// its own and paying its own TLS handshake. A first attempt that ends
+	// without a connection lets the others go too.
+	connected := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(connected) }) }
 	var wg sync.WaitGroup
 	for i, r := range rs {
 		wg.Go(func() {
-			tok, err := c.exchange(ctx, u, id.Raw, r.Name)
+			rctx, attempted := ctx, func() {}
+			if i == 0 {
+				defer release()
+				rctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { release() }})
+				attempted = release
+			} else {
+				select {
+				case <-connected:
+				case <-ctx.Done():
+				}
+			}
+			tok, err := c.exchange(rctx, u, id.Raw, r.Name, attempted)
 			results[i] = Result{Resource: r, Token: tok, Err: err}
 		})
 	}
@@ -115,7 +136,7 @@ func (c *Client) Exchange(ctx context.Context, idToken string, r resource.Resour
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), errRoundTimeout)
 	defer cancel()
-	return c.exchange(ctx, u, idToken, r.Name)
+	return c.exchange(ctx, u, idToken, r.Name, func() {})
 }
 
 type request struct {
@@ -131,9 +152,33 @@ type attempts struct {
 	start     time.Time // of the latest attempt
 	status    int       // of the latest answer
 	requestID string    // of the latest answer
+	attempted func()    // called after each attempt
+	phase     phase     // what the loop was doing last
+	body      []byte    // of the final answer, at most maxBody+1 bytes
 }
 
-func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string) (Token, error) {
+// A phase is what an exchange is waiting for, so that a timeout says what
+// was too slow.
+type phase int
+
+const (
+	phaseAnswer phase = iota // the answer's status and headers
+	phaseBody                // the rest of the answer
+	phaseRetry               // the backoff before the next attempt
+)
+
+func (p phase) during(u *url.URL) string {
+	switch p {
+	case phaseBody:
+		return "reading the answer from " + u.String()
+	case phaseRetry:
+		return "waiting to retry " + u.String()
+	}
+	return "waiting for an answer from " + u.String()
+}
+
+// exchange calls attempted after each attempt.
+func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string, attempted func()) (Token, error) {
 	fail := func(e *Error) (Token, error) {
 		e.Resource = name
 		return Token{}, e
@@ -156,10 +201,25 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent())
 
-	var at attempts
-	resp, err := c.retrying(&at).Do(req)
-	if resp != nil {
+	hc, err := c.httpClient()
+	if err != nil {
+		return fail(&Error{Problem: "setting up HTTPS", Err: err})
+	}
+	at := attempts{attempted: attempted}
+	// The body is read inside the retry loop, so that a connection that
+	// breaks mid-body is retried like one that breaks before the headers.
+	// Reading stops at the limit: an enormous answer costs no memory, and
+	// closing the body unread closes the connection instead of draining it.
+	req.SetResponseHandler(func(resp *http.Response) error {
 		defer resp.Body.Close()
+		at.phase = phaseBody
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+		at.body = data
+		return err
+	})
+	resp, err := c.retrying(hc, &at).Do(req)
+	if resp != nil {
+		resp.Body.Close()
 	}
 	e := &Error{Status: at.status, RequestID: at.requestID, Attempts: at.n}
 	if err != nil {
@@ -168,23 +228,17 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string)
 		case errors.As(err, &we):
 			e.Problem = we.Error()
 		case errors.Is(err, context.DeadlineExceeded):
-			e.Problem, e.Err = c.timeoutProblem(ctx, u), err
+			e.Problem, e.Err = c.timeoutProblem(ctx, u, at.phase), err
 		case errors.Is(err, context.Canceled):
-			e.Problem, e.Err = "canceled before an answer from "+u.String(), err
+			e.Problem, e.Err = "canceled while "+at.phase.during(u), err
+		case at.phase == phaseBody:
+			e.Problem, e.Err = "the connection broke while "+at.phase.during(u)+": "+err.Error(), err
 		default:
 			e.Err = err
 		}
 		return fail(e)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		e.Problem, e.Err = c.timeoutProblem(ctx, u), err
-		return fail(e)
-	case err != nil:
-		e.Problem, e.Err = "reading the answer: "+err.Error(), err
-		return fail(e)
-	}
+	data := at.body
 	tooLarge := len(data) > maxBody
 	if tooLarge {
 		data = data[:maxBody]
@@ -205,6 +259,7 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string)
 			TokenType:   ok.tokenType,
 			ExpiresAt:   at.start.Add(ok.expiresIn),
 			RequestID:   at.requestID,
+			Note:        ok.note,
 		}, nil
 	case s >= 200 && s <= 299:
 		// Not quoted: a success answer may hold a token.
@@ -219,18 +274,19 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string)
 
 // retrying is a retry loop over the shared HTTP client for one exchange,
 // recording into at. Its policy is Retryable and Backoff.
-func (c *Client) retrying(at *attempts) *retryablehttp.Client {
+func (c *Client) retrying(hc *http.Client, at *attempts) *retryablehttp.Client {
 	maxAttempts := c.maxAttempts()
 	return &retryablehttp.Client{
-		HTTPClient:   c.httpClient(),
+		HTTPClient:   hc,
 		Logger:       nil, // nothing is logged: the caller prints the final error
 		RetryWaitMin: c.minBackoff(),
 		RetryWaitMax: c.maxBackoff(),
 		RetryMax:     maxAttempts - 1,
 		RequestLogHook: func(_ retryablehttp.Logger, _ *http.Request, i int) {
-			at.n, at.start = i+1, c.now()
+			at.n, at.start, at.phase = i+1, c.now(), phaseAnswer
 		},
 		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+			at.attempted()
 			if resp != nil {
 				at.status, at.requestID = resp.StatusCode, requestID(resp)
 			}
@@ -249,6 +305,7 @@ func (c *Client) retrying(at *attempts) *retryablehttp.Client {
 			return true, nil
 		},
 		Backoff: func(lo, hi time.Duration, n int, resp *http.Response) time.Duration {
+			at.phase = phaseRetry
 			return Backoff(lo, hi, n, resp, c.now())
 		},
 		// The last answer and error come back as they are, for exchange to
@@ -265,11 +322,13 @@ func (e *waitError) Error() string {
 		e.wait, e.left.Round(time.Millisecond))
 }
 
-func (c *Client) timeoutProblem(ctx context.Context, u *url.URL) string {
+// timeoutProblem says which deadline passed and what it cut short. Ours
+// is the user's --timeout (HF_OIDC_TIMEOUT), so it is named that way.
+func (c *Client) timeoutProblem(ctx context.Context, u *url.URL, p phase) string {
 	if context.Cause(ctx) == errRoundTimeout {
-		return fmt.Sprintf("no answer from %s within %s", u, c.timeout())
+		return fmt.Sprintf("the --timeout of %s ran out while %s", c.timeout(), p.during(u))
 	}
-	return fmt.Sprintf("no answer from %s before the caller's deadline", u)
+	return "the caller's deadline passed while " + p.during(u)
 }
 
 func requestID(resp *http.Response) string {
@@ -298,36 +357,14 @@ func (c *Client) tokenURL() (*url.URL, error) {
 	return u.JoinPath("oauth", "token"), nil
 }
 
-func (c *Client) httpClient() *http.Client {
+func (c *Client) httpClient() (*http.Client, error) {
 	c.once.Do(func() {
 		c.hc = c.HTTPClient
 		if c.hc == nil {
-			c.hc = defaultHTTPClient()
+			c.hc, c.hcErr = transport.New(nil)
 		}
 	})
-	return c.hc
-}
-
-func defaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	// One round sends a request per resource at once; keep their
-	// connections for the next round.
-	t.MaxIdleConnsPerHost = 32
-	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
-}
-
-// checkRedirect follows only a 307 or 308 (which keep the method and body)
-// to the same scheme and host: the body holds the ID token.
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	first := via[0].URL
-	if len(via) >= 5 || req.Response == nil ||
-		(req.Response.StatusCode != http.StatusTemporaryRedirect && req.Response.StatusCode != http.StatusPermanentRedirect) ||
-		req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
-		return http.ErrUseLastResponse
-	}
-	return nil
+	return c.hc, c.hcErr
 }
 
 func (c *Client) timeout() time.Duration    { return orDefault(c.Timeout, DefaultTimeout) }

@@ -34,25 +34,37 @@ func CheckEndpoint(raw string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, errors.New("the endpoint must not hold a user name or password; " + endpointRule)
 	}
-	shown := *u
-	shown.RawQuery, shown.ForceQuery, shown.Fragment, shown.RawFragment = "", false, "", ""
+	shown := shownURL(u)
 	switch {
 	case u.Scheme == "":
-		return nil, fmt.Errorf("the endpoint %q has no scheme; %s", shown.String(), endpointRule)
+		return nil, fmt.Errorf("the endpoint %q has no scheme; %s", shown, endpointRule)
 	case u.Scheme != "https" && u.Scheme != "http":
-		return nil, fmt.Errorf("the endpoint %q has the scheme %s; %s", shown.String(), u.Scheme, endpointRule)
+		return nil, fmt.Errorf("the endpoint %q has the scheme %s; %s", shown, u.Scheme, endpointRule)
 	case u.Host == "" || u.Hostname() == "":
-		return nil, fmt.Errorf("the endpoint %q has no host; %s", shown.String(), endpointRule)
+		return nil, fmt.Errorf("the endpoint %q has no host; %s", shown, endpointRule)
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return nil, fmt.Errorf("the endpoint %q uses http:// for a host that is not a loopback address; %s", shown.String(), endpointRule)
+		return nil, fmt.Errorf("the endpoint %q uses http:// for a host that is not a loopback address; %s", shown, endpointRule)
 	case u.RawQuery != "" || u.ForceQuery:
-		return nil, fmt.Errorf("the endpoint %q must not have a query (?…); %s", shown.String(), endpointRule)
+		return nil, fmt.Errorf("the endpoint %q must not have a query (?…); %s", shown, endpointRule)
 	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return nil, fmt.Errorf("the endpoint %q must not have a fragment (#…); %s", shown.String(), endpointRule)
+		return nil, fmt.Errorf("the endpoint %q must not have a fragment (#…); %s", shown, endpointRule)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+// shownURL is u as an error may quote it: without its query or fragment,
+// and nothing up to an "@", which may end a password even in a URL that
+// did not parse as having user info ("user:pass@host" is the scheme "user").
+func shownURL(u *url.URL) string {
+	c := *u
+	c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment = "", false, "", ""
+	s := c.String()
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		return "…" + s[i+1:]
+	}
+	return s
 }
 
 func isLoopback(host string) bool {

@@ -31,6 +31,8 @@ func TestCheckEndpoint(t *testing.T) {
 		{raw: "http://localhost.evil.example", wantErr: true, want: "not a loopback address"},
 		{raw: "http://[::2]", wantErr: true, want: "not a loopback address"},
 		{raw: "https://user:hunter2secret@huggingface.co", wantErr: true, want: "must not hold a user name or password"},
+		{raw: "user:hunter2secret@huggingface.co", wantErr: true, want: `"…huggingface.co" has the scheme user`},
+		{raw: "https:///user:hunter2secret@huggingface.co", wantErr: true, want: "has no host"},
 		{raw: "https://huggingface.co/?x=1", wantErr: true, want: `"https://huggingface.co/" must not have a query`},
 		{raw: "https://huggingface.co?", wantErr: true, want: "must not have a query"},
 		{raw: "https://huggingface.co/#top", wantErr: true, want: "must not have a fragment"},

@@ -3,13 +3,15 @@ package exchange
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/transport"
 )
 
 // Retryable reports whether an attempt that ended with resp or err is worth
@@ -38,15 +40,8 @@ func retryableError(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	var (
-		verify   *tls.CertificateVerificationError
-		unknown  x509.UnknownAuthorityError
-		hostname x509.HostnameError
-		invalid  x509.CertificateInvalidError
-		notTLS   tls.RecordHeaderError
-	)
-	return !errors.As(err, &verify) && !errors.As(err, &unknown) && !errors.As(err, &hostname) &&
-		!errors.As(err, &invalid) && !errors.As(err, &notTLS)
+	var notTLS tls.RecordHeaderError
+	return !transport.Untrusted(err) && !errors.As(err, &notTLS)
 }
 
 // maxRetryAfter keeps an absurd Retry-After within time.Duration; any real
@@ -65,9 +60,13 @@ func RetryAfter(resp *http.Response, now time.Time) (wait time.Duration, ok bool
 		return 0, false
 	}
 	// On overflow ParseUint gives the largest value, which is what the
-	// server meant.
-	if n, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-		return time.Duration(min(n, maxRetryAfter)) * time.Second, true
+	// server meant. It reports the overflow before it reads the rest, so
+	// digits only are checked first: "99999999999999999999x" is no wait.
+	if strings.Trim(v, "0123456789") == "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err == nil || errors.Is(err, strconv.ErrRange) {
+			return time.Duration(min(n, maxRetryAfter)) * time.Second, true
+		}
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(t.Sub(now), 0), true
@@ -77,18 +76,24 @@ func RetryAfter(resp *http.Response, now time.Time) (wait time.Duration, ok bool
 
 // Backoff is the wait before retry number attempt (0 for the first retry):
 // the server's Retry-After where it gives one (not capped by hi: the round's
-// deadline caps it), else exponential backoff with full jitter, uniform in
-// [lo, min(hi, lo·2^attempt)].
+// deadline caps it) plus up to a tenth of it (at least lo) more, else
+// exponential backoff with full jitter, uniform in
+// [lo, min(hi, lo·2^(attempt+1))]. Either way, clients turned away at the
+// same moment do not all come back at the same moment.
 func Backoff(lo, hi time.Duration, attempt int, resp *http.Response, now time.Time) time.Duration {
-	if wait, ok := RetryAfter(resp, now); ok {
-		return wait
-	}
 	lo = max(lo, 0)
+	if wait, ok := RetryAfter(resp, now); ok {
+		spread := max(lo, wait/10)
+		if wait > math.MaxInt64-spread-1 {
+			return wait // no room left, and any real deadline is far shorter
+		}
+		return wait + rand.N(spread+1)
+	}
 	hi = max(hi, lo)
 	ceiling := hi
 	if lo > 0 {
 		ceiling = lo
-		for i := 0; i < attempt && ceiling < hi; i++ {
+		for i := 0; i <= attempt && ceiling < hi; i++ {
 			if ceiling > hi/2 {
 				ceiling = hi
 				break
@@ -99,6 +104,10 @@ func Backoff(lo, hi time.Duration, attempt int, resp *http.Response, now time.Ti
 	}
 	if ceiling <= lo {
 		return lo
+	}
+	if ceiling-lo == math.MaxInt64 {
+		// The inclusive span does not fit a Duration (found by FuzzBackoff).
+		return lo + rand.N(ceiling-lo)
 	}
 	return lo + rand.N(ceiling-lo+1)
 }

@@ -119,19 +119,20 @@ func TestBackoff(t *testing.T) {
 		resp     *http.Response
 		min, max time.Duration
 	}{
-		{"first retry", lo, hi, 0, answer(503), lo, lo},
-		{"second retry", lo, hi, 1, answer(503), lo, 2 * lo},
-		{"fourth retry", lo, hi, 3, answer(500), lo, 8 * lo},
+		{"first retry", lo, hi, 0, answer(503), lo, 2 * lo},
+		{"second retry", lo, hi, 1, answer(503), lo, 4 * lo},
+		{"third retry", lo, hi, 2, answer(500), lo, 8 * lo},
 		{"capped", lo, hi, 4, answer(502), lo, hi},
 		{"far on, no overflow", lo, hi, 1000, nil, lo, hi},
 		{"huge bounds, no overflow", time.Hour, 1<<63 - 1, 80, nil, time.Hour, 1<<63 - 1},
 		{"max below min", lo, lo / 2, 3, nil, lo, lo},
 		{"no minimum", 0, hi, 0, nil, 0, hi},
-		{"Retry-After seconds beats jitter", lo, hi, 0, answer(429, "Retry-After", "3"), 3 * time.Second, 3 * time.Second},
-		{"Retry-After date beats jitter", lo, hi, 2, answer(503, "Retry-After", now.Add(20*time.Second).Format(http.TimeFormat)), 20 * time.Second, 20 * time.Second},
-		{"Retry-After in the past", lo, hi, 2, answer(503, "Retry-After", now.Add(-time.Minute).Format(http.TimeFormat)), 0, 0},
-		{"Retry-After on 500 ignored", lo, hi, 0, answer(500, "Retry-After", "3"), lo, lo},
-		{"unusable Retry-After", lo, hi, 1, answer(429, "Retry-After", "later"), lo, 2 * lo},
+		{"Retry-After seconds, spread by a tenth", lo, hi, 0, answer(429, "Retry-After", "3"), 3 * time.Second, 3*time.Second + 300*time.Millisecond},
+		{"short Retry-After, spread by the minimum", lo, hi, 0, answer(429, "Retry-After", "1"), time.Second, time.Second + lo},
+		{"Retry-After date", lo, hi, 2, answer(503, "Retry-After", now.Add(20*time.Second).Format(http.TimeFormat)), 20 * time.Second, 22 * time.Second},
+		{"Retry-After in the past", lo, hi, 2, answer(503, "Retry-After", now.Add(-time.Minute).Format(http.TimeFormat)), 0, lo},
+		{"Retry-After on 500 ignored", lo, hi, 0, answer(500, "Retry-After", "3"), lo, 2 * lo},
+		{"unusable Retry-After", lo, hi, 1, answer(429, "Retry-After", "later"), lo, 4 * lo},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/hf-oidc/hf-oidc/internal/resource"
 )
 
 // An Entry is one exchanged token and where it goes.
@@ -88,14 +91,34 @@ func variables(entries []Entry, fileMode bool) ([]Var, error) {
 	if len(entries) == 0 {
 		return nil, errNoEntries
 	}
+	// The resource list refused these names already; checked again here,
+	// where a wrong one would be written, since an Entry can come from
+	// anywhere.
+	for _, e := range entries {
+		if err := resource.CheckEnv(e.Env); err != nil {
+			return nil, fmt.Errorf("exporting the token for %s: %w", clip(e.Resource), err)
+		}
+	}
 	vars := Variables(entries, fileMode)
 	for _, v := range vars {
 		if !namePattern.MatchString(v.Name) {
-			return nil, fmt.Errorf("exporting %q: not a variable name", v.Name)
+			return nil, fmt.Errorf("exporting %q: not a variable name", clip(v.Name))
 		}
 		if strings.Contains(v.Value, "\x00") {
 			return nil, fmt.Errorf("exporting %s: the value holds a NUL byte, which no environment variable can", v.Name)
 		}
 	}
 	return vars, nil
+}
+
+// clip keeps a name in a message short, on a rune boundary.
+func clip(s string) string {
+	if len(s) <= 100 {
+		return s
+	}
+	n := 100
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -86,13 +86,24 @@ func TestExportersRefuse(t *testing.T) {
 	badName.Env = "A;reboot"
 	nul := good
 	nul.Token = "hf\x00a"
+	named := func(env string) []Entry {
+		e := good
+		e.Env = env
+		return []Entry{e}
+	}
 	tests := []struct {
 		name    string
 		entries []Entry
 		want    string
 	}{
 		{"no entries", nil, "no tokens to export"},
-		{"bad name", []Entry{badName}, `exporting "A;reboot": not a variable name`},
+		{"bad name", []Entry{badName}, `exporting the token for acme/a: variable name "A;reboot" must be a letter or "_"`},
+		{"empty name", named(""), "exporting the token for acme/a: empty variable name"},
+		{"control character", named("A\nB"), `variable name "A\nB" must be`},
+		{"huge name", named(strings.Repeat("A", 10<<10)), "10240 characters long, more than 128"},
+		{"PATH", named("PATH"), `variable name "PATH" would overwrite PATH`},
+		{"GITHUB_ENV", named("GITHUB_ENV"), "would overwrite GITHUB_*"},
+		{"companion reserved", named("LD"), "would overwrite LD_EXPIRES_AT, which is LD_*"},
 		{"NUL in token", []Entry{nul}, "exporting A: the value holds a NUL byte"},
 	}
 	for _, tt := range tests {
@@ -109,6 +120,9 @@ func TestExportersRefuse(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), "hf\x00a") || strings.Contains(err.Error(), "hf_a") {
 					t.Errorf("error holds the token: %v", err)
+				}
+				if len(err.Error()) > 500 {
+					t.Errorf("error of %d bytes", len(err.Error()))
 				}
 				if b.Len() > 0 {
 					t.Errorf("wrote %q before failing", b.String())

@@ -41,15 +41,34 @@ func (t *Token) String() string {
 // GoString keeps %#v from printing Raw.
 func (t *Token) GoString() string { return t.String() }
 
+// MaxLen bounds a raw ID token. Real ones are 1 to 2 KiB; 16 KiB leaves room
+// for any claim set while keeping a wrong file (a log, a binary) from being
+// decoded and sent.
+const MaxLen = 16 << 10
+
+// Expected says what an ID token looks like, for messages that must say what
+// was expected without quoting the token.
+const Expected = "a JWT: three base64url parts separated by dots (eyJ….eyJ….…), as the CI provider minted it, with nothing added, cut or re-encoded"
+
 // Parse reads the claims of a compact JWS (header.payload.signature). It
-// checks the shape and the claims hf-oidc relies on (exp, and iss, sub, aud,
-// iat, nbf when present), not the signature. Surrounding white space, as a
-// token read from a file may have, is dropped. No error quotes the token or
-// any part of it.
+// checks the shape (three non-empty base64url parts, a header and a payload
+// that are JSON objects) and the claims hf-oidc relies on (exp, and iss, sub,
+// aud, iat, nbf when present), not the signature. Surrounding white space, as
+// a token read from a file may have, is dropped. No error quotes the token
+// or any part of it: errors give byte offsets instead.
 func Parse(raw string) (*Token, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil, errors.New("not a JWT: the token is empty")
+	}
+	if len(raw) > MaxLen {
+		return nil, fmt.Errorf("not a JWT: the token is %d bytes long, more than %d KiB (a wrong file?)", len(raw), MaxLen>>10)
+	}
+	// The alphabet first, so that two tokens pasted together or a line
+	// break inside read as what they are, not as a count of parts; and
+	// with an offset, where a base64 decoder's own message would quote.
+	if j := strings.IndexFunc(raw, func(r rune) bool { return !isB64URL(r) && r != '.' && r != '=' }); j >= 0 {
+		return nil, fmt.Errorf("not a JWT: byte %d is not base64url but %s", j, describeByte(raw[j]))
 	}
 	parts := strings.Split(raw, ".")
 	switch {
@@ -58,15 +77,32 @@ func Parse(raw string) (*Token, error) {
 	case len(parts) != 3:
 		return nil, fmt.Errorf("not a JWT: it has %d dot-separated part%s, want 3", len(parts), plural(len(parts)))
 	}
-	if parts[1] == "" {
-		return nil, errors.New("not a JWT: the payload (second part) is empty")
+	offset := 0
+	for i, p := range parts {
+		// JWTs are unpadded base64url; tolerate padding, which some
+		// encoders add, and only at the end of a part.
+		p = strings.TrimRight(p, "=")
+		if p == "" {
+			return nil, fmt.Errorf("not a JWT: the %s is empty (truncated?)", partNames[i])
+		}
+		if j := strings.IndexByte(p, '='); j >= 0 {
+			return nil, fmt.Errorf("not a JWT: byte %d, in the %s, is not base64url but '='", offset+j, partNames[i])
+		}
+		offset += len(parts[i]) + 1
+		parts[i] = p
 	}
-	// JWTs are unpadded base64url; tolerate padding, which some encoders add.
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	header, err := base64.RawURLEncoding.DecodeString(parts[0])
 	if err != nil {
-		return nil, fmt.Errorf("decoding JWT payload: %w", err)
+		return nil, errors.New("not a JWT: the header (first part) is not valid base64url (truncated?)")
 	}
-	claims, err := decodeObject(payload)
+	if _, err := decodeObject("header", header); err != nil {
+		return nil, err
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, errors.New("not a JWT: the payload (second part) is not valid base64url (truncated?)")
+	}
+	claims, err := decodeObject("payload", payload)
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +132,31 @@ func Parse(raw string) (*Token, error) {
 	return t, nil
 }
 
-func decodeObject(payload []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(payload))
+var partNames = [3]string{"header (first part)", "payload (second part)", "signature (third part)"}
+
+func isB64URL(r rune) bool {
+	return 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_'
+}
+
+// describeByte names a byte without printing it raw: the token's own
+// characters stay out of messages, and a control character would garble a
+// terminal.
+func describeByte(c byte) string {
+	switch {
+	case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		return "white space (a token is one word)"
+	case c == '+' || c == '/':
+		return fmt.Sprintf("%q (standard base64, which a JWT does not use)", c)
+	case c < 0x20 || c == 0x7f:
+		return "a control character"
+	case c >= 0x80:
+		return "a non-ASCII byte"
+	}
+	return fmt.Sprintf("%q", c)
+}
+
+func decodeObject(part string, data []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
@@ -106,19 +165,19 @@ func decodeObject(payload []byte) (map[string]any, error) {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &se):
-			return nil, fmt.Errorf("JWT payload is not valid JSON (at byte %d)", se.Offset)
+			return nil, fmt.Errorf("JWT %s is not valid JSON (at byte %d)", part, se.Offset)
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, errors.New("JWT payload is truncated JSON")
+			return nil, fmt.Errorf("JWT %s is truncated JSON", part)
 		default:
-			return nil, errors.New("JWT payload is not valid JSON")
+			return nil, fmt.Errorf("JWT %s is not valid JSON", part)
 		}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("JWT payload has data after its JSON object")
+		return nil, fmt.Errorf("JWT %s has data after its JSON object", part)
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("JWT payload is a JSON %s, not an object", jsonKind(v))
+		return nil, fmt.Errorf("JWT %s is a JSON %s, not an object", part, jsonKind(v))
 	}
 	return m, nil
 }

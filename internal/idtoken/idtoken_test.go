@@ -3,10 +3,13 @@ package idtoken
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // jwt builds an unsigned-looking compact JWS around payload; the signature
@@ -14,6 +17,12 @@ import (
 func jwt(payload string) string {
 	enc := base64.RawURLEncoding.EncodeToString
 	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc([]byte(payload)) + "." + enc([]byte("signature-bytes-that-nobody-checks"))
+}
+
+// parts3 splits a JWT into its header, payload and signature.
+func parts3(raw string) (h, p, sig string) {
+	parts := strings.SplitN(raw, ".", 3)
+	return parts[0], parts[1], parts[2]
 }
 
 func claimsJWT(t testing.TB, claims map[string]any) string {
@@ -74,6 +83,8 @@ func TestParseAudienceArray(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	enc := base64.RawURLEncoding.EncodeToString
+	good := jwt(`{"sub":"repo:acme/training","exp":1700000000}`)
+	h, p, sig := parts3(good)
 	tests := []struct {
 		name, raw, want string
 	}{
@@ -82,12 +93,29 @@ func TestParseErrors(t *testing.T) {
 		{"two parts", "abcdefgh.ijklmnop", "2 dot-separated parts, want 3"},
 		{"four parts", "a.b.c.d", "4 dot-separated parts"},
 		{"JWE", "a.b.c.d.e", "encrypted JWE"},
-		{"empty payload", "abc..def", "payload (second part) is empty"},
-		{"bad base64", "abc.!!!!.def", "decoding JWT payload: illegal base64"},
-		{"not JSON", "abc." + enc([]byte("secretstuff")) + ".def", "not valid JSON (at byte 1)"},
-		{"truncated JSON", jwt(`{"exp":1,"sub":"x`), "truncated JSON"},
+		{"empty header", "." + p + "." + sig, "the header (first part) is empty (truncated?)"},
+		{"empty payload", h + ".." + sig, "the payload (second part) is empty (truncated?)"},
+		{"empty signature (unsigned)", h + "." + p + ".", "the signature (third part) is empty (truncated?)"},
+		{"only padding", h + ".==." + sig, "the payload (second part) is empty"},
+		{"truncated in the payload", good[:len(h)+1+len(p)/2], "2 dot-separated parts, want 3"},
+		{"truncated payload", h + "." + p[:len(p)-5] + "." + sig, "JWT payload is truncated JSON"},
+		{"payload cut to a bad length", h + "." + p[:len(p)-len(p)%4-3] + "." + sig, "payload (second part) is not valid base64url (truncated?)"},
+		{"bad base64", h + ".!!!!." + sig, "byte " + fmt.Sprint(len(h)+1) + " is not base64url but '!'"},
+		{"standard base64", h + "." + p + "+/." + sig, "is not base64url but '+' (standard base64"},
+		{"space inside", h + "." + p + " ." + sig, "but white space (a token is one word)"},
+		{"line break inside", h + ".\n" + p + "." + sig, "byte " + fmt.Sprint(len(h)+1) + " is not base64url but white space"},
+		{"two tokens", good + " " + good, "byte " + fmt.Sprint(len(good)) + " is not base64url but white space (a token is one word)"},
+		{"control character", h + "." + p + "." + sig + "\x1b", "is not base64url but a control character"},
+		{"non-ASCII", h + "." + p + "é." + sig, "but a non-ASCII byte"},
+		{"padding inside", h + "." + p[:4] + "=" + p[4:] + "." + sig, "is not base64url but '='"},
+		{"huge", h + "." + p + "." + strings.Repeat("A", MaxLen), "more than 16 KiB"},
+		{"header not JSON", enc([]byte("secretstuff")) + "." + p + "." + sig, "JWT header is not valid JSON (at byte 1)"},
+		{"header an array", enc([]byte("[]")) + "." + p + "." + sig, "JWT header is a JSON array, not an object"},
+		{"not JSON", h + "." + enc([]byte("secretstuff")) + "." + sig, "JWT payload is not valid JSON (at byte 1)"},
+		{"truncated JSON", jwt(`{"exp":1,"sub":"x`), "JWT payload is truncated JSON"},
 		{"array", jwt(`[1,2]`), "JSON array, not an object"},
 		{"string", jwt(`"x"`), "JSON string, not an object"},
+		{"null", jwt(`null`), "JSON null, not an object"},
 		{"trailing data", jwt(`{"exp":1} {}`), "data after its JSON object"},
 		{"exp missing", jwt(`{"sub":"x"}`), "no exp claim"},
 		{"exp string", jwt(`{"exp":"1700000000"}`), "exp is a JSON string, not a number"},
@@ -113,6 +141,23 @@ func TestParseErrors(t *testing.T) {
 			}
 			assertNoLeak(t, err.Error(), tt.raw)
 		})
+	}
+}
+
+// Padding is not JWT, but some encoders add it and the Hub's libraries
+// tolerate it: so does Parse, at the end of a part only.
+func TestParseToleratesPadding(t *testing.T) {
+	t.Parallel()
+	raw := jwt(`{"exp":1700000000,"sub":"x"}`)
+	h, p, sig := parts3(raw)
+	for _, in := range []string{h + "==." + p + "=." + sig + "=", " \n" + raw + "\r\n\t"} {
+		tok, err := Parse(in)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", in, err)
+		}
+		if tok.Subject != "x" || tok.Raw != strings.TrimSpace(in) {
+			t.Errorf("Parse(%q) = %+v", in, tok)
+		}
 	}
 }
 
@@ -158,9 +203,11 @@ func FuzzParse(f *testing.F) {
 	f.Add(jwt(`{"exp":"soon"}`))
 	f.Add(jwt(`[]`))
 	f.Add(jwt(`{"exp":1e999}`))
+	f.Add(jwt(`{"exp":1}`) + "=")
 	f.Add("a.b.c")
 	f.Add("a.b.c.d.e")
 	f.Add("eyJ.eyJ=.x")
+	f.Add("eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjF9.c2ln\x00")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, raw string) {
 		tok, err := Parse(raw)
@@ -169,23 +216,74 @@ func FuzzParse(f *testing.F) {
 				t.Fatal("token and error both set")
 			}
 			msg := err.Error()
-			// Long runs of the JWT alphabet never occur in Parse's own
+			// No run of the input this long occurs in Parse's own
 			// wording, so finding one means the input was quoted.
 			for _, p := range strings.Split(strings.TrimSpace(raw), ".") {
-				if len(p) >= 20 && strings.Contains(msg, p) {
+				if len(p) >= 16 && strings.Contains(msg, p) {
 					t.Fatalf("error %q quotes the input part %q", msg, p)
 				}
 			}
+			if strings.ContainsFunc(msg, func(r rune) bool { return r < ' ' || r == 0x7f || r == utf8.RuneError }) {
+				t.Fatalf("error %q holds a control character or invalid UTF-8", msg)
+			}
+			if len(msg) > 200 {
+				t.Fatalf("error of %d bytes: %q", len(msg), msg)
+			}
 			return
 		}
-		if tok.Raw != strings.TrimSpace(raw) {
-			t.Fatal("Raw is not the trimmed input")
+		if tok.Raw != strings.TrimSpace(raw) || len(tok.Raw) > MaxLen {
+			t.Fatal("Raw is not the trimmed input, or too long")
+		}
+		if strings.Count(tok.Raw, ".") != 2 || strings.ContainsFunc(tok.Raw, func(r rune) bool { return !isB64URL(r) && r != '.' && r != '=' }) {
+			t.Fatalf("accepted a token outside the JWT alphabet: %q", tok.Raw)
 		}
 		if _, ok := tok.Claims["exp"]; !ok {
 			t.Fatal("parsed a token without exp")
 		}
-		if s := tok.String(); len(tok.Raw) >= 20 && strings.Contains(s, tok.Raw) {
-			t.Fatal("String contains the token")
+		again, err := Parse(tok.Raw)
+		if err != nil || !again.Expiry.Equal(tok.Expiry) || again.Subject != tok.Subject {
+			t.Fatalf("Parse(Raw) = %v, %v; want the same token", again, err)
+		}
+		if s := fmt.Sprintf("%v %+v %#v", tok, tok, tok); len(tok.Raw) >= 16 && strings.Contains(s, tok.Raw) {
+			t.Fatal("formatting the token prints it")
+		}
+	})
+}
+
+// FuzzParsePayload fuzzes what is inside a well-formed JWT: Parse accepts
+// no payload that is not a JSON object, and reads an accepted one's claims
+// exactly as encoding/json does.
+func FuzzParsePayload(f *testing.F) {
+	for _, s := range []string{
+		`{"exp":1700000000,"sub":"x","aud":["a"]}`, `{"exp":1,"run_id":12345678901234567890}`, `{"exp":-1e-9}`,
+		`{"exp":1,"iat":1e10,"nbf":0}`, `[]`, `null`, `{"exp":1}{}`, `{"exp":1`, "\xff", `{"exp":1,"exp":"x"}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		tok, err := Parse(jwt(payload))
+		dec := json.NewDecoder(strings.NewReader(payload))
+		dec.UseNumber()
+		var want map[string]any
+		decErr := dec.Decode(&want)
+		if decErr == nil && dec.More() {
+			decErr = errors.New("trailing data")
+		}
+		if decErr != nil || want == nil {
+			if err == nil {
+				t.Fatalf("Parse accepted the payload %q, which is no JSON object", payload)
+			}
+			return
+		}
+		if err != nil {
+			return // a claim of the wrong type: TestParseErrors pins each
+		}
+		if !reflect.DeepEqual(tok.Claims, want) {
+			t.Fatalf("claims = %v, want %v", tok.Claims, want)
+		}
+		if tok.Expiry.IsZero() && want["exp"] != json.Number("-62135596800") {
+			// exp is required; only the zero time's own second maps to it.
+			t.Fatalf("accepted exp %v as the zero time", want["exp"])
 		}
 	})
 }

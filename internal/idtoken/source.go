@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hf-oidc/hf-oidc/plugins"
 )
 
 // DefaultMargin is how long before its expiry a token stops being reused
@@ -85,7 +87,7 @@ func (s *Source) Token(ctx context.Context) (*Token, error) {
 	}
 	t, err := Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("reading ID token: %w", err)
+		return nil, malformed(s.Minter, canMint, err)
 	}
 	if !s.now().Before(t.Expiry) {
 		return nil, &ExpiredError{Expiry: t.Expiry, CanMint: canMint}
@@ -115,4 +117,21 @@ func (s *Source) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
+}
+
+// malformed is the error for a token that Parse refused. A provider that
+// hands back the token it was given (a variable, a file) passes on the
+// job's own input, so that is a setup error, which the CLI reports as bad
+// input (exit 2) with what to fix; a token a provider minted just now is
+// the provider's failure.
+func malformed(m Minter, canMint bool, err error) error {
+	named, ok := m.(interface{ Name() string })
+	if canMint || !ok {
+		return fmt.Errorf("reading ID token: %w", err)
+	}
+	return &plugins.SetupError{
+		Provider: named.Name(),
+		Problem:  "the ID token it holds is unusable: " + err.Error(),
+		Fix:      "Pass the ID token on unchanged: " + Expected + ".",
+	}
 }

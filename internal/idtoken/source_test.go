@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hf-oidc/hf-oidc/plugins"
 )
 
 var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -252,5 +254,52 @@ func TestSourceWaiterGivesUp(t *testing.T) {
 	close(m.gate)
 	if err := <-first; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// namedMinter is a minter with a provider's name, as plugins.Provider has.
+type namedMinter struct{ minter }
+
+func (*namedMinter) Name() string { return "gitlab" }
+
+// TestSourceMalformed: a token the job handed over (a variable, a file) that
+// is no JWT is the job's setup to fix, a *plugins.SetupError, which the CLI
+// reports as bad input; one a provider just minted is its own failure. The
+// error never holds the token.
+func TestSourceMalformed(t *testing.T) {
+	t.Parallel()
+	const raw = "eyJhbGciOiJSUzI1NiJ9.bm90LWpzb24tYnV0LXNlY3JldA.c2lnbmF0dXJl"
+	for _, tt := range []struct {
+		name      string
+		m         Minter
+		wantSetup bool
+	}{
+		{"handed over", &namedMinter{minter{raw: raw}}, true},
+		{"minted", &namedMinter{minter{raw: raw, canMint: true}}, false},
+		{"no name", &minter{raw: raw}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := &Source{Minter: tt.m, Now: (&clock{now: epoch}).Now}
+			tok, err := s.Token(context.Background())
+			if err == nil {
+				t.Fatalf("Token = %v", tok)
+			}
+			var setup *plugins.SetupError
+			if errors.As(err, &setup) != tt.wantSetup {
+				t.Fatalf("error %T %v: setup error %v, want %v", err, err, !tt.wantSetup, tt.wantSetup)
+			}
+			if tt.wantSetup && (setup.Provider != "gitlab" || !strings.Contains(setup.Problem, "payload is not valid JSON") || !strings.Contains(setup.Fix, "three base64url parts")) {
+				t.Errorf("setup error %+v", setup)
+			}
+			if !strings.Contains(err.Error(), "not valid JSON") {
+				t.Errorf("error %q does not say what is wrong", err)
+			}
+			for _, p := range strings.Split(raw, ".") {
+				if strings.Contains(err.Error(), p) || tt.wantSetup && strings.Contains(setup.Fix, p) {
+					t.Errorf("error quotes the token: %v", err)
+				}
+			}
+		})
 	}
 }

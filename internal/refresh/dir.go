@@ -26,6 +26,7 @@ const (
 	LogFile      = "keeper.log"  // what a detached keeper says
 	rejectedFile = "rejected"    // hashes of tokens git reported as rejected
 	cacheLock    = "cache.lock"  // serialises the git helper's own exchanges
+	startLock    = "start.lock"  // serialises the starts of a keeper
 	tokenSuffix  = ".token"
 	maxFile      = 64 << 10 // a status or token file is far smaller
 	maxRejected  = 100

@@ -3,6 +3,7 @@
 package refresh
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,3 +57,6 @@ func (d *Dir) Holder() (int, bool) { return 0, false }
 
 // LockCache does nothing here.
 func (d *Dir) LockCache() (func(), error) { return func() {}, nil }
+
+// LockStart does nothing here.
+func (d *Dir) LockStart(context.Context) (func(), error) { return func() {}, nil }

@@ -3,13 +3,16 @@
 package refresh
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // A Lock is held by the one process that keeps a directory's tokens fresh.
@@ -129,6 +132,37 @@ func (d *Dir) LockCache() (func(), error) {
 		return nil, fmt.Errorf("locking the git helper's cache: %w", err)
 	}
 	return func() { flock(f, syscall.LOCK_UN); f.Close() }, nil
+}
+
+// startPoll is how often LockStart tries the lock again.
+const startPoll = 20 * time.Millisecond
+
+// LockStart takes the lock that serialises the starts of a keeper, waiting
+// for it until ctx ends, and returns its release, which may be called more than once. A start holds it from
+// before it looks for a keeper until its own keeper is ready and the files
+// are exported, so that a start made at the same moment finds that keeper
+// ready, or none, and never one still exchanging.
+func (d *Dir) LockStart(ctx context.Context) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(d.Path, startLock), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for another start of a keeper: %w", err)
+	}
+	for {
+		err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return sync.OnceFunc(func() { flock(f, syscall.LOCK_UN); f.Close() }), nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("waiting for another start of a keeper: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for another start of a keeper in %s: %w", d.Path, context.Cause(ctx))
+		case <-time.After(startPoll):
+		}
+	}
 }
 
 func flock(f *os.File, how int) error {

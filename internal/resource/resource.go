@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -253,27 +254,53 @@ type reserved struct {
 const (
 	whyShell = "the shell and the programs the job runs rely on it"
 	whyLoad  = "it changes how programs are loaded or behave"
+	whyNet   = "it changes where programs connect and whom they trust"
+	whyGit   = "git reads it"
 	whyCI    = "the CI system sets it and later steps rely on it"
 	whyHub   = "huggingface_hub reads it with another meaning"
 	whyOurs  = "hf-oidc reads it as configuration"
 )
 
+// reservedEnv are the names a token must not be exported as: overwriting one
+// would break the job's later steps in ways far from their cause, or hand
+// the token to a program as something else (a proxy, a preload, code).
 var reservedEnv = []reserved{
 	{"PATH", false, whyShell}, {"HOME", false, whyShell}, {"SHELL", false, whyShell},
 	{"USER", false, whyShell}, {"LOGNAME", false, whyShell}, {"PWD", false, whyShell},
 	{"OLDPWD", false, whyShell}, {"IFS", false, whyShell}, {"ENV", false, whyShell},
-	{"BASH_ENV", false, whyShell}, {"CDPATH", false, whyShell}, {"PS1", false, whyShell},
-	{"PS2", false, whyShell}, {"PS3", false, whyShell}, {"PS4", false, whyShell},
+	{"BASH_ENV", false, whyShell}, {"BASH_FUNC_", true, whyShell}, {"CDPATH", false, whyShell},
+	{"PS1", false, whyShell}, {"PS2", false, whyShell}, {"PS3", false, whyShell}, {"PS4", false, whyShell},
 	{"PROMPT_COMMAND", false, whyShell}, {"SHELLOPTS", false, whyShell}, {"BASHOPTS", false, whyShell},
 	{"TMPDIR", false, whyShell}, {"TMP", false, whyShell}, {"TEMP", false, whyShell},
-	{"TERM", false, whyShell}, {"LANG", false, whyShell},
+	{"TERM", false, whyShell}, {"LANG", false, whyShell}, {"TZ", false, whyShell},
 	{"LC_", true, whyShell}, {"LD_", true, whyLoad}, {"DYLD_", true, whyLoad},
+	{"NODE_OPTIONS", false, whyLoad}, {"PYTHONPATH", false, whyLoad}, {"PYTHONHOME", false, whyLoad},
+	{"PYTHONSTARTUP", false, whyLoad}, {"PERL5OPT", false, whyLoad}, {"RUBYOPT", false, whyLoad},
+	{"JAVA_TOOL_OPTIONS", false, whyLoad}, {"_JAVA_OPTIONS", false, whyLoad},
+	{"HTTP_PROXY", false, whyNet}, {"HTTPS_PROXY", false, whyNet}, {"ALL_PROXY", false, whyNet},
+	{"NO_PROXY", false, whyNet}, {"SSL_CERT_FILE", false, whyNet}, {"SSL_CERT_DIR", false, whyNet},
+	{"REQUESTS_CA_BUNDLE", false, whyNet}, {"CURL_CA_BUNDLE", false, whyNet},
+	{"GIT_", true, whyGit},
 	{"CI", false, whyCI}, {"CI_", true, whyCI}, {"GITHUB_", true, whyCI}, {"RUNNER_", true, whyCI},
 	{"ACTIONS_", true, whyCI}, {"GITLAB_", true, whyCI}, {"CIRCLE", true, whyCI},
 	{"BITBUCKET_", true, whyCI}, {"BUILDKITE", true, whyCI},
 	{"HF_ENDPOINT", false, whyHub}, {"HF_HOME", false, whyHub}, {"HF_HUB_", true, whyHub},
 	{"HF_TOKEN_PATH", false, whyHub}, {"HUGGING_FACE_HUB_TOKEN", false, whyHub},
 	{"HF_OIDC_", true, whyOurs},
+}
+
+// allowedEnv says what an ENV_NAME may be, for every message that refuses one.
+const allowedEnv = `a letter or "_" followed by letters, digits and "_", at most 128 characters, and not a name the shell, the CI or huggingface_hub uses`
+
+// CheckEnv reports why name cannot be exported as a token's variable: not
+// an identifier, too long, or reserved (PATH, LD_*, GITHUB_*, HF_OIDC_*, …;
+// compared without case, as Windows does). HF_TOKEN is allowed: it is what
+// the first resource's token is exported as anyway.
+func CheckEnv(name string) error {
+	if reason := checkEnv(name, ""); reason != "" {
+		return errors.New(reason)
+	}
+	return nil
 }
 
 // checkEnv validates an ENV_NAME override; derived is the name the
@@ -283,23 +310,44 @@ func checkEnv(env, derived string) string {
 	case env == "":
 		return fmt.Sprintf("empty variable name after %q; write %q or leave out %q", "=", "R=ENV_NAME", "=")
 	case len(env) > maxEnv:
-		return fmt.Sprintf("variable name %s is %d characters long, more than %d", quote(env), len(env), maxEnv)
+		return fmt.Sprintf("variable name %s is %d characters long, more than %d; a variable name is %s", quote(env), len(env), maxEnv, allowedEnv)
 	case !envPattern.MatchString(env):
-		return fmt.Sprintf("variable name %s must be a letter or %q followed by letters, digits and %q", quote(env), "_", "_")
+		return fmt.Sprintf("variable name %s must be a letter or %q followed by letters, digits and %q (no spaces, quotes, \"$\" or other shell characters)", quote(env), "_", "_")
 	}
-	// Windows folds the case of variable names, and "path" on Linux is a
-	// typo of PATH more often than a wish: compare without case.
-	up := strings.ToUpper(env)
-	for _, r := range reservedEnv {
-		if up == r.name || r.prefix && strings.HasPrefix(up, r.name) {
-			what := r.name
-			if r.prefix {
-				what = r.name + "*"
-			}
-			return fmt.Sprintf("variable name %q would overwrite %s: %s; choose another, such as %q", env, what, r.why, derived)
+	alt := ""
+	if derived != "" {
+		alt = fmt.Sprintf(", such as %q", derived)
+	}
+	// The name's companions are exported too: "GIT" would set
+	// GIT_EXPIRES_AT and GIT_FILE.
+	for _, v := range []string{env, env + "_EXPIRES_AT", env + "_FILE"} {
+		r, ok := reservedName(v)
+		if !ok {
+			continue
 		}
+		what := r.name
+		if r.prefix {
+			what += "*"
+		}
+		if v != env {
+			what = v + ", which is " + what
+		}
+		return fmt.Sprintf("variable name %q would overwrite %s: %s; choose another%s: %s", env, what, r.why, alt, allowedEnv)
 	}
 	return ""
+}
+
+// reservedName finds the reserved name or prefix that v is. Windows folds
+// the case of variable names, and "path" on Linux is a typo of PATH more
+// often than a wish: compare without case.
+func reservedName(v string) (reserved, bool) {
+	up := strings.ToUpper(v)
+	for _, r := range reservedEnv {
+		if up == r.name || r.prefix && strings.HasPrefix(up, r.name) {
+			return r, true
+		}
+	}
+	return reserved{}, false
 }
 
 // EnvName is the variable a resource's token is exported as when no

@@ -151,6 +151,25 @@ func TestParseRejects(t *testing.T) {
 		{"acme/x=HF_OIDC_RESOURCE", "would overwrite HF_OIDC_*: hf-oidc reads it"},
 		{"acme/x=HF_TOKEN_PATH", "would overwrite HF_TOKEN_PATH"},
 		{"acme/x=HUGGING_FACE_HUB_TOKEN", "would overwrite HUGGING_FACE_HUB_TOKEN"},
+		{"acme/x=BASH_FUNC_x", "would overwrite BASH_FUNC_*"},
+		{"acme/x=TZ", "would overwrite TZ"},
+		{"acme/x=NODE_OPTIONS", "would overwrite NODE_OPTIONS: it changes how programs are loaded"},
+		{"acme/x=PYTHONPATH", "would overwrite PYTHONPATH"},
+		{"acme/x=https_proxy", "would overwrite HTTPS_PROXY: it changes where programs connect"},
+		{"acme/x=SSL_CERT_FILE", "would overwrite SSL_CERT_FILE"},
+		{"acme/x=GIT_ASKPASS", "would overwrite GIT_*: git reads it"},
+		{"acme/x=GITHUB_ENV", `choose another, such as "HF_TOKEN_ACME_X": a letter or "_" followed by letters, digits and "_"`},
+		{"acme/x=HF_OIDC_RESOURCES", "would overwrite HF_OIDC_*"},
+		{"acme/x=GIT", "would overwrite GIT_EXPIRES_AT, which is GIT_*: git reads it"},
+		{"acme/x=ld", "would overwrite ld_EXPIRES_AT, which is LD_*"},
+		{"acme/x=GITHUB", "would overwrite GITHUB_EXPIRES_AT, which is GITHUB_*"},
+		{"acme/x=HF_OIDC", "would overwrite HF_OIDC_EXPIRES_AT, which is HF_OIDC_*"},
+		{"acme/x=$(id)", `contains "$"`},
+		{"acme/x=A;B", `contains ";"`},
+		{"acme/x=A B", "contains a space"},
+		{"acme/x=A\nB", "control character (U+000A)"},
+		{"acme/x=A\x00B", "control character (U+0000)"},
+		{"acme/x=ÉTÉ", `contains "É"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -428,6 +447,75 @@ func FuzzParseList(f *testing.F) {
 		again, err := ParseList([]string{strings.Join(back, ",")})
 		if err != nil || fmt.Sprint(again) != fmt.Sprint(rs) {
 			t.Fatalf("ParseList(%q) = %+v, %v; want %+v", back, again, err, rs)
+		}
+	})
+}
+
+func TestCheckEnv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		want string // "" when allowed
+	}{
+		{"HF_TOKEN", ""},
+		{"HF_DATASET_TOKEN", ""},
+		{"_x9", ""},
+		{"MY_PATH", ""},
+		{"", "empty variable name"},
+		{"9X", `must be a letter or "_"`},
+		{"A-B", `must be a letter or "_"`},
+		{"A=B", `must be a letter or "_"`},
+		{"A\x1bB", `"A\x1bB" must be`},
+		{"X" + strings.Repeat("Y", 200), "201 characters long, more than 128"},
+		{"PATH", "would overwrite PATH"},
+		{"Home", "would overwrite HOME"},
+		{"LD_PRELOAD", "would overwrite LD_*"},
+		{"GITHUB_PATH", "would overwrite GITHUB_*"},
+		{"HF_TOKEN_PATH", "would overwrite HF_TOKEN_PATH"},
+		{"HF_OIDC_ID_TOKEN", "would overwrite HF_OIDC_*: hf-oidc reads it as configuration; choose another: a letter"},
+	}
+	for _, tt := range tests {
+		err := CheckEnv(tt.name)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("CheckEnv(%q) = %v, want nil", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("CheckEnv(%q) = %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func FuzzCheckEnv(f *testing.F) {
+	for _, s := range []string{"HF_TOKEN", "PATH", "path", "LD_X", "GIT", "GIT_", "_", "A B", "9", "HF_OIDC_", "CIRCUIT", "ı"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		err := CheckEnv(name)
+		if err != nil {
+			msg := err.Error()
+			if len(msg) > 1000 || strings.ContainsFunc(msg, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+				t.Fatalf("CheckEnv(%q): message unfit for a terminal: %q", name, msg)
+			}
+			// Parse trims the entry, and so the name at its end.
+			if _, perr := Parse("acme/x=" + name); perr == nil && name == strings.TrimSpace(name) {
+				t.Fatalf("Parse accepts =%q, which CheckEnv refuses: %v", name, err)
+			}
+			return
+		}
+		if !envPattern.MatchString(name) || len(name) > maxEnv {
+			t.Fatalf("CheckEnv accepted %q", name)
+		}
+		for _, v := range []string{name, name + "_EXPIRES_AT", name + "_FILE"} {
+			up := strings.ToUpper(v)
+			for _, r := range reservedEnv {
+				if up == r.name || r.prefix && strings.HasPrefix(up, r.name) {
+					t.Fatalf("CheckEnv accepted %q, which exports %s over %s", name, v, r.name)
+				}
+			}
+		}
+		r, perr := Parse("acme/x=" + name)
+		if perr != nil || r.Env != name || !r.Explicit {
+			t.Fatalf("CheckEnv accepts %q but Parse gives %+v, %v", name, r, perr)
 		}
 	})
 }

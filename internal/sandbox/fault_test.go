@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -200,5 +201,128 @@ func TestLatencySkipsKeyFetches(t *testing.T) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.GitHubIssuer()+jwksPath, nil)
 	if _, err := noKeepAlive.Do(req); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a client's JWKS request: %v, want it held by the latency", err)
+	}
+}
+
+func TestFaultBodySize(t *testing.T) {
+	t.Parallel()
+	s := start(t, Config{})
+	var full, cut atomic.Int64
+	s.Inject(PathWhoami,
+		Fault{Status: 502, Body: "<html>", ContentType: "text/html", BodySize: 1 << 20, Written: &full},
+		Fault{Body: `{"access_token":"`, BodySize: 1 << 30, Written: &cut},
+	)
+	a := get(t, s.URL()+PathWhoami, "")
+	if a.status != 502 || len(a.raw) != 1<<20 || !strings.HasPrefix(a.raw, "<html>xxx") || strings.Trim(a.raw[6:], "x") != "" {
+		t.Errorf("status %d, %d bytes starting %.10q; want 502 and 1 MiB of <html> and filler", a.status, len(a.raw), a.raw)
+	}
+	if a.header.Get("Content-Length") != "" || a.header.Get("Content-Type") != "text/html" {
+		t.Errorf("headers %v: want no Content-Length (streamed) and the fault's Content-Type", a.header)
+	}
+	if n := full.Load(); n != 1<<20 {
+		t.Errorf("Written = %d, want the whole body", n)
+	}
+
+	// A client that stops reading stops the stream: the sandbox never
+	// writes the whole GiB.
+	resp, err := noKeepAlive.Get(s.URL() + PathWhoami)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if err != nil || len(head) != 64<<10 || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("read %d bytes (%v), Content-Type %q", len(head), err, resp.Header.Get("Content-Type"))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for prev := int64(-1); cut.Load() != prev; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream did not stop after the client left")
+		}
+		prev = cut.Load()
+	}
+	if n := cut.Load(); n < 64<<10 || n > 256<<20 {
+		t.Errorf("Written = %d after the client read 64 KiB and left; want at least that and far less than 1 GiB", n)
+	}
+}
+
+func TestFaultStall(t *testing.T) {
+	t.Parallel()
+	s := start(t, Config{})
+	s.TrustGitHub("acme/training")
+	tok := mint(t, s, nil)
+	tests := []struct {
+		name  string
+		fault Fault
+		want  string // the body before the stall
+	}{
+		{"after the headers", Fault{Status: 503, Body: "unavailable", Stall: time.Minute}, ""},
+		{"mid-body", Fault{Status: 503, Body: "unavailable", Stall: time.Minute, StallAfter: 4}, "unav"},
+		{"mid-body of the real answer", Fault{Stall: time.Minute, StallAfter: 10}, `{"access_t`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var written atomic.Int64
+			tt.fault.Written = &written
+			s.Inject(PathToken, tt.fault)
+			b, _ := json.Marshal(exchangeFields(tok, "acme/training"))
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			req := mustRequest(t, http.MethodPost, s.URL()+PathToken, string(b)).WithContext(ctx)
+			resp, err := noKeepAlive.Do(req)
+			if err != nil {
+				t.Fatalf("stalled answer: %v, want its headers", err)
+			}
+			defer resp.Body.Close()
+			if resp.Header.Get("x-request-id") == "" {
+				t.Error("no x-request-id")
+			}
+			got := make([]byte, len(tt.want))
+			if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != tt.want {
+				t.Fatalf("body before the stall: %q, %v; want %q", got, err, tt.want)
+			}
+			// The rest is held back: a read waits until the client gives up.
+			done := make(chan error, 1)
+			go func() {
+				_, err := resp.Body.Read(make([]byte, 1))
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				t.Fatalf("read past the stall point: %v", err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Errorf("read after cancel: %v", err)
+			}
+			if n := written.Load(); n != int64(len(tt.want)) {
+				t.Errorf("Written = %d, want %d", n, len(tt.want))
+			}
+		})
+	}
+	// A stall that ends sends the rest.
+	s.Inject(PathWhoami, Fault{Status: 500, Body: "slow error", Stall: 20 * time.Millisecond, StallAfter: 4})
+	if a := get(t, s.URL()+PathWhoami, ""); a.status != 500 || a.raw != "slow error" {
+		t.Errorf("after a short stall: %d %q", a.status, a.raw)
+	}
+}
+
+func TestFaultTruncateWithReset(t *testing.T) {
+	t.Parallel()
+	s := start(t, Config{})
+	var written atomic.Int64
+	s.Inject(PathWhoami, Fault{Status: 200, Body: `{"name":"acme","auth":{}}`, Truncate: true, Reset: true, Written: &written})
+	resp, err := noKeepAlive.Get(s.URL() + PathWhoami)
+	if err != nil {
+		t.Fatalf("truncated answer: %v, want its headers", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil || len(body) > 12 {
+		t.Errorf("reading the body: %d bytes, %v; want at most half of it and a broken connection", len(body), err)
+	}
+	if n := written.Load(); n != 12 {
+		t.Errorf("Written = %d, want half of the 25-byte body", n)
 	}
 }

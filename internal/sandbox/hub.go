@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -313,13 +314,13 @@ var repoTypes = map[string]kind{"datasets": kindDataset, "spaces": kindSpace, "k
 // starting and ending with a letter or digit, 96 at most. The length is
 // checked apart: a bounded repeat in the pattern compiles into a large
 // program at every start of the binary.
-var segment = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$`)
+var segment = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$`) })
 
 // parseResource tells what a resource names, and whether it is well formed.
 func parseResource(r string) (kind, bool) {
 	parts := strings.Split(r, "/")
 	for _, p := range parts {
-		if len(p) > 96 || !segment.MatchString(p) || strings.Contains(p, "..") || strings.Contains(p, "--") {
+		if len(p) > 96 || !segment().MatchString(p) || strings.Contains(p, "..") || strings.Contains(p, "--") {
 			return "", false
 		}
 	}
@@ -437,6 +438,16 @@ var (
 func (s *Sandbox) issuerKey(ctx context.Context, iss, kid string) (*rsa.PublicKey, error) {
 	s.mu.Lock()
 	k := s.keys[iss][kid]
+	s.mu.Unlock()
+	if k != nil {
+		return k, nil
+	}
+	// One fetch at a time, and a waiter uses what it fetched: a burst of
+	// exchanges on a cold cache fetches the keys once, as a Hub would.
+	s.fetchMu.Lock()
+	defer s.fetchMu.Unlock()
+	s.mu.Lock()
+	k = s.keys[iss][kid]
 	s.mu.Unlock()
 	if k != nil {
 		return k, nil

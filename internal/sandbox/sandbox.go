@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -20,16 +22,21 @@ import (
 
 // Config tunes a sandbox. The zero value is usable.
 type Config struct {
-	Addr            string           // listen address, loopback only; default "127.0.0.1:0"
-	TokenLifetime   time.Duration    // lifetime of issued HF tokens, rounded to whole seconds (at least one); default time.Hour
-	IDTokenLifetime time.Duration    // lifetime of every issuer's ID tokens, rounded likewise; default: each provider's usual (GitHub and Buildkite 5 minutes, GitLab, CircleCI and Bitbucket an hour)
-	Latency         time.Duration    // added before every answer (benchmarks inject round-trip time)
-	Leeway          time.Duration    // clock leeway on exp/nbf/iat checks; default 0
-	Audience        string           // the audience the Hub requires; default "https://huggingface.co"
-	Now             func() time.Time // default time.Now
+	Addr            string        // listen address, loopback only; default "127.0.0.1:0"
+	TokenLifetime   time.Duration // lifetime of issued HF tokens, rounded to whole seconds (at least one); default time.Hour
+	IDTokenLifetime time.Duration // lifetime of every issuer's ID tokens, rounded likewise; default: each provider's usual (GitHub and Buildkite 5 minutes, GitLab, CircleCI and Bitbucket an hour)
+	Latency         time.Duration // added before every answer (benchmarks inject round-trip time)
+	// TLS serves https (HTTP/2 and HTTP/1.1) with a certificate made at
+	// start for the loopback names; clients trust it with CertPEM.
+	TLS      bool
+	Leeway   time.Duration    // clock leeway on exp/nbf/iat checks; default 0
+	Audience string           // the audience the Hub requires; default "https://huggingface.co"
+	Now      func() time.Time // default time.Now
 	// Keys makes each issuer's signing key; default: a fresh 2048-bit RSA
 	// key per issuer and sandbox, made on first use. Tests pass SharedKeys.
 	Keys func(Provider) (*rsa.PrivateKey, error)
+	// RateLimit answers exchanges beyond a rate with 429; nil: no limit.
+	RateLimit *RateLimit
 }
 
 // The paths the Hub side serves, for Inject.
@@ -51,6 +58,7 @@ type Sandbox struct {
 	// injected latency so that a benchmark's first exchange costs what the
 	// others do.
 	internalKey string
+	certPEM     []byte // with TLS: the certificate clients trust
 
 	github             *issuer
 	gitHubRequestToken string
@@ -60,6 +68,7 @@ type Sandbox struct {
 	// issuers by name; each serves under its own path prefix with its own key.
 	issuers map[string]*issuer
 
+	fetchMu    sync.Mutex // held while fetching an issuer's keys
 	mu         sync.Mutex
 	publishers map[string][]Publisher    // by resource
 	keys       map[string]keySet         // fetched issuer keys, by issuer URL
@@ -80,6 +89,9 @@ type Stats struct {
 	Rejected        int            // exchanges answered 400
 	KeyFetches      int            // JWKS fetches by the Hub side (cached per issuer)
 	Requests        map[string]int // every request, by path
+	// Connections counts the connections clients opened; HTTP2 the
+	// requests that came over HTTP/2.
+	Connections, HTTP2 int
 }
 
 // Start listens on cfg.Addr and serves until Close.
@@ -123,6 +135,16 @@ func Start(cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("starting sandbox: %w", err)
 	}
 	s.url = "http://" + s.ln.Addr().String()
+	var tlsConfig *tls.Config
+	if cfg.TLS {
+		cert, certPEM, err := selfSigned(cfg.Now())
+		if err != nil {
+			s.ln.Close()
+			return nil, fmt.Errorf("starting sandbox: %w", err)
+		}
+		s.url, s.certPEM = "https://"+s.ln.Addr().String(), certPEM
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	}
 	s.mintSecret = randomText(32)
 	s.remember(s.mintSecret)
 	s.github = &issuer{name: string(GitHub), prefix: "/github", lifetime: 5 * time.Minute}
@@ -132,9 +154,11 @@ func Start(cfg Config) (*Sandbox, error) {
 	s.mux.HandleFunc("POST "+PathToken, s.handleToken)
 	s.mux.HandleFunc("GET "+PathWhoami, s.handleWhoami)
 
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(s.certPEM)
 	s.client = &http.Client{
 		Timeout:   10 * time.Second,
-		Transport: &http.Transport{Proxy: nil},
+		Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: roots}},
 		// The Hub follows the issuer's own documents, nothing else.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return errors.New("redirect refused") },
 	}
@@ -142,12 +166,25 @@ func Start(cfg Config) (*Sandbox, error) {
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				s.mu.Lock()
+				s.stats.Connections++
+				s.mu.Unlock()
+			}
+		},
 	}
-	go s.srv.Serve(s.ln) //nolint:errcheck // Serve returns ErrServerClosed after Close
+	if tlsConfig != nil {
+		s.srv.TLSConfig = tlsConfig
+		go s.srv.ServeTLS(s.ln, "", "") //nolint:errcheck // ServeTLS returns ErrServerClosed after Close
+	} else {
+		go s.srv.Serve(s.ln) //nolint:errcheck // Serve returns ErrServerClosed after Close
+	}
 	return s, nil
 }
 
-// URL is the Hub endpoint, as HF_ENDPOINT: "http://127.0.0.1:PORT".
+// URL is the Hub endpoint, as HF_ENDPOINT: "http://127.0.0.1:PORT" (https
+// with TLS).
 func (s *Sandbox) URL() string { return s.url }
 
 // Close stops the server and drops every connection, stalled ones included.
@@ -161,8 +198,11 @@ func (s *Sandbox) Close() error {
 // the next queued fault, then the real handler.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", s.requestID())
-	s.count(r.URL.Path)
+	s.count(r.URL.Path, r.ProtoMajor == 2)
 	if r.Header.Get(internalHeader) != s.internalKey && !sleep(r.Context(), s.cfg.Latency) {
+		return
+	}
+	if s.cfg.RateLimit.throttle(w, r, s.cfg.Now()) {
 		return
 	}
 	if f, ok := s.nextFault(r.URL.Path); ok {
@@ -174,10 +214,13 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 const internalHeader = "X-Sandbox-Internal"
 
-func (s *Sandbox) count(path string) {
+func (s *Sandbox) count(path string, http2 bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests[path]++
+	if http2 {
+		s.stats.HTTP2++
+	}
 	switch {
 	case path == PathToken:
 		s.stats.Exchanges++

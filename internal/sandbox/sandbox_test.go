@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -279,11 +281,72 @@ func TestStats(t *testing.T) {
 
 	st := s.Stats()
 	want := Stats{IDTokenRequests: 1, Exchanges: 3, Issued: 1, Rejected: 1, KeyFetches: 1}
-	st.Requests, want.Requests = nil, nil
+	if st.Connections == 0 {
+		t.Error("Stats().Connections = 0 after requests")
+	}
+	st.Requests, want.Requests, st.Connections = nil, nil, 0
 	if !reflect.DeepEqual(st, want) {
 		t.Errorf("Stats() = %+v, want %+v", st, want)
 	}
 	if n := s.Stats().Requests[PathWhoami]; n != 1 {
 		t.Errorf("Requests[%s] = %d, want 1", PathWhoami, n)
+	}
+}
+
+// TestTLS: with TLS the sandbox serves https and HTTP/2 to a client that
+// trusts CertPEM, its issuers' URLs are https too, and the Hub side
+// verifies ID tokens by fetching keys over that https.
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	s := start(t, Config{TLS: true})
+	if !strings.HasPrefix(s.URL(), "https://127.0.0.1:") || !strings.HasPrefix(s.IssuerURL(GitHub), "https://") {
+		t.Fatalf("URL() = %s, issuer %s; want https", s.URL(), s.IssuerURL(GitHub))
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(s.CertPEM()) {
+		t.Fatal("CertPEM() holds no certificate")
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}}
+	s.TrustGitHub("acme/training")
+	body, err := json.Marshal(map[string]string{
+		"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+		"subject_token": mint(t, s, nil), "resource": "acme/training",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Post(s.URL()+PathToken, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Errorf("exchange over TLS: %s %s, want 200 over HTTP/2", resp.Proto, resp.Status)
+	}
+	if st := s.Stats(); st.HTTP2 != 1 || st.Issued != 1 {
+		t.Errorf("Stats() = %+v, want one HTTP/2 request and one token issued", st)
+	}
+	if _, err := http.Get(s.URL() + PathWhoami); err == nil {
+		t.Error("a client that does not trust CertPEM got an answer")
+	}
+	if plain := start(t, Config{}); plain.CertPEM() != nil {
+		t.Error("CertPEM() without TLS is not nil")
+	}
+}
+
+// TestKeyFetchOnceForABurst: exchanges arriving together on a cold key
+// cache make one fetch of the issuer's keys, not one each.
+func TestKeyFetchOnceForABurst(t *testing.T) {
+	t.Parallel()
+	s := start(t, Config{})
+	s.TrustGitHub("acme/training")
+	tok := mint(t, s, nil)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() { exchange(t, s, tok, "acme/training") })
+	}
+	wg.Wait()
+	if st := s.Stats(); st.KeyFetches != 1 || st.Issued != 32 {
+		t.Errorf("32 concurrent exchanges: %d key fetches, %d tokens; want 1 and 32", st.KeyFetches, st.Issued)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
@@ -119,7 +120,9 @@ func (p *Provider) lifetime() (string, error) {
 
 // tooOld matches what an agent without `oidc request-token` (or without
 // --lifetime) says: urfave/cli's answers to an unknown command or flag.
-var tooOld = regexp.MustCompile(`(?i)no help topic for|flag provided but not defined|unknown (command|flag)`)
+var tooOld = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)no help topic for|flag provided but not defined|unknown (command|flag)`)
+})
 
 func (p *Provider) runFailed(err error, withLifetime bool) error {
 	cause := jwtutil.Redact(err.Error())
@@ -130,7 +133,7 @@ func (p *Provider) runFailed(err error, withLifetime bool) error {
 			Problem:  "buildkite-agent is not on PATH",
 			Fix:      "Run this in a Buildkite job, where the agent puts buildkite-agent on PATH; in a container, make the agent available to it (the docker plugin's `mount-buildkite-agent: true`).",
 		}
-	case tooOld.MatchString(cause):
+	case tooOld().MatchString(cause):
 		fix := "Upgrade the Buildkite agent to one with OIDC support (v3.41 or later)."
 		if withLifetime {
 			fix += " If only --lifetime is unknown to it, unset " + LifetimeVar + "."

@@ -11,10 +11,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hf-oidc/hf-oidc/internal/transport"
 	"github.com/hf-oidc/hf-oidc/plugins"
 )
 
@@ -188,11 +190,20 @@ func (p *Provider) fetch(ctx context.Context, u *url.URL, reqToken string) (stri
 
 // try makes one request. retry reports whether a failure may pass if tried
 // again.
-func (p *Provider) try(ctx context.Context, u *url.URL, reqToken string) (tok string, retry bool, err error) {
+func (p *Provider) try(parent context.Context, u *url.URL, reqToken string) (tok string, retry bool, err error) {
+	ctx := parent
 	if p.attemptTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.attemptTimeout)
+		ctx, cancel = context.WithTimeout(parent, p.attemptTimeout)
 		defer cancel()
+	}
+	// A bare "context deadline exceeded" would not say that only this
+	// attempt gave up, and after how long.
+	attemptTimedOut := func(err error) error {
+		if parent.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("no answer within %s: %w", p.attemptTimeout, err)
+		}
+		return err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -208,16 +219,15 @@ func (p *Provider) try(ctx context.Context, u *url.URL, reqToken string) (tok st
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return "", true, err
+		return "", !transport.Untrusted(err), attemptTimedOut(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return "", true, fmt.Errorf("reading the response: %w", err)
+		return "", true, fmt.Errorf("reading the response: %w", attemptTimedOut(err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		retry := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
-		return "", retry, &StatusError{StatusCode: resp.StatusCode, Body: snippet(body, reqToken)}
+		return "", transient(resp.StatusCode), &StatusError{StatusCode: resp.StatusCode, Body: snippet(body, append(queryValues(u), reqToken)...)}
 	}
 	if len(body) > maxBody {
 		return "", false, fmt.Errorf("response is larger than %d bytes", maxBody)
@@ -255,27 +265,41 @@ type StatusError struct {
 
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("status %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if !transient(e.StatusCode) {
+		// Said, because transient ones are retried: a reader need not
+		// wonder whether this one was.
+		msg += " (not retried)"
+	}
 	if e.Body != "" {
 		msg += ": " + e.Body
 	}
 	return msg
 }
 
+// transient reports whether an answer with this status may pass if asked
+// again: a rate limit or a server error. Any other refusal would repeat.
+func transient(status int) bool {
+	return status == http.StatusTooManyRequests || status >= 500
+}
+
 // jwtLike matches anything that starts like a JWT (base64url of `{"`) so
 // that a token echoed in an error body is not quoted, whoever's it is.
-var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_\-.]*`)
+var jwtLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`eyJ[A-Za-z0-9_\-.]*`) })
 
 const redacted = "[REDACTED]"
 
-// snippet is the part of an error body fit to quote: the request token and
-// anything JWT-like redacted first (so truncation cannot leave half a token
-// behind), then control characters escaped, then cut to maxSnippet runes.
-func snippet(body []byte, reqToken string) string {
+// snippet is the part of an error body fit to quote: the secrets (the
+// request token, the values of the request URL's query) and anything
+// JWT-like redacted first (so truncation cannot leave half a token behind),
+// then control characters escaped, then cut to maxSnippet runes.
+func snippet(body []byte, secrets ...string) string {
 	s := string(body)
-	if reqToken != "" {
-		s = strings.ReplaceAll(s, reqToken, redacted)
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, redacted)
+		}
 	}
-	s = jwtLike.ReplaceAllLiteralString(s, redacted)
+	s = jwtLike().ReplaceAllLiteralString(s, redacted)
 	s = strings.TrimSpace(s)
 
 	var pieces []string
@@ -324,6 +348,21 @@ func escapeRune(r rune) string {
 	default:
 		return fmt.Sprintf(`\U%08x`, r)
 	}
+}
+
+// queryValues are the values of u's query long enough to be secret: a
+// server that echoes its request must not put them into our errors, which
+// quote only the URL without its query (see redactURL).
+func queryValues(u *url.URL) []string {
+	var out []string
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			if len(v) >= 8 {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // jitteredBackoff waits about 250ms, 500ms, 1s, … before retry n (from 1),

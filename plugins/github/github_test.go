@@ -152,9 +152,9 @@ func TestIDTokenStatus(t *testing.T) {
 		wantCode  int // 0: success
 		wantErr   string
 	}{
-		{name: "401", answers: []answer{{401, `{"message":"Bad credentials"}`}}, wantCalls: 1, wantCode: 401, wantErr: `status 401 Unauthorized: {"message":"Bad credentials"}`},
+		{name: "401", answers: []answer{{401, `{"message":"Bad credentials"}`}}, wantCalls: 1, wantCode: 401, wantErr: `status 401 Unauthorized (not retried): {"message":"Bad credentials"}`},
 		{name: "403", answers: []answer{{403, "forbidden"}}, wantCalls: 1, wantCode: 403},
-		{name: "404", answers: []answer{{404, ""}}, wantCalls: 1, wantCode: 404, wantErr: "status 404 Not Found"},
+		{name: "404", answers: []answer{{404, ""}}, wantCalls: 1, wantCode: 404, wantErr: "status 404 Not Found (not retried)"},
 		{name: "400 not retried", answers: []answer{{400, "bad"}, ok}, wantCalls: 1, wantCode: 400},
 		{name: "500 then success", answers: []answer{{500, "oops"}, ok}, wantCalls: 2},
 		{name: "429 then success", answers: []answer{{429, "slow down"}, ok}, wantCalls: 2},
@@ -322,6 +322,29 @@ func TestIDTokenAttemptTimeout(t *testing.T) {
 	}
 	if calls.Load() != 2 {
 		t.Errorf("made %d requests, want 2", calls.Load())
+	}
+}
+
+// TestIDTokenAttemptsTimeOut: attempts that all hang say how long each
+// was given, not a bare context error.
+func TestIDTokenAttemptsTimeOut(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	p := newProvider(actionsEnv(srv.URL), srv.Client())
+	p.attemptTimeout = 100 * time.Millisecond
+	_, err := p.IDToken(t.Context(), "aud")
+	checkNoLeak(t, err)
+	if err == nil || !strings.Contains(err.Error(), ": giving up after 4 attempts: no answer within 100ms: ") || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error = %v", err)
+	}
+	// On a loaded machine an attempt can run out before the server sees it.
+	if n := calls.Load(); n < 1 || n > 4 {
+		t.Errorf("made %d requests, want 4 at most", n)
 	}
 }
 

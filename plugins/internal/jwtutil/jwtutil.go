@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -53,13 +54,13 @@ func LooksLikeJWT(w string) bool {
 
 // jwtLike matches anything that starts like a JWT, so that a token a CLI
 // echoed on stderr is not quoted, whoever's it is.
-var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_\-.]*`)
+var jwtLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`eyJ[A-Za-z0-9_\-.]*`) })
 
 // Redacted is what Redact puts in place of a token.
 const Redacted = "[REDACTED]"
 
 // Redact replaces anything shaped like a JWT in s.
-func Redact(s string) string { return jwtLike.ReplaceAllLiteralString(s, Redacted) }
+func Redact(s string) string { return jwtLike().ReplaceAllLiteralString(s, Redacted) }
 
 // Audiences reads the aud claim of tok, a string or a list, without
 // verifying it: the Hub does. It reports false when tok is no JWT with an
@@ -86,13 +87,13 @@ func QuoteList(list []string) string {
 }
 
 // plainScalar is what YAML reads back as the same string without quotes.
-var plainScalar = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~/:@%+=-]*$`)
+var plainScalar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~/:@%+=-]*$`) })
 
 // YAMLScalar writes s as a YAML scalar, for the snippets a setup error shows:
 // plain when that reads back as s, else double-quoted (JSON's escapes are
 // YAML's).
 func YAMLScalar(s string) string {
-	if plainScalar.MatchString(s) && !strings.HasSuffix(s, ":") {
+	if plainScalar().MatchString(s) && !strings.HasSuffix(s, ":") {
 		return s
 	}
 	return strconv.Quote(s)

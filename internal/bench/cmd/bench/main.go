@@ -12,6 +12,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/bench"
 )
@@ -34,6 +37,9 @@ func realMain(ctx context.Context) error {
 	pkg := flag.String("pkg", "./cmd/hf-oidc", "the hf-oidc main package, relative to the working directory")
 	noRecipe := flag.Bool("no-recipe", false, "skip the curl+jq comparison")
 	from := flag.String("from", "", "measure nothing: redraw the table and chart from this results.json")
+	plain := flag.Bool("plain", false, "serve the sandbox over plain http instead of https (HTTP/2)")
+	latencies := flag.String("latencies", "0,20ms,100ms", "injected round-trip times, comma-separated")
+	resources := flag.String("resources", "1,4,16,64", "numbers of resources, comma-separated")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: bench takes only flags", flag.Arg(0))
@@ -44,7 +50,14 @@ func realMain(ctx context.Context) error {
 	if *from != "" {
 		res, err = readResults(*from)
 	} else {
-		res, err = measure(ctx, *pkg, bench.Options{N: *n, RecipeN: *recipeN, StartupRuns: *startup, Recipe: !*noRecipe, Log: os.Stderr})
+		opts := bench.Options{N: *n, RecipeN: *recipeN, StartupRuns: *startup, Recipe: !*noRecipe, Plain: *plain, Log: os.Stderr}
+		if opts.Latencies, err = parseList(*latencies, parseLatency); err != nil {
+			return fmt.Errorf("-latencies: %w", err)
+		}
+		if opts.Resources, err = parseList(*resources, strconv.Atoi); err != nil {
+			return fmt.Errorf("-resources: %w", err)
+		}
+		res, err = measure(ctx, *pkg, opts)
 	}
 	if err != nil {
 		return err
@@ -111,4 +124,28 @@ func writeFile(path string, write func(*os.File) error) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+func parseList[T any](s string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, f := range strings.Split(s, ",") {
+		v, err := parse(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// parseLatency takes a duration, or 0 without a unit.
+func parseLatency(s string) (time.Duration, error) {
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a round-trip time such as 20ms", s)
+	}
+	return d, nil
 }

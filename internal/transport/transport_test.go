@@ -1,0 +1,263 @@
+package transport
+
+import (
+	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestCheckURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		url  string
+		want string // "" for allowed, else a part of the error
+	}{
+		{"https://huggingface.co/oauth/token", ""},
+		{"https://10.0.0.1:8443/x", ""},
+		{"http://127.0.0.1:8080/oauth/token", ""},
+		{"http://127.9.9.9/x", ""},
+		{"http://[::1]:80/x", ""},
+		{"http://localhost:1/x", ""},
+		{"http://LOCALHOST/x", ""},
+		{"http://huggingface.co/oauth/token", "refusing plain http to huggingface.co"},
+		{"http://localhost.evil.example/x", "refusing plain http"},
+		{"http://127.0.0.1.nip.io/x", "refusing plain http"},
+		{"http://0.0.0.0/x", "refusing plain http"},
+		{"ftp://huggingface.co/x", `refusing the scheme "ftp"`},
+		{"ws://127.0.0.1/x", `refusing the scheme "ws"`},
+	} {
+		u, err := url.Parse(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = CheckURL(u)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("CheckURL(%s) = %v, want allowed", tc.url, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("CheckURL(%s) = %v, want an error with %q", tc.url, err, tc.want)
+		}
+	}
+}
+
+func TestCheckRedirect(t *testing.T) {
+	t.Parallel()
+	req := func(method, raw string, status int) *http.Request {
+		u, _ := url.Parse(raw)
+		r := &http.Request{Method: method, URL: u}
+		if status != 0 {
+			r.Response = &http.Response{StatusCode: status}
+		}
+		return r
+	}
+	const origin = "https://huggingface.co/oauth/token"
+	for _, tc := range []struct {
+		name   string
+		method string
+		to     string
+		status int
+		via    int
+		follow bool
+	}{
+		{"post 307 same origin", "POST", "https://huggingface.co/v2/oauth/token", 307, 1, true},
+		{"post 308 same origin, explicit port", "POST", "https://huggingface.co:443/oauth/token", 308, 1, true},
+		{"post 302 same origin", "POST", "https://huggingface.co/x", 302, 1, false},
+		{"post 303 same origin", "POST", "https://huggingface.co/x", 303, 1, false},
+		{"post 307 other host", "POST", "https://evil.example/oauth/token", 307, 1, false},
+		{"post 307 subdomain", "POST", "https://api.huggingface.co/oauth/token", 307, 1, false},
+		{"post 307 other port", "POST", "https://huggingface.co:8443/oauth/token", 307, 1, false},
+		{"post 307 downgrade to http", "POST", "http://huggingface.co/oauth/token", 307, 1, false},
+		{"get 302 same origin", "GET", "https://huggingface.co/other", 302, 1, true},
+		{"get 302 other host", "GET", "https://evil.example/", 302, 1, false},
+		{"sixth redirect", "GET", "https://huggingface.co/again", 302, 5, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			via := make([]*http.Request, tc.via)
+			for i := range via {
+				via[i] = req(tc.method, origin, 0)
+			}
+			err := CheckRedirect(req(tc.method, tc.to, tc.status), via)
+			if got := err == nil; got != tc.follow {
+				t.Errorf("follow = %v (err %v), want %v", got, err, tc.follow)
+			}
+			if err != nil && !errors.Is(err, http.ErrUseLastResponse) {
+				t.Errorf("err = %v, want http.ErrUseLastResponse so the caller reports the redirect", err)
+			}
+		})
+	}
+}
+
+// TestRedirectToAnotherHost: a real server redirecting a POST elsewhere
+// gets its own answer back, and the other server never sees the body.
+func TestRedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	var same atomic.Int32
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, other.URL+"/oauth/token", http.StatusTemporaryRedirect)
+		case "/moved":
+			http.Redirect(w, r, "/oauth/token", http.StatusPermanentRedirect)
+		case "/oauth/token":
+			b, _ := io.ReadAll(r.Body)
+			if string(b) == "secret body" {
+				same.Add(1)
+			}
+		}
+	}))
+	defer endpoint.Close()
+	c, err := New(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Post(endpoint.URL+"/away", "text/plain", strings.NewReader("secret body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect || elsewhere.Load() != 0 {
+		t.Errorf("redirect to another port: status %d, %d requests elsewhere; want the 307 back and none", resp.StatusCode, elsewhere.Load())
+	}
+	resp, err = c.Post(endpoint.URL+"/moved", "text/plain", strings.NewReader("secret body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || same.Load() != 1 {
+		t.Errorf("308 to the same origin: status %d, %d bodies received; want 200 and the body re-sent once", resp.StatusCode, same.Load())
+	}
+}
+
+// TestPlainHTTPRefusedBeforeDialing: the guard answers before the
+// transport is asked to connect anywhere.
+func TestPlainHTTPRefusedBeforeDialing(t *testing.T) {
+	t.Parallel()
+	var dialed atomic.Int32
+	g := &schemeGuard{next: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		dialed.Add(1)
+		return nil, errors.New("dialed")
+	})}
+	c := &http.Client{Transport: g, CheckRedirect: CheckRedirect}
+	_, err := c.Post("http://huggingface.co/oauth/token", "application/json", strings.NewReader(`{"subject_token":"x"}`))
+	if err == nil || !strings.Contains(err.Error(), "only over https") || dialed.Load() != 0 {
+		t.Errorf("plain http to a remote host: err %v, %d dials; want a refusal and no dial", err, dialed.Load())
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestCAFile(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) }))
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	srv.StartTLS()
+	defer srv.Close()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(good, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.pem")
+	if err := os.WriteFile(empty, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := func(file string) func(string) string {
+		return func(k string) string {
+			if k == EnvCAFile {
+				return file
+			}
+			return ""
+		}
+	}
+
+	c, err := New(env(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Get(srv.URL)
+	if err != nil {
+		t.Fatalf("with %s naming the server's CA: %v", EnvCAFile, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "HTTP/2.0" {
+		t.Errorf("protocol %q, want HTTP/2.0 (the Hub's)", body)
+	}
+
+	c, err = New(env(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(srv.URL); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without %s: %v, want a certificate error", EnvCAFile, err)
+	}
+
+	for file, want := range map[string]string{
+		filepath.Join(dir, "missing.pem"): "no such file",
+		empty:                             "no PEM certificate",
+	} {
+		_, err := New(env(file))
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), EnvCAFile+"="+file) || !strings.Contains(err.Error(), "unset it") {
+			t.Errorf("%s=%s: %v, want an error naming the variable and file, saying %q and what to do", EnvCAFile, file, err, want)
+		}
+	}
+}
+
+// TestTLSHandshakeBounded: a server that accepts and never answers the
+// TLS hello fails the request after the handshake timeout, not never.
+func TestTLSHandshakeBounded(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, silent
+		}
+	}()
+	c, err := New(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := c.Transport.(*schemeGuard).next.(*http.Transport)
+	if tr.TLSHandshakeTimeout != TLSHandshakeTimeout || tr.Proxy == nil || !tr.ForceAttemptHTTP2 {
+		t.Fatalf("transport: handshake timeout %s, proxy set %v, HTTP/2 %v", tr.TLSHandshakeTimeout, tr.Proxy != nil, tr.ForceAttemptHTTP2)
+	}
+	tr.TLSHandshakeTimeout = 200 * time.Millisecond // the real bound is 10 s
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Get("https://" + ln.Addr().String() + "/")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "TLS handshake timeout") {
+			t.Errorf("silent server: %v, want a TLS handshake timeout", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a silent TLS server held the request for 30 s")
+	}
+}
