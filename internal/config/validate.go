@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
+	"github.com/hf-oidc/hf-oidc/internal/resource"
 )
 
 // Limits on settings. Each is far beyond any real value and short enough to
@@ -60,12 +60,24 @@ func parseDuration(src, raw string, lo, hi time.Duration, example string) (time.
 	return d, nil
 }
 
-var providerPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+// isProviderName: a lower-case letter, then up to 31 lower-case letters,
+// digits and dashes.
+func isProviderName(v string) bool {
+	if v == "" || len(v) > 32 || v[0] < 'a' || v[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(v); i++ {
+		if c := v[i]; c != '-' && !('a' <= c && c <= 'z') && !('0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // checkProvider checks the shape of a provider name; whether one by that
 // name is compiled in is for the registry to say.
 func checkProvider(src, v string) error {
-	if !providerPattern.MatchString(v) {
+	if !isProviderName(v) {
 		return Usagef("%s %s: expected auto or the name of a provider, such as github or gitlab (hf-oidc providers lists them)", src, show(v))
 	}
 	return nil
@@ -117,10 +129,8 @@ func checkPath(src, v string) error {
 	return nil
 }
 
-var varNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 func checkVarName(src, v string) error {
-	if len(v) > maxVarName || !varNamePattern.MatchString(v) {
+	if len(v) > maxVarName || !resource.IsIdentifier(v) {
 		return Usagef("%s %s: expected the name of a variable (a letter or \"_\" followed by letters, digits and \"_\"), such as HF_ID_TOKEN, not its value", src, show(v))
 	}
 	return nil

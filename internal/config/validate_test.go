@@ -215,7 +215,7 @@ func FuzzLoad(f *testing.F) {
 		if checkAudience("a", c.Audience) != nil || checkEndpoint("e", c.Endpoint) != nil || !contains(Formats, c.Format) {
 			t.Fatalf("accepted a bad setting: %+v", c)
 		}
-		if c.Provider != "auto" && !providerPattern.MatchString(c.Provider) {
+		if c.Provider != "auto" && !isProviderName(c.Provider) {
 			t.Fatalf("accepted provider %q", c.Provider)
 		}
 	})

@@ -22,8 +22,10 @@ func TestSecurityDocCitesRealTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every Test/Fuzz function in the module, by package name.
+	// Every Test/Fuzz function in the module, by package name, and the
+	// test sources of each package, where a subtest's name must appear.
 	funcs := map[string]bool{}
+	sources := map[string]string{}
 	decl := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)[A-Za-z0-9_]+)\(`)
 	err = filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -40,6 +42,7 @@ func TestSecurityDocCitesRealTests(t *testing.T) {
 			return err
 		}
 		pkg := filepath.Base(filepath.Dir(path))
+		sources[pkg] += string(src)
 		for _, m := range decl.FindAllStringSubmatch(string(src), -1) {
 			funcs[pkg+"."+m[1]] = true
 		}
@@ -68,6 +71,9 @@ func TestSecurityDocCitesRealTests(t *testing.T) {
 			cited++
 			if !funcs[m[1]+"."+m[2]] {
 				t.Errorf("docs/security.md:%d cites %s.%s, which does not exist", i+1, m[1], m[2])
+			}
+			if sub := strings.TrimPrefix(m[3], "/"); sub != "" && !strings.Contains(sources[m[1]], `"`+sub+`"`) {
+				t.Errorf("docs/security.md:%d cites the subtest %q of %s.%s, whose name is in none of the package's tests", i+1, sub, m[1], m[2])
 			}
 		}
 	}

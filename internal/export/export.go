@@ -3,7 +3,6 @@ package export
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -82,8 +81,6 @@ func formatTime(t time.Time) string {
 
 var errNoEntries = errors.New("no tokens to export")
 
-var namePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // variables is Variables, checked: every format writes names unquoted, so
 // a name that is not an identifier would be code, and no environment
 // variable can hold a NUL byte.
@@ -101,7 +98,7 @@ func variables(entries []Entry, fileMode bool) ([]Var, error) {
 	}
 	vars := Variables(entries, fileMode)
 	for _, v := range vars {
-		if !namePattern.MatchString(v.Name) {
+		if !resource.IsIdentifier(v.Name) {
 			return nil, fmt.Errorf("exporting %q: not a variable name", clip(v.Name))
 		}
 		if strings.Contains(v.Value, "\x00") {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hf-oidc/hf-oidc/internal/resource"
 )
 
 // runner is a fake GitHub Actions job: the files the runner makes, and a
@@ -296,7 +298,7 @@ func FuzzHeredoc(f *testing.F) {
 	}
 	f.Add("token-file", "x\nNAME<<EOF\nEOF\n")
 	f.Fuzz(func(t *testing.T, name, value string) {
-		if !namePattern.MatchString(strings.ReplaceAll(name, "-", "_")) {
+		if !resource.IsIdentifier(strings.ReplaceAll(name, "-", "_")) {
 			t.Skip()
 		}
 		var b bytes.Buffer

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/resource"
 )
 
 // tricky are values that break naive quoting in one reader or another.
@@ -202,7 +204,7 @@ func parseDotenv(text string) ([][2]string, error) {
 	var vars [][2]string
 	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
 		name, value, ok := strings.Cut(line, "=")
-		if !ok || !namePattern.MatchString(name) {
+		if !ok || !resource.IsIdentifier(name) {
 			return nil, fmt.Errorf("invalid line %q", line)
 		}
 		v, err := unquoteDotenv(value)

@@ -3,12 +3,12 @@ package gitlab
 import (
 	"context"
 	"fmt"
-	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
-	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/plugins"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
 )
 
 const (
@@ -80,9 +80,6 @@ func (p *Provider) IDToken(_ context.Context, audience string) (string, error) {
 	return tok, nil
 }
 
-// varName matches what a shell and GitLab accept as a variable name.
-var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // tokenVar returns the variable that holds the ID token, and whether the
 // user named it.
 func (p *Provider) tokenVar() (string, bool, error) {
@@ -90,7 +87,7 @@ func (p *Provider) tokenVar() (string, bool, error) {
 	if v == "" {
 		return DefaultTokenVar, false, nil
 	}
-	if !varName.MatchString(v) {
+	if !resource.IsIdentifier(v) {
 		// The value is never quoted: pasting the token instead of the
 		// variable's name is the likeliest mistake.
 		problem := TokenVarVar + " (--id-token-var) is not a variable name: it must be letters, digits and underscores, not starting with a digit"

@@ -2,11 +2,12 @@ package gitlab
 
 import (
 	"errors"
-	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 	"strings"
 	"testing"
 
+	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/plugins"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 )
 
 const hub = "https://huggingface.co"
@@ -239,7 +240,7 @@ func FuzzIDToken(f *testing.F) {
 		if trimmed := strings.TrimSpace(tok); len(trimmed) > 8 && strings.Contains(text, trimmed) && !strings.Contains(audience+name, trimmed) {
 			t.Fatalf("error quotes the token: %q", text)
 		}
-		if !varName.MatchString(name) && len(name) > 8 && strings.Contains(text, name) {
+		if !resource.IsIdentifier(name) && len(name) > 8 && strings.Contains(text, name) {
 			t.Fatalf("error quotes a variable name that is no name: %q", text)
 		}
 	})
