@@ -462,18 +462,28 @@ func TestGitSSHRemote(t *testing.T) {
 	assertNoLeak(t, sb, g.outputs(t))
 }
 
-// selfSigned gives srv a certificate for hosts and returns the PEM file
-// clients trust it with.
+// selfSigned gives srv a certificate for hosts (names or IP addresses)
+// and returns the PEM file clients trust it with.
 func selfSigned(t *testing.T, srv *httptest.Server, hosts ...string) string {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var names []string
+	var ips []net.IP
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			names = append(names, h)
+		}
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: hosts[0]},
-		DNSNames:              hosts,
+		DNSNames:              names,
+		IPAddresses:           ips,
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,

@@ -1,18 +1,11 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +16,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
 )
@@ -150,32 +142,13 @@ func transportFront(t *testing.T, sb *sandbox.Sandbox) (endpoint, addr, caFile s
 	t.Helper()
 	target, _ := url.Parse(sb.URL())
 	front := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(7),
-		Subject:               pkix.Name{CommonName: "hub front"},
-		IPAddresses:           []net.IP{net.IPv4zero},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	front.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	caFile = selfSigned(t, front, "0.0.0.0")
 	front.EnableHTTP2 = true
 	front.Config.ErrorLog = log.New(io.Discard, "", 0)
 	front.StartTLS()
 	t.Cleanup(front.Close)
 	_, port, _ := net.SplitHostPort(front.Listener.Addr().String())
-	return "https://0.0.0.0:" + port, front.Listener.Addr().String(), transportCAFile(t, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return "https://0.0.0.0:" + port, front.Listener.Addr().String(), caFile
 }
 
 // TestTransportProxy: HTTPS_PROXY carries the exchange (a CONNECT tunnel:
