@@ -128,7 +128,9 @@ func githubIssuerKind(iss string) (githubKind, string) {
 		return githubEnterpriseSlug, slug
 	}
 	u, err := url.Parse(iss)
-	if err == nil && u.Scheme == "https" && u.Host != "" && u.Path == "/_services/token" && u.RawQuery == "" {
+	// Exactly https://HOST/_services/token: an issuer has no query or
+	// fragment, not even an empty one (found by FuzzGitHubIssuerKind).
+	if err == nil && u.Host != "" && iss == "https://"+u.Host+"/_services/token" {
 		return githubServer, u.Host
 	}
 	return notGitHub, ""
