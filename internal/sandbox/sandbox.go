@@ -137,7 +137,7 @@ func Start(cfg Config) (*Sandbox, error) {
 	s.url = "http://" + s.ln.Addr().String()
 	var tlsConfig *tls.Config
 	if cfg.TLS {
-		cert, certPEM, err := selfSigned(cfg.Now())
+		cert, certPEM, err := SelfSigned(cfg.Now(), "localhost", "127.0.0.1", "::1")
 		if err != nil {
 			s.ln.Close()
 			return nil, fmt.Errorf("starting sandbox: %w", err)

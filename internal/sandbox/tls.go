@@ -14,10 +14,11 @@ import (
 	"time"
 )
 
-// selfSigned makes a certificate for the loopback names, valid for a day,
-// that is its own CA: a client trusts the sandbox with its PEM alone
-// (SSL_CERT_FILE).
-func selfSigned(now time.Time) (tls.Certificate, []byte, error) {
+// SelfSigned makes an ECDSA certificate for hosts (names or IP addresses),
+// valid from an hour before now for a day, that is its own CA: a client
+// trusts it with its PEM alone (SSL_CERT_FILE). The sandbox serves one for
+// the loopback names; tests make others for hosts they stand in for.
+func SelfSigned(now time.Time, hosts ...string) (tls.Certificate, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, fmt.Errorf("making the TLS key: %w", err)
@@ -29,14 +30,19 @@ func selfSigned(now time.Time) (tls.Certificate, []byte, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "hf-oidc sandbox"},
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

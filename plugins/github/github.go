@@ -9,15 +9,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/hf-oidc/hf-oidc/internal/transport"
 	"github.com/hf-oidc/hf-oidc/plugins"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
 )
 
 const (
@@ -282,11 +281,7 @@ func transient(status int) bool {
 	return status == http.StatusTooManyRequests || status >= 500
 }
 
-// jwtLike matches anything that starts like a JWT (base64url of `{"`) so
-// that a token echoed in an error body is not quoted, whoever's it is.
-var jwtLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`eyJ[A-Za-z0-9_\-.]*`) })
-
-const redacted = "[REDACTED]"
+const redacted = jwtutil.Redacted
 
 // snippet is the part of an error body fit to quote: the secrets (the
 // request token, the values of the request URL's query) and anything
@@ -299,7 +294,7 @@ func snippet(body []byte, secrets ...string) string {
 			s = strings.ReplaceAll(s, sec, redacted)
 		}
 	}
-	s = jwtLike().ReplaceAllLiteralString(s, redacted)
+	s = jwtutil.Redact(s) // a JWT echoed in the body, whoever's it is
 	s = strings.TrimSpace(s)
 
 	var pieces []string
