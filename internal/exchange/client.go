@@ -94,24 +94,26 @@ func (c *Client) Round(ctx context.Context, ids IDTokenSource, rs []resource.Res
 	results := make([]Result, len(rs))
 	// The first resource goes alone until it has a connection: over HTTP/2,
 	// which the Hub speaks, the others then share it instead of each opening
-	// its own and paying its own TLS handshake. A first attempt that ends
-	// without a connection lets the others go too.
-	connected := make(chan struct{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(connected) }) }
+	// its own and paying its own TLS handshake. Until the server's settings
+	// arrive, Go's HTTP/2 client assumes it may open only 100 streams on a
+	// connection, and a request beyond them dials another: resources past
+	// the first hundred wait for the first answer, by which the settings
+	// are in. A first attempt that ends without either lets everyone go.
+	connected, answered := newGate(), newGate()
 	var wg sync.WaitGroup
 	for i, r := range rs {
 		wg.Go(func() {
 			rctx, attempted := ctx, func() {}
-			if i == 0 {
-				defer release()
-				rctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { release() }})
-				attempted = release
-			} else {
-				select {
-				case <-connected:
-				case <-ctx.Done():
-				}
+			switch {
+			case i == 0:
+				defer connected.open()
+				defer answered.open()
+				rctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.open() }})
+				attempted = func() { connected.open(); answered.open() }
+			case i < streamsBeforeSettings:
+				connected.wait(ctx)
+			default:
+				answered.wait(ctx)
 			}
 			tok, err := c.exchange(rctx, u, id.Raw, r.Name, attempted)
 			results[i] = Result{Resource: r, Token: tok, Err: err}
@@ -125,6 +127,28 @@ func (c *Client) Round(ctx context.Context, ids IDTokenSource, rs []resource.Res
 		}
 	}
 	return results, errors.Join(errs...)
+}
+
+// streamsBeforeSettings is how many streams Go's HTTP/2 client opens on a
+// new connection before the server's SETTINGS say how many it allows.
+const streamsBeforeSettings = 100
+
+// A gate is closed until opened, once.
+type gate struct {
+	ch   chan struct{}
+	once *sync.Once
+}
+
+func newGate() gate { return gate{make(chan struct{}), new(sync.Once)} }
+
+func (g gate) open() { g.once.Do(func() { close(g.ch) }) }
+
+// wait returns when g opens or ctx ends.
+func (g gate) wait(ctx context.Context) {
+	select {
+	case <-g.ch:
+	case <-ctx.Done():
+	}
 }
 
 // Exchange trades idToken for a token for r, within Timeout. A failed

@@ -804,38 +804,44 @@ func BenchmarkRound(b *testing.B) {
 
 // TestRoundSharesOneHTTP2Connection: a round that starts with no
 // connection (the ID token came from elsewhere) opens one and multiplexes
-// every resource on it, paying one TLS handshake, not one each.
+// every resource on it, paying one TLS handshake, not one each, also past
+// the 100 streams Go's client allows before the server's settings arrive.
 func TestRoundSharesOneHTTP2Connection(t *testing.T) {
 	t.Parallel()
-	var conns, http2 atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor == 2 {
-			http2.Add(1)
-		}
-		var req request
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			http.Error(w, "bad body", 500)
-			return
-		}
-		grant(w, req)
-	}))
-	srv.EnableHTTP2 = true
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.StartTLS()
-	defer srv.Close()
-	rs := make([]resource.Resource, 16)
-	for i := range rs {
-		rs[i] = res(fmt.Sprintf("acme/m%d", i))
-	}
-	c := &Client{Endpoint: srv.URL, HTTPClient: srv.Client(), Now: fixedNow}
-	if _, err := c.Round(t.Context(), &staticIDs{}, rs); err != nil {
-		t.Fatal(err)
-	}
-	if n, h2 := conns.Load(), http2.Load(); n != 1 || h2 != int32(len(rs)) {
-		t.Errorf("%d resources: %d connections and %d requests over HTTP/2, want 1 and %d", len(rs), n, h2, len(rs))
+	for _, n := range []int{16, 200} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			var conns, http2 atomic.Int32
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.ProtoMajor == 2 {
+					http2.Add(1)
+				}
+				var req request
+				if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+					http.Error(w, "bad body", 500)
+					return
+				}
+				grant(w, req)
+			}))
+			srv.EnableHTTP2 = true
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			srv.StartTLS()
+			defer srv.Close()
+			rs := make([]resource.Resource, n)
+			for i := range rs {
+				rs[i] = res(fmt.Sprintf("acme/m%d", i))
+			}
+			c := &Client{Endpoint: srv.URL, HTTPClient: srv.Client(), Now: fixedNow}
+			if _, err := c.Round(t.Context(), &staticIDs{}, rs); err != nil {
+				t.Fatal(err)
+			}
+			if got, h2 := conns.Load(), http2.Load(); got != 1 || h2 != int32(n) {
+				t.Errorf("%d resources: %d connections and %d requests over HTTP/2, want 1 and %d", n, got, h2, n)
+			}
+		})
 	}
 }
