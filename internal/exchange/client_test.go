@@ -258,29 +258,14 @@ func TestRoundsReuseConnections(t *testing.T) {
 					conns.Add(1)
 				}
 			}
-			getenv := func(string) string { return "" }
 			if tc.tls {
 				srv.EnableHTTP2 = true
 				srv.StartTLS()
-				ca := filepath.Join(t.TempDir(), "ca.pem")
-				pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-				if err := os.WriteFile(ca, pemCert, 0o600); err != nil {
-					t.Fatal(err)
-				}
-				getenv = func(k string) string {
-					if k == transport.EnvCAFile {
-						return ca
-					}
-					return ""
-				}
 			} else {
 				srv.Start()
 			}
 			defer srv.Close()
-			hc, err := transport.New(getenv) // the client every command uses
-			if err != nil {
-				t.Fatal(err)
-			}
+			hc := hubClient(t, srv)
 			rs := []resource.Resource{res("acme/a"), res("acme/b"), res("acme/c"), res("acme/d")}
 			c := &Client{Endpoint: srv.URL, HTTPClient: hc}
 			for range rounds {
@@ -821,21 +806,51 @@ func TestTokenString(t *testing.T) {
 	assertNoSecrets(t, fmt.Sprintf("%+v %#v", []Token{tok}, Result{Token: tok}))
 }
 
+// hubClient is the client every command uses (transport.New), trusting
+// srv's certificate when it serves TLS.
+func hubClient(t testing.TB, srv *httptest.Server) *http.Client {
+	t.Helper()
+	getenv := func(string) string { return "" }
+	if srv.TLS != nil {
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+		if err := os.WriteFile(ca, pemCert, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		getenv = func(k string) string {
+			if k == transport.EnvCAFile {
+				return ca
+			}
+			return ""
+		}
+	}
+	hc, err := transport.New(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hc
+}
+
+// BenchmarkRound is one round over a warm HTTP/2 connection, as the Hub
+// speaks it; the server does next to nothing, so this is the client's cost.
 func BenchmarkRound(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
 		json.NewDecoder(r.Body).Decode(&req)
 		grant(w, req)
 	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
 	defer srv.Close()
-	for _, n := range []int{1, 16} {
+	c := &Client{Endpoint: srv.URL, HTTPClient: hubClient(b, srv)}
+	for _, n := range []int{1, 16, 64} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			rs := make([]resource.Resource, n)
 			for i := range rs {
 				rs[i] = res(fmt.Sprintf("acme/model-%d", i))
 			}
-			c := &Client{Endpoint: srv.URL}
 			ids := &staticIDs{}
+			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := c.Round(b.Context(), ids, rs); err != nil {
 					b.Fatal(err)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -186,6 +187,9 @@ func TestExchangeRejections(t *testing.T) {
 		{"json with charset", "application/json; charset=utf-8", []byte("[1]"), "invalid_request", CheckBody},
 		{"not json", "application/json", []byte("{"), "invalid_request", CheckBody},
 		{"json null", "application/json", []byte("null"), "invalid_request", CheckBody},
+		{"data after the object", "application/json", append(body(nil), " {}"...), "invalid_request", CheckBody},
+		{"name in another case", "application/json", bytes.Replace(body(nil), []byte(`"resource"`), []byte(`"Resource"`), 1), "invalid_request", CheckParameter},
+		{"resource a number beyond float64", "application/json", bytes.Replace(body(nil), []byte(`"acme/training"`), []byte(`1e400`), 1), "invalid_request", CheckParameter},
 		{"too large", "application/json", []byte(`{"pad":"` + strings.Repeat("x", maxBody) + `"}`), "invalid_request", CheckBody},
 		{"resource empty", "application/json", body(map[string]any{"resource": ""}), "invalid_request", CheckResource},
 		{"resource models prefix", "application/json", body(map[string]any{"resource": "models/acme/training"}), "invalid_request", CheckResource},
@@ -414,6 +418,71 @@ func TestKeyFetching(t *testing.T) {
 			t.Errorf("rejection %+v, want %s", rej, CheckKeys)
 		}
 	})
+}
+
+// TestVerifiedOnce: a round sends one ID token for every resource; its
+// signature is checked once, and everything else about it at every
+// exchange.
+func TestVerifiedOnce(t *testing.T) {
+	t.Parallel()
+	clk := newClock(t0)
+	s := start(t, Config{Now: clk.Now})
+	s.TrustGitHub("acme/training")
+	s.TrustGitHub("datasets/acme/data")
+	claims := map[string]any{"iat": t0, "nbf": t0, "exp": t0.Add(time.Hour)}
+	tok := mint(t, s, claims)
+	for _, r := range []string{"acme/training", "datasets/acme/data", "acme/training"} {
+		if a := exchange(t, s, tok, r); a.status != http.StatusOK {
+			t.Fatalf("exchange %s: %d %s", r, a.status, a.raw)
+		}
+	}
+	if n := s.Stats().SignatureChecks; n != 1 {
+		t.Errorf("SignatureChecks after three exchanges of one token = %d, want 1", n)
+	}
+
+	// Not the same token: a changed payload is checked, and fails.
+	a := exchange(t, s, tamper(t, tok), "acme/training")
+	if rej, _ := rejectionByID(s, a.header.Get("x-request-id")); rej.Check != CheckSignature {
+		t.Errorf("tampered copy of a verified token: %d, check %q, want %q", a.status, rej.Check, CheckSignature)
+	}
+
+	// Only the publishers of the resource asked for count.
+	s.Trust(Publisher{Resource: "acme/other", Issuer: s.GitHubIssuer(), Claims: map[string]string{"environment": "production"}})
+	a = exchange(t, s, tok, "acme/other")
+	if rej, _ := rejectionByID(s, a.header.Get("x-request-id")); rej.Check != CheckClaims {
+		t.Errorf("verified token, publisher it does not match: %d, check %q, want %q", a.status, rej.Check, CheckClaims)
+	}
+
+	// Expired: the verified token is refused in the same words as one
+	// never seen before.
+	fresh := mint(t, s, claims)
+	clk.Set(t0.Add(time.Hour))
+	reasons := map[string]string{}
+	for name, tk := range map[string]string{"verified": tok, "never seen": fresh} {
+		a := exchange(t, s, tk, "acme/training")
+		rej, _ := rejectionByID(s, a.header.Get("x-request-id"))
+		if rej.Check != CheckExpiry {
+			t.Errorf("%s token after exp: %d, check %q, want %q", name, a.status, rej.Check, CheckExpiry)
+		}
+		reasons[name] = rej.Reason
+	}
+	if reasons["verified"] != reasons["never seen"] {
+		t.Errorf("reasons differ:\n verified:   %s\n never seen: %s", reasons["verified"], reasons["never seen"])
+	}
+
+	// Keys fetched again (an unknown kid): the token is checked afresh.
+	clk.Set(t0)
+	checks := s.Stats().SignatureChecks
+	rotated := jwt.NewWithClaims(jwt.SigningMethodRS256, claimsOf(t, tok))
+	rotated.Header["kid"] = "rotated"
+	other, _ := rotated.SignedString(otherKey())
+	exchange(t, s, other, "acme/training")
+	if a := exchange(t, s, tok, "acme/training"); a.status != http.StatusOK {
+		t.Errorf("after the keys were fetched again: %d %s", a.status, a.raw)
+	}
+	if n := s.Stats().SignatureChecks; n != checks+1 {
+		t.Errorf("SignatureChecks after new keys = %d, want %d", n, checks+1)
+	}
 }
 
 func TestWhoamiExpiry(t *testing.T) {
