@@ -20,12 +20,17 @@ func WriteMarkdown(w io.Writer, res *Results) error {
 		res.Startup.Median, res.Startup.Min, res.Startup.P90, res.Startup.Max, res.Startup.Runs)
 	fmt.Fprintf(&b, "- peak RSS of an exchange: %.1f MiB\n", float64(res.PeakRSSBytes)/(1<<20))
 	fmt.Fprintf(&b, "- binary size (static, stripped): %.1f MiB\n", float64(res.BinaryBytes)/(1<<20))
+	if res.RootsNote != "" {
+		fmt.Fprintf(&b, "- %s\n", res.RootsNote)
+	}
 	if res.RecipeNote != "" {
 		fmt.Fprintf(&b, "- %s\n", res.RecipeNote)
 	}
-	b.WriteString("\nWall time from start to exported tokens, in ms. The floor is two round trips (one ID-token mint, one exchange round). CPU is hf-oidc's own (user + system, median).\n\n")
-	b.WriteString("| round trip | resources | hf-oidc median | min | p90 | max | CPU | floor | × floor | curl+jq median | curl+jq × floor | curl+jq / hf-oidc |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("\nWall time from start to exported tokens, in ms. The floor is two round trips (one ID-token mint, one exchange round). CPU is hf-oidc's own (user + system, median). ")
+	b.WriteString("The bare Go client (`internal/bench/bare`) makes the same requests over Go's default client and does nothing else (no retries, checks, diagnostics or configuration); hf-oidc − bare is what hf-oidc's care costs. ")
+	b.WriteString("Every case ran in the same rounds, round robin, so that load from elsewhere on the machine falls on all of them alike.\n\n")
+	b.WriteString("| round trip | resources | hf-oidc median | min | p90 | max | CPU | floor | × floor | bare Go median | hf-oidc − bare | curl+jq median | curl+jq / hf-oidc |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range res.Cases {
 		if c.Tool != ToolHFOIDC {
 			continue
@@ -36,10 +41,15 @@ func WriteMarkdown(w io.Writer, res *Results) error {
 		}
 		fmt.Fprintf(&b, "| %g ms | %d | %.1f | %.1f | %.1f | %.1f | %s | %g | %s |",
 			c.LatencyMS, c.Resources, c.Wall.Median, c.Wall.Min, c.Wall.P90, c.Wall.Max, cpu, c.FloorMS, ratio(c.Ratio))
-		if r, ok := res.Find(ToolRecipe, c.LatencyMS, c.Resources); ok {
-			fmt.Fprintf(&b, " %.1f | %s | %.1f |\n", r.Wall.Median, ratio(r.Ratio), r.Wall.Median/c.Wall.Median)
+		if r, ok := res.Find(ToolBare, c.LatencyMS, c.Resources); ok {
+			fmt.Fprintf(&b, " %.1f | %+.1f |", r.Wall.Median, c.Wall.Median-r.Wall.Median)
 		} else {
-			b.WriteString(" – | – | – |\n")
+			b.WriteString(" – | – |")
+		}
+		if r, ok := res.Find(ToolRecipe, c.LatencyMS, c.Resources); ok {
+			fmt.Fprintf(&b, " %.1f | %.1f |\n", r.Wall.Median, r.Wall.Median/c.Wall.Median)
+		} else {
+			b.WriteString(" – | – |\n")
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -64,8 +74,8 @@ const (
 )
 
 // WriteSVG draws wall time against resources, one panel per latency (each
-// with its own scale), with hf-oidc's median and min–max, the recipe's
-// median and the floor.
+// with its own scale), with hf-oidc's median and min–max, the bare client's
+// and the recipe's medians, and the floor. hf-oidc is drawn last, on top.
 func WriteSVG(w io.Writer, res *Results) error {
 	var lats []float64
 	var ns []int
@@ -90,8 +100,9 @@ func WriteSVG(w io.Writer, res *Results) error {
 	// Legend.
 	y := panelH + 18
 	fmt.Fprintf(&b, `<line x1="10" y1="%g" x2="30" y2="%g" stroke="#1f77b4" stroke-width="2"/><text x="34" y="%g">hf-oidc median (bar: min–max)</text>`+"\n", y-4, y-4, y)
-	fmt.Fprintf(&b, `<line x1="230" y1="%g" x2="250" y2="%g" stroke="#d62728" stroke-width="2"/><text x="254" y="%g">curl+jq median</text>`+"\n", y-4, y-4, y)
-	fmt.Fprintf(&b, `<line x1="360" y1="%g" x2="380" y2="%g" stroke="#555" stroke-dasharray="4 3"/><text x="384" y="%g">floor (2 round trips)</text>`+"\n", y-4, y-4, y)
+	fmt.Fprintf(&b, `<line x1="210" y1="%g" x2="230" y2="%g" stroke="#2ca02c" stroke-width="2"/><text x="234" y="%g">bare Go client median</text>`+"\n", y-4, y-4, y)
+	fmt.Fprintf(&b, `<line x1="370" y1="%g" x2="390" y2="%g" stroke="#d62728" stroke-width="2"/><text x="394" y="%g">curl+jq median</text>`+"\n", y-4, y-4, y)
+	fmt.Fprintf(&b, `<line x1="490" y1="%g" x2="510" y2="%g" stroke="#555" stroke-dasharray="4 3"/><text x="514" y="%g">floor (2 round trips)</text>`+"\n", y-4, y-4, y)
 	b.WriteString("</svg>\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("writing the chart: %w", err)
@@ -144,7 +155,7 @@ func panel(b *strings.Builder, res *Results, x0, lat float64, ns []int) {
 	if lat > 0 {
 		fmt.Fprintf(b, `<line x1="%g" y1="%.1f" x2="%g" y2="%.1f" stroke="#555" stroke-dasharray="4 3"/>`+"\n", x0+padL, py(2*lat), x0+padL+plotW, py(2*lat))
 	}
-	for _, tool := range []struct{ name, color string }{{ToolHFOIDC, "#1f77b4"}, {ToolRecipe, "#d62728"}} {
+	for _, tool := range []struct{ name, color string }{{ToolRecipe, "#d62728"}, {ToolBare, "#2ca02c"}, {ToolHFOIDC, "#1f77b4"}} {
 		var pts []string
 		for i, n := range ns {
 			c, ok := res.Find(tool.name, lat, n)

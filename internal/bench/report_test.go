@@ -10,7 +10,8 @@ import (
 	"testing"
 )
 
-// fixture has two latencies and two sizes; the recipe ran only at 20 ms.
+// fixture has two latencies and two sizes; the bare client ran only at 0 ms
+// and the recipe only at 20 ms.
 func fixture() *Results {
 	res := &Results{
 		Date: "2026-01-02T03:04:05Z", Machine: Machine{Uname: "Linux 6.1 x86_64", CPU: "Test CPU", Cores: 2},
@@ -26,6 +27,10 @@ func fixture() *Results {
 				c.CPU = &Summary{Median: 5 + float64(n)/10, Runs: 3}
 			}
 			res.Cases = append(res.Cases, c)
+			if lat == 0 {
+				res.Cases = append(res.Cases, Case{Tool: ToolBare, LatencyMS: lat, Resources: n,
+					Wall: Summary{Median: float64(n) / 2, Min: 0.25, P90: float64(n), Max: float64(n), Runs: 3}})
+			}
 			if lat > 0 {
 				res.Cases = append(res.Cases, Case{Tool: ToolRecipe, LatencyMS: lat, Resources: n, FloorMS: 2 * lat,
 					Wall: Summary{Median: 50 * float64(n), Min: 1, P90: 1, Max: 50 * float64(n), Runs: 3}, Ratio: 50 * float64(n) / (2 * lat)})
@@ -86,18 +91,19 @@ func TestWriteSVG(t *testing.T) {
 			}
 		}
 	}
-	// hf-oidc: 2 points per panel; the recipe: 2 points in the 20 ms panel.
-	if count["circle"] != 6 {
-		t.Errorf("%d points, want 6", count["circle"])
+	// hf-oidc: 2 points per panel; the bare client 2 in the 0 ms panel and
+	// the recipe 2 in the 20 ms one.
+	if count["circle"] != 8 {
+		t.Errorf("%d points, want 8", count["circle"])
 	}
-	if count["polyline"] != 3 {
-		t.Errorf("%d median lines, want 3 (hf-oidc in both panels, the recipe in one)", count["polyline"])
+	if count["polyline"] != 4 {
+		t.Errorf("%d median lines, want 4 (hf-oidc in both panels, the bare client and the recipe in one each)", count["polyline"])
 	}
 	// The 20 ms panel's floor and the legend's; none for 0 ms.
 	if dashed != 2 {
 		t.Errorf("%d dashed lines, want 2", dashed)
 	}
-	for _, want := range []string{"round trip 0 ms", "round trip 20 ms", "curl+jq median", "floor (2 round trips)", "ms (log)", ">1000</text>"} {
+	for _, want := range []string{"round trip 0 ms", "round trip 20 ms", "curl+jq median", "bare Go client median", "floor (2 round trips)", "ms (log)", ">1000</text>"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("chart lacks %q", want)
 		}
@@ -127,10 +133,10 @@ func TestWriteMarkdown(t *testing.T) {
 		}
 	}
 	want := []string{
-		"| 0 ms | 1 | 1.0 | 0.0 | 2.0 | 3.0 | – | 0 | – | – | – | – |",
-		"| 0 ms | 16 | 16.0 | 0.0 | 17.0 | 18.0 | – | 0 | – | – | – | – |",
-		"| 20 ms | 1 | 41.0 | 40.0 | 42.0 | 43.0 | 5.1 | 40 | 1.02 | 50.0 | 1.25 | 1.2 |",
-		"| 20 ms | 16 | 56.0 | 40.0 | 57.0 | 58.0 | 6.6 | 40 | 1.40 | 800.0 | 20.00 | 14.3 |",
+		"| 0 ms | 1 | 1.0 | 0.0 | 2.0 | 3.0 | – | 0 | – | 0.5 | +0.5 | – | – |",
+		"| 0 ms | 16 | 16.0 | 0.0 | 17.0 | 18.0 | – | 0 | – | 8.0 | +8.0 | – | – |",
+		"| 20 ms | 1 | 41.0 | 40.0 | 42.0 | 43.0 | 5.1 | 40 | 1.02 | – | – | 50.0 | 1.2 |",
+		"| 20 ms | 16 | 56.0 | 40.0 | 57.0 | 58.0 | 6.6 | 40 | 1.40 | – | – | 800.0 | 14.3 |",
 	}
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 		t.Errorf("table rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 // Options says what to measure. Zero fields take the defaults below.
 type Options struct {
 	Bin         string          // the hf-oidc binary; see Build
+	Bare        string          // the bare client (see BuildBare), measured beside hf-oidc; "" for none
 	N           int             // runs per case; default 10
 	RecipeN     int             // runs per case of the slower recipe; default N
 	StartupRuns int             // runs of `hf-oidc version`; default 50
@@ -56,6 +58,7 @@ func (o *Options) defaults() {
 // Tools measured.
 const (
 	ToolHFOIDC = "hf-oidc"
+	ToolBare   = "bare Go client" // internal/bench/bare: the protocol's requests and nothing else
 	ToolRecipe = "curl+jq"
 )
 
@@ -89,6 +92,7 @@ type Results struct {
 	PeakRSSBytes int64  `json:"peak_rss_bytes"`
 	Cases        []Case `json:"cases"`
 	RecipeNote   string `json:"recipe_note,omitempty"`
+	RootsNote    string `json:"roots_note,omitempty"`
 }
 
 // Find returns the case of tool at latency ms and n resources.
@@ -105,11 +109,20 @@ func (r *Results) Find(tool string, latencyMS float64, n int) (Case, bool) {
 // stripped) into dir, from the package pkg (such as "./cmd/hf-oidc" at the
 // module root), and returns the binary's path.
 func Build(ctx context.Context, dir, pkg string) (string, error) {
-	bin := filepath.Join(dir, "hf-oidc")
+	return build(ctx, filepath.Join(dir, "hf-oidc"), pkg)
+}
+
+// BuildBare compiles the bare client (internal/bench/bare) the same way;
+// the working directory must be inside this module.
+func BuildBare(ctx context.Context, dir string) (string, error) {
+	return build(ctx, filepath.Join(dir, "bare"), "github.com/hf-oidc/hf-oidc/internal/bench/bare")
+}
+
+func build(ctx context.Context, bin, pkg string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building hf-oidc: %w\n%s", err, out)
+		return "", fmt.Errorf("building %s: %w\n%s", pkg, err, out)
 	}
 	return bin, nil
 }
@@ -128,6 +141,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		N:           opts.N,
 		RecipeN:     opts.RecipeN,
 		BinaryBytes: fi.Size(),
+		RootsNote:   rootsNote(opts.Plain),
 	}
 	work, err := os.MkdirTemp("", "hf-oidc-bench-")
 	if err != nil {
@@ -135,112 +149,183 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	}
 	defer os.RemoveAll(work)
 
-	fmt.Fprintf(opts.Log, "start-up: %d runs of hf-oidc version\n", opts.StartupRuns)
-	if res.Startup, err = startup(ctx, opts.Bin, work, opts.StartupRuns); err != nil {
-		return nil, err
-	}
-
 	var recipe string
 	if opts.Recipe {
 		if recipe, res.RecipeNote = writeRecipe(work); recipe == "" {
 			fmt.Fprintln(opts.Log, res.RecipeNote)
 		}
 	}
+	var cases []*pending
 	for _, lat := range opts.Latencies {
-		if err := runLatency(ctx, opts, res, work, recipe, lat); err != nil {
+		sb, more, err := latencyCases(opts, work, recipe, lat)
+		if err != nil {
 			return nil, err
 		}
+		defer sb.Close()
+		cases = append(cases, more...)
+	}
+	// One unmeasured run of each case first: the sandbox fetches the
+	// issuer's keys on its first exchange, which no real CI job pays.
+	for _, p := range cases {
+		if _, err := p.r.once(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// The runs go round robin over the cases, start-up included, each round
+	// starting one case further on, so that a burst of load from elsewhere
+	// on the machine falls on every case alike rather than on a few.
+	rounds := opts.N
+	for _, p := range cases {
+		rounds = max(rounds, p.runs)
+	}
+	var startups []time.Duration
+	for i := range rounds {
+		fmt.Fprintf(opts.Log, "round %d of %d\n", i+1, rounds)
+		for range (opts.StartupRuns*(i+1))/rounds - (opts.StartupRuns*i)/rounds {
+			d, err := startupOnce(ctx, opts.Bin, work)
+			if err != nil {
+				return nil, err
+			}
+			startups = append(startups, d)
+		}
+		for j := range cases {
+			p := cases[(i+j)%len(cases)]
+			if len(p.walls) >= p.runs {
+				continue
+			}
+			m, err := p.r.once(ctx)
+			if err != nil {
+				return nil, err
+			}
+			p.walls = append(p.walls, m.wall)
+			p.cpus = append(p.cpus, m.cpu)
+			p.c.PeakRSSBytes = max(p.c.PeakRSSBytes, m.rss)
+		}
+	}
+	res.Startup = Summarize(startups)
+	for _, p := range cases {
+		c := p.c
+		c.Wall = Summarize(p.walls)
+		if c.Tool == ToolHFOIDC {
+			cpu := Summarize(p.cpus)
+			c.CPU = &cpu
+			res.PeakRSSBytes = max(res.PeakRSSBytes, c.PeakRSSBytes)
+		}
+		if c.Tool == ToolRecipe {
+			c.PeakRSSBytes = 0 // a shell's children are not counted
+		}
+		if c.FloorMS > 0 {
+			c.Ratio = c.Wall.Median / c.FloorMS
+		}
+		res.Cases = append(res.Cases, c)
 	}
 	return res, nil
 }
 
-// runLatency runs every number of resources against one sandbox with lat
-// added before each answer.
-func runLatency(ctx context.Context, opts Options, res *Results, work, recipe string, lat time.Duration) error {
+// A pending case gathers its runs.
+type pending struct {
+	c           Case
+	r           runner
+	runs        int
+	walls, cpus []time.Duration
+}
+
+// latencyCases starts a sandbox with lat added before each answer and
+// returns it with a case for each tool and number of resources.
+func latencyCases(opts Options, work, recipe string, lat time.Duration) (*sandbox.Sandbox, []*pending, error) {
 	sb, err := sandbox.Start(sandbox.Config{Latency: lat, TLS: !opts.Plain})
 	if err != nil {
-		return fmt.Errorf("starting the sandbox: %w", err)
+		return nil, nil, fmt.Errorf("starting the sandbox: %w", err)
 	}
-	defer sb.Close()
 	var caEnv []string
 	if pem := sb.CertPEM(); pem != nil {
-		ca := filepath.Join(work, "sandbox-ca.pem")
-		if err := os.WriteFile(ca, pem, 0o644); err != nil {
-			return fmt.Errorf("writing the sandbox's certificate: %w", err)
+		if caEnv, err = trustSandbox(work, fmt.Sprint(lat.Microseconds()), pem); err != nil {
+			sb.Close()
+			return nil, nil, err
 		}
-		caEnv = []string{"SSL_CERT_FILE=" + ca, "CURL_CA_BUNDLE=" + ca}
 	}
-	maxN := 0
-	for _, n := range opts.Resources {
-		maxN = max(maxN, n)
-	}
-	all := make([]string, maxN)
+	all := make([]string, slices.Max(opts.Resources))
 	for i := range all {
 		all[i] = fmt.Sprintf("acme/model-%d", i)
 		sb.TrustGitHub(all[i])
 	}
+	tools := []string{ToolHFOIDC}
+	if opts.Bare != "" {
+		tools = append(tools, ToolBare)
+	}
+	if recipe != "" {
+		tools = append(tools, ToolRecipe)
+	}
 	ms := float64(lat) / float64(time.Millisecond)
+	var cases []*pending
 	for _, n := range opts.Resources {
-		tools := []string{ToolHFOIDC}
-		if recipe != "" {
-			tools = append(tools, ToolRecipe)
-		}
 		for _, tool := range tools {
 			runs := opts.N
 			if tool == ToolRecipe {
 				runs = opts.RecipeN
 			}
-			fmt.Fprintf(opts.Log, "%s: %g ms, %d resources, %d runs\n", tool, ms, n, runs)
-			r := runner{sb: sb, bin: opts.Bin, recipe: recipe, work: work, tool: tool, resources: all[:n], env: caEnv}
-			// One unmeasured run first: the sandbox fetches the issuer's
-			// keys on its first exchange, which no real CI job pays.
-			if _, err := r.once(ctx); err != nil {
-				return err
-			}
-			walls := make([]time.Duration, 0, runs)
-			cpus := make([]time.Duration, 0, runs)
-			c := Case{Tool: tool, LatencyMS: ms, Resources: n, FloorMS: 2 * ms}
-			for range runs {
-				m, err := r.once(ctx)
-				if err != nil {
-					return err
-				}
-				walls = append(walls, m.wall)
-				cpus = append(cpus, m.cpu)
-				c.PeakRSSBytes = max(c.PeakRSSBytes, m.rss)
-			}
-			c.Wall = Summarize(walls)
-			if tool == ToolHFOIDC {
-				cpu := Summarize(cpus)
-				c.CPU = &cpu
-			}
-			if c.FloorMS > 0 {
-				c.Ratio = c.Wall.Median / c.FloorMS
-			}
-			if tool == ToolHFOIDC {
-				res.PeakRSSBytes = max(res.PeakRSSBytes, c.PeakRSSBytes)
-			} else {
-				c.PeakRSSBytes = 0 // a shell's children are not counted
-			}
-			res.Cases = append(res.Cases, c)
+			r := runner{sb: sb, bin: opts.Bin, bare: opts.Bare, recipe: recipe, work: work, tool: tool, resources: all[:n], env: caEnv}
+			cases = append(cases, &pending{c: Case{Tool: tool, LatencyMS: ms, Resources: n, FloorMS: 2 * ms}, r: r, runs: runs})
 		}
 	}
-	return nil
+	return sb, cases, nil
 }
 
-// startup times `hf-oidc version`, which does no network work.
-func startup(ctx context.Context, bin, work string, runs int) (Summary, error) {
-	walls := make([]time.Duration, 0, runs)
-	for range runs {
-		cmd := exec.CommandContext(ctx, bin, "version")
-		cmd.Env = baseEnv(work)
-		start := time.Now()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return Summary{}, fmt.Errorf("running hf-oidc version: %w\n%s", err, out)
-		}
-		walls = append(walls, time.Since(start))
+// systemBundle and systemDirs are where crypto/x509 finds the roots on
+// Debian and Ubuntu, GitHub's runners.
+const systemBundle = "/etc/ssl/certs/ca-certificates.crt"
+
+var systemDirs = []string{"/etc/ssl/certs", "/etc/pki/tls/certs"}
+
+// trustSandbox returns the environment that makes the tools trust the
+// sandbox's CA as a real job trusts the Hub's: besides the system's roots,
+// so that reading those, the first TLS handshake's largest cost, is
+// measured too. Go reads the system's bundle and directories with
+// SSL_CERT_DIR adding one; curl gets the bundle and the CA in one file.
+// Where the system's roots are not read from those paths, the CA alone is
+// trusted.
+func trustSandbox(work, name string, pem []byte) ([]string, error) {
+	dir := filepath.Join(work, "ca-"+name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("writing the sandbox's certificate: %w", err)
 	}
-	return Summarize(walls), nil
+	ca := filepath.Join(dir, "sandbox.pem")
+	if err := os.WriteFile(ca, pem, 0o644); err != nil {
+		return nil, fmt.Errorf("writing the sandbox's certificate: %w", err)
+	}
+	bundle, err := os.ReadFile(systemBundle)
+	if runtime.GOOS != "linux" || err != nil {
+		return []string{"SSL_CERT_FILE=" + ca, "CURL_CA_BUNDLE=" + ca}, nil
+	}
+	both := filepath.Join(dir, "bundle.pem")
+	if err := os.WriteFile(both, append(append(bundle, '\n'), pem...), 0o644); err != nil {
+		return nil, fmt.Errorf("writing the sandbox's certificate: %w", err)
+	}
+	return []string{"SSL_CERT_DIR=" + strings.Join(append([]string{dir}, systemDirs...), ":"), "CURL_CA_BUNDLE=" + both}, nil
+}
+
+// rootsNote says which roots the tools trusted.
+func rootsNote(plain bool) string {
+	if plain {
+		return "plain http: no TLS"
+	}
+	b, err := os.ReadFile(systemBundle)
+	if runtime.GOOS != "linux" || err != nil {
+		return "TLS roots: the sandbox's CA alone (" + systemBundle + " not found)"
+	}
+	return fmt.Sprintf("TLS roots: the system's (%d certificates in %s, and %s) and the sandbox's CA, read as a real job reads them",
+		bytes.Count(b, []byte("-----BEGIN CERTIFICATE-----")), systemBundle, strings.Join(systemDirs, " and "))
+}
+
+// startupOnce times `hf-oidc version`, which does no network work.
+func startupOnce(ctx context.Context, bin, work string) (time.Duration, error) {
+	cmd := exec.CommandContext(ctx, bin, "version")
+	cmd.Env = baseEnv(work)
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("running hf-oidc version: %w\n%s", err, out)
+	}
+	return time.Since(start), nil
 }
 
 // baseEnv keeps the machine's own variables (a real CI's GITHUB_ACTIONS,
@@ -251,7 +336,8 @@ func baseEnv(work string) []string {
 
 type runner struct {
 	sb                *sandbox.Sandbox
-	bin, recipe, work string
+	bin, bare, recipe string
+	work              string
 	tool              string
 	resources         []string
 	env               []string // added to the tool's environment
@@ -276,8 +362,10 @@ func (r runner) once(ctx context.Context) (measure, error) {
 			args = append(args, "--resource", res)
 		}
 		cmd = exec.CommandContext(ctx, r.bin, args...)
-	} else {
+	} else if r.tool == ToolBare {
 		// Resource names are not secrets; argv is fine for them.
+		cmd = exec.CommandContext(ctx, r.bare, r.resources...)
+	} else {
 		cmd = exec.CommandContext(ctx, "bash", append([]string{r.recipe}, r.resources...)...)
 	}
 	cmd.Env = append(append(baseEnv(r.work), r.sb.GitHubEnv()...), r.env...)

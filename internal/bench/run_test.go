@@ -26,6 +26,14 @@ var built = sync.OnceValues(func() (string, error) {
 	return Build(context.Background(), dir, "../../cmd/hf-oidc")
 })
 
+// builtBare is the bare client, built on first use into the same directory.
+var builtBare = sync.OnceValues(func() (string, error) {
+	if _, err := built(); err != nil {
+		return "", err
+	}
+	return BuildBare(context.Background(), buildDir)
+})
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if buildDir != "" {
@@ -58,14 +66,18 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	bare, err := builtBare()
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, err := Run(context.Background(), Options{
-		Bin: binary(t), N: 2, StartupRuns: 2, Recipe: true,
+		Bin: binary(t), Bare: bare, N: 2, StartupRuns: 3, Recipe: true,
 		Latencies: []time.Duration{0, time.Millisecond}, Resources: []int{1, 3},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.BinaryBytes <= 0 || res.Startup.Runs != 2 || res.N != 2 || res.Machine.Cores <= 0 || res.Date == "" {
+	if res.BinaryBytes <= 0 || res.Startup.Runs != 3 || res.N != 2 || res.Machine.Cores <= 0 || res.Date == "" {
 		t.Errorf("results lack the binary size, start-up, runs or machine: %+v", res)
 	}
 	if runtime.GOOS == "linux" && res.PeakRSSBytes <= 0 {
@@ -75,11 +87,11 @@ func TestRun(t *testing.T) {
 	if !recipe && !strings.Contains(res.RecipeNote, "skipped") {
 		t.Errorf("without curl or jq the recipe note is %q, want it to say the comparison was skipped", res.RecipeNote)
 	}
-	for _, tool := range []string{ToolHFOIDC, ToolRecipe} {
+	for _, tool := range []string{ToolHFOIDC, ToolBare, ToolRecipe} {
 		for _, lat := range []float64{0, 1} {
 			for _, n := range []int{1, 3} {
 				c, ok := res.Find(tool, lat, n)
-				if want := tool == ToolHFOIDC || recipe; ok != want {
+				if want := tool != ToolRecipe || recipe; ok != want {
 					t.Errorf("%s at %g ms for %d resources: found %v, want %v", tool, lat, n, ok, want)
 					continue
 				}
@@ -107,14 +119,18 @@ func TestRunnerFailure(t *testing.T) {
 	}
 	defer sb.Close()
 	sb.TrustGitHub("acme/trusted")
-	tools := []string{ToolHFOIDC}
+	bare, err := builtBare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := []string{ToolHFOIDC, ToolBare}
 	recipe := ""
 	if haveRecipeTools() {
 		tools = append(tools, ToolRecipe)
 		recipe, _ = writeRecipe(t.TempDir())
 	}
 	for _, tool := range tools {
-		r := runner{sb: sb, bin: binary(t), recipe: recipe, work: t.TempDir(), tool: tool, resources: []string{"acme/trusted", "acme/untrusted"}}
+		r := runner{sb: sb, bin: binary(t), bare: bare, recipe: recipe, work: t.TempDir(), tool: tool, resources: []string{"acme/trusted", "acme/untrusted"}}
 		_, err := r.once(context.Background())
 		if err == nil {
 			t.Errorf("%s with an untrusted resource: no error", tool)

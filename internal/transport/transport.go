@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,11 +28,18 @@ const (
 // inspecting proxy works the same on macOS and Windows.
 const EnvCAFile = "SSL_CERT_FILE"
 
+// EnvCADir adds directories of CA certificates (colon-separated) to the
+// system's bundle, replacing its default directories, as crypto/x509 and
+// OpenSSL read it on Linux.
+const EnvCADir = "SSL_CERT_DIR"
+
 // New returns a client that
 //   - speaks only https, except to loopback addresses (the local sandbox);
 //   - takes proxies from HTTPS_PROXY, HTTP_PROXY and NO_PROXY (and their
 //     lower-case forms), as curl and the Hub's own client do;
-//   - trusts the roots in SSL_CERT_FILE when it is set, else the system's;
+//   - trusts the roots in SSL_CERT_FILE when it is set, else the system's
+//     (read in the background from the start, and on Linux each distinct
+//     certificate parsed once: see rootStore);
 //   - follows a redirect only to the same scheme, host and port (a POST only
 //     on 307 and 308, which keep its body), so that neither the ID token in
 //     an exchange's body nor a bearer header ever reaches another host.
@@ -43,12 +51,15 @@ func New(getenv func(string) string) (*http.Client, error) {
 		getenv = os.Getenv
 	}
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	var roots *rootsFuture
 	if file := getenv(EnvCAFile); file != "" {
 		pool, err := loadRoots(file)
 		if err != nil {
 			return nil, err
 		}
 		tlsConfig.RootCAs = pool
+	} else if store, ok := systemStore(getenv); ok {
+		roots = loadInBackground(store)
 	}
 	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -61,7 +72,17 @@ func New(getenv func(string) string) (*http.Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: &schemeGuard{next: t}, CheckRedirect: CheckRedirect}, nil
+	g := &schemeGuard{next: t}
+	if roots != nil {
+		// Set before the first https request dials, never after: every
+		// request passes through the guard's once.
+		g.prepare = func() {
+			if pool := roots.wait(); pool != nil {
+				tlsConfig.RootCAs = pool
+			}
+		}
+	}
+	return &http.Client{Transport: g, CheckRedirect: CheckRedirect}, nil
 }
 
 func loadRoots(file string) (*x509.CertPool, error) {
@@ -82,7 +103,12 @@ func loadRoots(file string) (*x509.CertPool, error) {
 
 // schemeGuard refuses plain http to anything but loopback, whatever asked
 // for it: a variable, a redirect or a provider's URL.
-type schemeGuard struct{ next http.RoundTripper }
+// It also runs prepare, once, before the first https request.
+type schemeGuard struct {
+	next    http.RoundTripper
+	prepare func()
+	once    sync.Once
+}
 
 func (g *schemeGuard) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err := CheckURL(r.URL); err != nil {
@@ -90,6 +116,9 @@ func (g *schemeGuard) RoundTrip(r *http.Request) (*http.Response, error) {
 			r.Body.Close()
 		}
 		return nil, err
+	}
+	if g.prepare != nil && r.URL.Scheme == "https" {
+		g.once.Do(g.prepare)
 	}
 	return g.next.RoundTrip(r)
 }

@@ -2,6 +2,10 @@
 // results.json, results.md and chart.svg:
 //
 //	go run ./internal/bench/cmd/bench [-n 10] [-recipe-n 5] [-out docs/bench]
+//
+// Beside hf-oidc it runs the bare Go client (internal/bench/bare: the
+// protocol's requests and nothing else) and the Hub documentation's curl
+// and jq recipe, against the same sandboxes, in the same rounds.
 package main
 
 import (
@@ -36,6 +40,7 @@ func realMain(ctx context.Context) error {
 	out := flag.String("out", "docs/bench", "directory for results.json, results.md and chart.svg")
 	pkg := flag.String("pkg", "./cmd/hf-oidc", "the hf-oidc main package, relative to the working directory")
 	noRecipe := flag.Bool("no-recipe", false, "skip the curl+jq comparison")
+	noBare := flag.Bool("no-bare", false, "skip the bare Go client (the protocol's requests and nothing else)")
 	from := flag.String("from", "", "measure nothing: redraw the table and chart from this results.json")
 	plain := flag.Bool("plain", false, "serve the sandbox over plain http instead of https (HTTP/2)")
 	latencies := flag.String("latencies", "0,20ms,100ms", "injected round-trip times, comma-separated")
@@ -57,7 +62,7 @@ func realMain(ctx context.Context) error {
 		if opts.Resources, err = parseList(*resources, strconv.Atoi); err != nil {
 			return fmt.Errorf("-resources: %w", err)
 		}
-		res, err = measure(ctx, *pkg, opts)
+		res, err = measure(ctx, *pkg, !*noBare, opts)
 	}
 	if err != nil {
 		return err
@@ -77,7 +82,7 @@ func realMain(ctx context.Context) error {
 	return bench.WriteMarkdown(os.Stdout, res)
 }
 
-func measure(ctx context.Context, pkg string, opts bench.Options) (*bench.Results, error) {
+func measure(ctx context.Context, pkg string, bare bool, opts bench.Options) (*bench.Results, error) {
 	dir, err := os.MkdirTemp("", "hf-oidc-bench-bin-")
 	if err != nil {
 		return nil, fmt.Errorf("making a build directory: %w", err)
@@ -85,6 +90,11 @@ func measure(ctx context.Context, pkg string, opts bench.Options) (*bench.Result
 	defer os.RemoveAll(dir)
 	if opts.Bin, err = bench.Build(ctx, dir, pkg); err != nil {
 		return nil, err
+	}
+	if bare {
+		if opts.Bare, err = bench.BuildBare(ctx, dir); err != nil {
+			return nil, err
+		}
 	}
 	return bench.Run(ctx, opts)
 }
