@@ -271,37 +271,27 @@ func latencyCases(opts Options, work, recipe string, lat time.Duration) (*sandbo
 	return sb, cases, nil
 }
 
-// systemBundle and systemDirs are where crypto/x509 finds the roots on
-// Debian and Ubuntu, GitHub's runners.
+// systemBundle is where crypto/x509 finds the roots on Debian and Ubuntu,
+// GitHub's runners.
 const systemBundle = "/etc/ssl/certs/ca-certificates.crt"
 
-var systemDirs = []string{"/etc/ssl/certs", "/etc/pki/tls/certs"}
-
 // trustSandbox returns the environment that makes the tools trust the
-// sandbox's CA as a real job trusts the Hub's: besides the system's roots,
-// so that reading those, the first TLS handshake's largest cost, is
-// measured too. Go reads the system's bundle and directories with
-// SSL_CERT_DIR adding one; curl gets the bundle and the CA in one file.
-// Where the system's roots are not read from those paths, the CA alone is
-// trusted.
+// sandbox's CA as a real job trusts the Hub's: among the system's roots, so
+// that reading those, the first TLS handshake's largest cost, is measured
+// too. The CA joins a copy of the system's bundle that SSL_CERT_FILE (and
+// curl's CURL_CA_BUNDLE) names, as on a runner that sets it; hf-oidc reads
+// the same bundle without it. Go's own client also reads /etc/ssl/certs.
+// Where there is no such bundle, the CA alone is trusted.
 func trustSandbox(work, name string, pem []byte) ([]string, error) {
-	dir := filepath.Join(work, "ca-"+name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("writing the sandbox's certificate: %w", err)
-	}
-	ca := filepath.Join(dir, "sandbox.pem")
-	if err := os.WriteFile(ca, pem, 0o644); err != nil {
-		return nil, fmt.Errorf("writing the sandbox's certificate: %w", err)
-	}
 	bundle, err := os.ReadFile(systemBundle)
-	if runtime.GOOS != "linux" || err != nil {
-		return []string{"SSL_CERT_FILE=" + ca, "CURL_CA_BUNDLE=" + ca}, nil
+	if err != nil {
+		bundle = nil
 	}
-	both := filepath.Join(dir, "bundle.pem")
-	if err := os.WriteFile(both, append(append(bundle, '\n'), pem...), 0o644); err != nil {
+	ca := filepath.Join(work, "roots-"+name+".pem")
+	if err := os.WriteFile(ca, append(append(bundle, '\n'), pem...), 0o644); err != nil {
 		return nil, fmt.Errorf("writing the sandbox's certificate: %w", err)
 	}
-	return []string{"SSL_CERT_DIR=" + strings.Join(append([]string{dir}, systemDirs...), ":"), "CURL_CA_BUNDLE=" + both}, nil
+	return []string{"SSL_CERT_FILE=" + ca, "CURL_CA_BUNDLE=" + ca}, nil
 }
 
 // rootsNote says which roots the tools trusted.
@@ -310,11 +300,10 @@ func rootsNote(plain bool) string {
 		return "plain http: no TLS"
 	}
 	b, err := os.ReadFile(systemBundle)
-	if runtime.GOOS != "linux" || err != nil {
+	if err != nil {
 		return "TLS roots: the sandbox's CA alone (" + systemBundle + " not found)"
 	}
-	return fmt.Sprintf("TLS roots: the system's (%d certificates in %s, and %s) and the sandbox's CA, read as a real job reads them",
-		bytes.Count(b, []byte("-----BEGIN CERTIFICATE-----")), systemBundle, strings.Join(systemDirs, " and "))
+	return fmt.Sprintf("TLS roots: the system's %d (%s) and the sandbox's CA, in the file SSL_CERT_FILE names", bytes.Count(b, []byte("-----BEGIN CERTIFICATE-----")), systemBundle)
 }
 
 // startupOnce times `hf-oidc version`, which does no network work.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -189,23 +191,106 @@ func isSameDirSymlink(path string) bool {
 	return err == nil && !strings.Contains(target, "/")
 }
 
-// rootsFuture is the system's roots being loaded in the background, from
-// the moment a client is made until its first https request needs them.
+// systemRoots makes the transports that trust the system's roots. Most
+// systems' bundle holds every root their directories do, so the bundle is
+// read first (in the background, from the client's making) and the
+// directories only when a server's certificate is not trusted with the
+// bundle alone (golang/go#38869): then the server is tried again with
+// everything crypto/x509 would have read, and the same servers are trusted
+// in the end. Transports are never changed once used, only replaced.
+type systemRoots struct {
+	store rootStore
+	base  *http.Transport // its TLS config holds no roots
+	first *rootsFuture
+
+	mu      sync.Mutex
+	tls     *http.Transport // made on the first https request
+	widened bool            // the directories were read
+	old     []*http.Transport
+}
+
+// transport is the one https requests go through now.
+func (s *systemRoots) transport() *http.Transport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tls == nil {
+		s.tls = s.trusting(s.first.wait().pool)
+	}
+	return s.tls
+}
+
+func (s *systemRoots) trusting(pool *x509.CertPool) *http.Transport {
+	t := s.base.Clone()
+	if pool == nil {
+		// Nothing could be read after all (the file went away): trust
+		// nothing rather than fall back on crypto/x509's choice.
+		pool = x509.NewCertPool()
+	}
+	t.TLSClientConfig.RootCAs = pool
+	return t
+}
+
+// widen reports whether a request that failed with err on used should be
+// sent again: when the certificate was not trusted and reading the
+// directories, now or since, added roots.
+func (s *systemRoots) widen(used *http.Transport, err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	if !errors.As(err, &unknown) && !errors.As(err, &invalid) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tls != used {
+		return true
+	}
+	f := s.first.wait()
+	if !f.partial || s.widened {
+		return false
+	}
+	s.widened = true
+	all := s.store.load()
+	if all == nil || all.Equal(f.pool) {
+		return false
+	}
+	s.old = append(s.old, s.tls)
+	s.tls.CloseIdleConnections()
+	s.tls = s.trusting(all)
+	return true
+}
+
+func (s *systemRoots) closeIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range append(s.old, s.tls) {
+		if t != nil {
+			t.CloseIdleConnections()
+		}
+	}
+}
+
+// rootsFuture is the first roots read in the background: the bundle alone
+// (partial) or, when there is no bundle, the directories.
 type rootsFuture struct {
-	done chan struct{}
-	pool *x509.CertPool
+	done    chan struct{}
+	pool    *x509.CertPool
+	partial bool
 }
 
 func loadInBackground(s rootStore) *rootsFuture {
 	f := &rootsFuture{done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
-		f.pool = s.load()
+		if f.pool = (rootStore{files: s.files}).load(); f.pool != nil {
+			f.partial = len(s.dirs) > 0
+		} else {
+			f.pool = s.load()
+		}
 	}()
 	return f
 }
 
-func (f *rootsFuture) wait() *x509.CertPool {
+func (f *rootsFuture) wait() *rootsFuture {
 	<-f.done
-	return f.pool
+	return f
 }

@@ -10,12 +10,15 @@ import (
 	"io"
 	"log"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -108,14 +111,15 @@ func TestRootStoreReadsAsGoDoes(t *testing.T) {
 }
 
 // TestRootStoreIsTheSystemPool: on this machine, the same roots as
-// crypto/x509 loads itself.
+// crypto/x509 loads itself, from where it looks (New reads SSL_CERT_FILE
+// alone when it is set; crypto/x509 takes it for the bundle).
 func TestRootStoreIsTheSystemPool(t *testing.T) {
-	if os.Getenv(EnvCAFile) != "" {
-		t.Skipf("%s is set: crypto/x509 reads it instead of the system's bundle", EnvCAFile)
-	}
 	s, ok := systemStore(os.Getenv)
 	if !ok {
 		t.Skipf("on %s crypto/x509 asks the platform", runtime.GOOS)
+	}
+	if f := os.Getenv(EnvCAFile); f != "" {
+		s.files = []string{f}
 	}
 	sys, err := x509.SystemCertPool()
 	if err != nil {
@@ -173,6 +177,83 @@ func TestSystemRootsTrusted(t *testing.T) {
 		if !tc.trusted && (err == nil || !Untrusted(err)) {
 			t.Errorf("%s: %v, want the server untrusted", tc.name, err)
 		}
+	}
+}
+
+// TestSystemRootsBundleFirst: the bundle is read first and the directories
+// only when a server is not trusted without them; then the request is sent
+// again, body and all, and everything crypto/x509 would read is trusted.
+func TestSystemRootsBundleFirst(t *testing.T) {
+	t.Parallel()
+	var conns atomic.Int32
+	var bodies []string
+	var mu sync.Mutex
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+	}))
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	defer srv.Close()
+	server, other := pemOf(srv.Certificate().Raw), pemOf(testCA(t, "other"))
+
+	for _, tc := range []struct {
+		name               string
+		bundle, inDir      []byte
+		trusted, readsDirs bool
+		conns              int32 // for two requests
+	}{
+		{"in the bundle", append(other, server...), other, true, false, 1},
+		{"in a directory only", other, server, true, true, 2},
+		{"nowhere", other, other, false, true, 2},
+		{"nowhere, a directory adding another root", other, pemOf(testCA(t, "more")), false, true, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFile(t, filepath.Join(root, "bundle.crt"), tc.bundle)
+			writeFile(t, filepath.Join(root, "certs/x.pem"), tc.inDir)
+			store := func(func(string) string) (rootStore, bool) {
+				return rootStore{files: []string{filepath.Join(root, "bundle.crt")}, dirs: []string{filepath.Join(root, "certs")}}, true
+			}
+			c, err := newClient(func(string) string { return "" }, store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseIdleConnections()
+			before := conns.Load()
+			mu.Lock()
+			bodies = nil
+			mu.Unlock()
+			for range 2 {
+				resp, err := c.Post(srv.URL, "text/plain", strings.NewReader("the body"))
+				if err == nil {
+					resp.Body.Close()
+				}
+				if tc.trusted != (err == nil) || (err != nil && !Untrusted(err)) {
+					t.Fatalf("request: %v, want trusted %v", err, tc.trusted)
+				}
+			}
+			roots := c.Transport.(*schemeGuard).roots
+			if roots.widened != tc.readsDirs {
+				t.Errorf("directories read: %v, want %v", roots.widened, tc.readsDirs)
+			}
+			if n := conns.Load() - before; n != tc.conns {
+				t.Errorf("%d connections for two requests, want %d", n, tc.conns)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.trusted && (len(bodies) != 2 || bodies[0] != "the body" || bodies[1] != "the body") {
+				t.Errorf("the server received %q, want the body twice", bodies)
+			}
+		})
 	}
 }
 

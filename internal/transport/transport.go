@@ -3,6 +3,7 @@ package transport
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -10,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -38,8 +38,9 @@ const EnvCADir = "SSL_CERT_DIR"
 //   - takes proxies from HTTPS_PROXY, HTTP_PROXY and NO_PROXY (and their
 //     lower-case forms), as curl and the Hub's own client do;
 //   - trusts the roots in SSL_CERT_FILE when it is set, else the system's
-//     (read in the background from the start, and on Linux each distinct
-//     certificate parsed once: see rootStore);
+//     (both read in the background from the start; on Linux the system's
+//     directories only if its bundle does not vouch for a server: see
+//     systemRoots);
 //   - follows a redirect only to the same scheme, host and port (a POST only
 //     on 307 and 308, which keep its body), so that neither the ID token in
 //     an exchange's body nor a bearer header ever reaches another host.
@@ -47,19 +48,23 @@ const EnvCADir = "SSL_CERT_DIR"
 // getenv reads SSL_CERT_FILE (nil: os.Getenv); the proxy variables are read
 // from the process environment by net/http.
 func New(getenv func(string) string) (*http.Client, error) {
+	return newClient(getenv, systemStore)
+}
+
+func newClient(getenv func(string) string, store func(func(string) string) (rootStore, bool)) (*http.Client, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	var roots *rootsFuture
+	var roots *systemRoots
 	if file := getenv(EnvCAFile); file != "" {
-		pool, err := loadRoots(file)
-		if err != nil {
+		if err := checkCAFile(file); err != nil {
 			return nil, err
 		}
-		tlsConfig.RootCAs = pool
-	} else if store, ok := systemStore(getenv); ok {
-		roots = loadInBackground(store)
+		only := rootStore{files: []string{file}}
+		roots = &systemRoots{store: only, first: loadInBackground(only)}
+	} else if s, ok := store(getenv); ok {
+		roots = &systemRoots{store: s, first: loadInBackground(s)}
 	}
 	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -72,42 +77,45 @@ func New(getenv func(string) string) (*http.Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	g := &schemeGuard{next: t}
 	if roots != nil {
-		// Set before the first https request dials, never after: every
-		// request passes through the guard's once.
-		g.prepare = func() {
-			if pool := roots.wait(); pool != nil {
-				tlsConfig.RootCAs = pool
-			}
-		}
+		roots.base = t
 	}
-	return &http.Client{Transport: g, CheckRedirect: CheckRedirect}, nil
+	return &http.Client{Transport: &schemeGuard{next: t, roots: roots}, CheckRedirect: CheckRedirect}, nil
 }
 
-func loadRoots(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
+// checkCAFile fails unless file holds a certificate, as
+// x509.CertPool.AppendCertsFromPEM would read it; the whole of it is read
+// in the background.
+func checkCAFile(file string) error {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, fmt.Errorf("reading %s=%s: %v; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", EnvCAFile, file, err)
+		return fmt.Errorf("reading %s=%s: %v; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", EnvCAFile, file, err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("reading %s=%s: no PEM certificate in it; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", EnvCAFile, file)
+	for len(data) > 0 {
+		var block *pem.Block
+		if block, data = pem.Decode(data); block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
+			continue
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err == nil {
+			return nil
+		}
 	}
-	return pool, nil
+	return fmt.Errorf("reading %s=%s: no PEM certificate in it; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", EnvCAFile, file)
 }
 
 // schemeGuard refuses plain http to anything but loopback, whatever asked
-// for it: a variable, a redirect or a provider's URL.
-// It also runs prepare, once, before the first https request.
+// for it: a variable, a redirect or a provider's URL. With roots, https
+// goes through a transport that trusts them (see systemRoots).
 type schemeGuard struct {
-	next    http.RoundTripper
-	prepare func()
-	once    sync.Once
+	next  http.RoundTripper
+	roots *systemRoots
 }
 
 func (g *schemeGuard) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -117,17 +125,44 @@ func (g *schemeGuard) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if g.prepare != nil && r.URL.Scheme == "https" {
-		g.once.Do(g.prepare)
+	if g.roots == nil || r.URL.Scheme != "https" {
+		return g.next.RoundTrip(r)
 	}
-	return g.next.RoundTrip(r)
+	t := g.roots.transport()
+	resp, err := t.RoundTrip(r)
+	if err != nil && g.roots.widen(t, err) {
+		if again, ok := rewound(r); ok {
+			return g.roots.transport().RoundTrip(again)
+		}
+	}
+	return resp, err
+}
+
+// rewound is r ready to be sent again, if its body can be had again.
+func rewound(r *http.Request) (*http.Request, bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return r, true
+	}
+	if r.GetBody == nil {
+		return nil, false
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	again := r.Clone(r.Context())
+	again.Body = body
+	return again, true
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the
-// transport.
+// transports.
 func (g *schemeGuard) CloseIdleConnections() {
 	if c, ok := g.next.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
+	}
+	if g.roots != nil {
+		g.roots.closeIdle()
 	}
 }
 
