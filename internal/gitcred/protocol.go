@@ -89,6 +89,13 @@ func (r *Request) setURL(raw string) error {
 			r.Password = pw
 		}
 	}
+	// Percent-escapes decode to any byte; git refuses a line break in a
+	// URL's parts (CVE-2020-5260), and a NUL would cut its C strings.
+	for _, f := range []struct{ name, v string }{{"host", r.Host}, {"path", r.Path}, {"user name", r.Username}, {"password", r.Password}} {
+		if strings.ContainsAny(f.v, "\n\r\x00") {
+			return fmt.Errorf("reading git's request: the url attribute's %s holds a line break or NUL", f.name)
+		}
+	}
 	return nil
 }
 

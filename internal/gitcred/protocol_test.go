@@ -27,6 +27,8 @@ func TestReadRequest(t *testing.T) {
 		{"no equals", "protocol https\n", Request{}, `line 1 has no "="`},
 		{"NUL", "host=a\x00b\n", Request{}, "NUL byte"},
 		{"bad url", "url=http://[::1\n", Request{}, "not a URL"},
+		{"url path with an escaped NUL", "url=https://h/%00x\n", Request{}, "url attribute's path holds a line break or NUL"},
+		{"url password with an escaped line break", "url=https://u:a%0Ab@h/x\n", Request{}, "url attribute's password holds a line break or NUL"},
 		{"huge", strings.Repeat("x=y\n", maxInput), Request{}, "longer than 64 KiB"},
 	}
 	for _, tt := range tests {
