@@ -2,9 +2,11 @@ package transport
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -191,43 +193,63 @@ func isSameDirSymlink(path string) bool {
 	return err == nil && !strings.Contains(target, "/")
 }
 
-// systemRoots makes the transports that trust the system's roots. Most
-// systems' bundle holds every root their directories do, so the bundle is
-// read first (in the background, from the client's making) and the
-// directories only when a server's certificate is not trusted with the
-// bundle alone (golang/go#38869): then the server is tried again with
-// everything crypto/x509 would have read, and the same servers are trusted
-// in the end. Transports are never changed once used, only replaced.
+// systemRoots makes the transports that trust a root store: the system's,
+// or SSL_CERT_FILE's alone. The roots are read in the background from the
+// client's making, and the first connection is dialed meanwhile: only its
+// TLS handshake waits for them. Most systems' bundle holds every root their
+// directories do, so the bundle is read first and the directories only
+// when a server's certificate is not trusted with the bundle alone
+// (golang/go#38869): then the server is tried again with everything
+// crypto/x509 would have read, and the same servers are trusted in the
+// end.
 type systemRoots struct {
 	store rootStore
 	base  *http.Transport // its TLS config holds no roots
 	first *rootsFuture
 
 	mu      sync.Mutex
-	tls     *http.Transport // made on the first https request
+	tls     *http.Transport // for https
 	widened bool            // the directories were read
 	old     []*http.Transport
+}
+
+func newSystemRoots(base *http.Transport, store rootStore) *systemRoots {
+	s := &systemRoots{store: store, base: base, first: loadInBackground(store)}
+	t := base.Clone()
+	dial := t.DialContext
+	var once sync.Once
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		// Every TLS handshake (the transport's clone of its config) comes
+		// after a dial has returned, so after this, and this is the only
+		// change ever made to a transport in use.
+		once.Do(func() { t.TLSClientConfig.RootCAs = orNone(s.first.wait().pool) })
+		return c, err
+	}
+	s.tls = t
+	return s
 }
 
 // transport is the one https requests go through now.
 func (s *systemRoots) transport() *http.Transport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tls == nil {
-		s.tls = s.trusting(s.first.wait().pool)
-	}
 	return s.tls
 }
 
 func (s *systemRoots) trusting(pool *x509.CertPool) *http.Transport {
 	t := s.base.Clone()
-	if pool == nil {
-		// Nothing could be read after all (the file went away): trust
-		// nothing rather than fall back on crypto/x509's choice.
-		pool = x509.NewCertPool()
-	}
-	t.TLSClientConfig.RootCAs = pool
+	t.TLSClientConfig.RootCAs = orNone(pool)
 	return t
+}
+
+// orNone: when nothing could be read after all (the file went away),
+// trust nothing rather than fall back on crypto/x509's choice.
+func orNone(pool *x509.CertPool) *x509.CertPool {
+	if pool == nil {
+		return x509.NewCertPool()
+	}
+	return pool
 }
 
 // widen reports whether a request that failed with err on used should be

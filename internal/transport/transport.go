@@ -55,21 +55,19 @@ func newClient(getenv func(string) string, store func(func(string) string) (root
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	var roots *systemRoots
+	var roots rootStore
 	if file := getenv(EnvCAFile); file != "" {
 		if err := checkCAFile(file); err != nil {
 			return nil, err
 		}
-		only := rootStore{files: []string{file}}
-		roots = &systemRoots{store: only, first: loadInBackground(only)}
+		roots = rootStore{files: []string{file}}
 	} else if s, ok := store(getenv); ok {
-		roots = &systemRoots{store: s, first: loadInBackground(s)}
+		roots = s
 	}
 	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsConfig,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   TLSHandshakeTimeout,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
@@ -77,10 +75,11 @@ func newClient(getenv func(string) string, store func(func(string) string) (root
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	if roots != nil {
-		roots.base = t
+	g := &schemeGuard{next: t}
+	if len(roots.files) > 0 || len(roots.dirs) > 0 {
+		g.roots = newSystemRoots(t, roots)
 	}
-	return &http.Client{Transport: &schemeGuard{next: t, roots: roots}, CheckRedirect: CheckRedirect}, nil
+	return &http.Client{Transport: g, CheckRedirect: CheckRedirect}, nil
 }
 
 // checkCAFile fails unless file holds a certificate, as

@@ -243,6 +243,9 @@ func TestTLSHandshakeBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := c.Transport.(*schemeGuard).next.(*http.Transport)
+	if roots := c.Transport.(*schemeGuard).roots; roots != nil {
+		tr = roots.transport() // the one https goes through
+	}
 	if tr.TLSHandshakeTimeout != TLSHandshakeTimeout || tr.Proxy == nil || !tr.ForceAttemptHTTP2 {
 		t.Fatalf("transport: handshake timeout %s, proxy set %v, HTTP/2 %v", tr.TLSHandshakeTimeout, tr.Proxy != nil, tr.ForceAttemptHTTP2)
 	}
