@@ -42,10 +42,14 @@ func (s rootStore) load() *x509.CertPool {
 	}
 	var files [][]byte
 	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		files = s.dirFiles()
-	}()
+	if len(s.dirs) == 0 {
+		close(read)
+	} else {
+		go func() {
+			defer close(read)
+			files = s.dirFiles()
+		}()
+	}
 
 	p := newParser()
 	seen := map[string]bool{}
@@ -64,12 +68,14 @@ func (s rootStore) load() *x509.CertPool {
 		}
 	}
 	decode(bundle)
-	known := map[string]bool{}
-	pemChunks(bundle, func(chunk []byte) bool {
-		known[string(chunk)] = true
-		return true
-	})
 	<-read
+	known := map[string]bool{}
+	if len(files) > 0 {
+		pemChunks(bundle, func(chunk []byte) bool {
+			known[string(chunk)] = true
+			return true
+		})
+	}
 	for _, data := range files {
 		if bytes.Equal(data, bundle) {
 			continue
