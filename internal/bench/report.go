@@ -18,7 +18,11 @@ func WriteMarkdown(w io.Writer, res *Results) error {
 	b.WriteString(".\n\n")
 	fmt.Fprintf(&b, "- start-up (`hf-oidc version`): median %.2f ms (min %.2f, p90 %.2f, max %.2f; %d runs)\n",
 		res.Startup.Median, res.Startup.Min, res.Startup.P90, res.Startup.Max, res.Startup.Runs)
-	fmt.Fprintf(&b, "- peak RSS of an exchange: %.1f MiB\n", float64(res.PeakRSSBytes)/(1<<20))
+	if res.RSSNote != "" {
+		fmt.Fprintf(&b, "- %s\n", res.RSSNote)
+	} else {
+		fmt.Fprintf(&b, "- peak RSS of an exchange (GNU time, the largest of any case): %.1f MiB\n", float64(res.PeakRSSBytes)/(1<<20))
+	}
 	fmt.Fprintf(&b, "- binary size (static, stripped): %.1f MiB\n", float64(res.BinaryBytes)/(1<<20))
 	if res.RootsNote != "" {
 		fmt.Fprintf(&b, "- %s\n", res.RootsNote)

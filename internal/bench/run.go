@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,11 +89,13 @@ type Results struct {
 	RecipeN     int     `json:"recipe_runs_per_case,omitempty"`
 	BinaryBytes int64   `json:"binary_bytes"`
 	Startup     Summary `json:"startup"`
-	// PeakRSSBytes is the largest max RSS of any exchange process.
+	// PeakRSSBytes is the largest peak RSS of an hf-oidc exchange, as GNU
+	// time reports it (0: not measured, see RSSNote).
 	PeakRSSBytes int64  `json:"peak_rss_bytes"`
 	Cases        []Case `json:"cases"`
 	RecipeNote   string `json:"recipe_note,omitempty"`
 	RootsNote    string `json:"roots_note,omitempty"`
+	RSSNote      string `json:"rss_note,omitempty"`
 }
 
 // Find returns the case of tool at latency ms and n resources.
@@ -199,10 +202,25 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 			}
 			p.walls = append(p.walls, m.wall)
 			p.cpus = append(p.cpus, m.cpu)
-			p.c.PeakRSSBytes = max(p.c.PeakRSSBytes, m.rss)
 		}
 	}
 	res.Startup = Summarize(startups)
+	if _, err := os.Stat(gnuTime); err != nil {
+		res.RSSNote = "peak RSS not measured: GNU time (" + gnuTime + ") not found"
+	} else {
+		for _, p := range cases {
+			if p.c.Tool != ToolHFOIDC {
+				continue
+			}
+			for range rssRuns {
+				m, err := p.r.run(ctx, true)
+				if err != nil {
+					return nil, err
+				}
+				p.c.PeakRSSBytes = max(p.c.PeakRSSBytes, m.rss)
+			}
+		}
+	}
 	for _, p := range cases {
 		c := p.c
 		c.Wall = Summarize(p.walls)
@@ -211,9 +229,6 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 			c.CPU = &cpu
 			res.PeakRSSBytes = max(res.PeakRSSBytes, c.PeakRSSBytes)
 		}
-		if c.Tool == ToolRecipe {
-			c.PeakRSSBytes = 0 // a shell's children are not counted
-		}
 		if c.FloorMS > 0 {
 			c.Ratio = c.Wall.Median / c.FloorMS
 		}
@@ -221,6 +236,9 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	}
 	return res, nil
 }
+
+// rssRuns is how many runs of each hf-oidc case measure its peak RSS.
+const rssRuns = 3
 
 // A pending case gathers its runs.
 type pending struct {
@@ -334,29 +352,43 @@ type runner struct {
 
 type measure struct {
 	wall, cpu time.Duration
-	rss       int64
+	rss       int64 // bytes; only under GNU time (see withGNUTime)
 }
 
+// gnuTime is GNU time, which reports the peak RSS of the process it runs.
+// A process this one starts reports this one's instead when it is larger:
+// exec keeps the high-water mark of the memory it replaces, which after
+// Go's vfork is ours.
+const gnuTime = "/usr/bin/time"
+
 // once runs the tool for one exchange round and checks that it exported a
-// token per resource.
-func (r runner) once(ctx context.Context) (measure, error) {
+// token per resource. With underTime it runs under GNU time for its peak
+// RSS, which costs time's own start: such a run's wall time is not used.
+func (r runner) once(ctx context.Context) (measure, error) { return r.run(ctx, false) }
+
+func (r runner) run(ctx context.Context, underTime bool) (measure, error) {
 	envFile := filepath.Join(r.work, "github_env")
 	if err := os.WriteFile(envFile, nil, 0o600); err != nil {
 		return measure{}, fmt.Errorf("preparing GITHUB_ENV: %w", err)
 	}
-	var cmd *exec.Cmd
-	if r.tool == ToolHFOIDC {
-		args := []string{"exchange", "--format", "github"}
+	var argv []string
+	switch r.tool {
+	case ToolHFOIDC:
+		argv = []string{r.bin, "exchange", "--format", "github"}
 		for _, res := range r.resources {
-			args = append(args, "--resource", res)
+			argv = append(argv, "--resource", res)
 		}
-		cmd = exec.CommandContext(ctx, r.bin, args...)
-	} else if r.tool == ToolBare {
+	case ToolBare:
 		// Resource names are not secrets; argv is fine for them.
-		cmd = exec.CommandContext(ctx, r.bare, r.resources...)
-	} else {
-		cmd = exec.CommandContext(ctx, "bash", append([]string{r.recipe}, r.resources...)...)
+		argv = append([]string{r.bare}, r.resources...)
+	default:
+		argv = append([]string{"bash", r.recipe}, r.resources...)
 	}
+	rssFile := filepath.Join(r.work, "rss")
+	if underTime {
+		argv = append([]string{gnuTime, "-f", "%M", "-o", rssFile}, argv...)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(append(baseEnv(r.work), r.sb.GitHubEnv()...), r.env...)
 	cmd.Env = append(cmd.Env, "GITHUB_ENV="+envFile, "GITHUB_OUTPUT="+os.DevNull, "GITHUB_STEP_SUMMARY="+os.DevNull)
 	var stderr bytes.Buffer
@@ -374,8 +406,19 @@ func (r runner) once(ctx context.Context) (measure, error) {
 	if got := strings.Count(string(b), "=hf_") + strings.Count(string(b), "\nhf_"); got < len(r.resources) {
 		return measure{}, fmt.Errorf("checking %s's exports: %d tokens for %d resources", r.tool, got, len(r.resources))
 	}
-	ps := cmd.ProcessState
-	return measure{wall: wall, cpu: ps.UserTime() + ps.SystemTime(), rss: peakRSS(ps)}, nil
+	m := measure{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	if underTime {
+		out, err := os.ReadFile(rssFile)
+		if err != nil {
+			return measure{}, fmt.Errorf("reading GNU time's report: %w", err)
+		}
+		kb, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		if err != nil {
+			return measure{}, fmt.Errorf("reading GNU time's report %q: %w", out, err)
+		}
+		m.rss = kb * 1024
+	}
+	return m, nil
 }
 
 // redact blanks every secret the sandbox minted, so that a failure's
