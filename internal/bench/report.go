@@ -72,8 +72,8 @@ func ratio(r float64) string {
 
 // Chart geometry, in SVG user units.
 const (
-	panelW, panelH = 260.0, 220.0
-	padL, padR     = 50.0, 10.0
+	panelW, panelH = 270.0, 220.0
+	padL, padR     = 60.0, 10.0
 	padT, padB     = 30.0, 40.0
 )
 
