@@ -32,7 +32,10 @@ type Options struct {
 	// (HTTP/2), as the Hub and every CI's ID-token endpoint do, so TLS and
 	// connection reuse are measured too.
 	Plain bool
-	Log   io.Writer // progress lines; nil for none
+	// SandboxCAOnly trusts the sandbox's CA alone rather than with the
+	// system's roots, leaving reading those out of what is measured.
+	SandboxCAOnly bool
+	Log           io.Writer // progress lines; nil for none
 }
 
 func (o *Options) defaults() {
@@ -144,7 +147,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		N:           opts.N,
 		RecipeN:     opts.RecipeN,
 		BinaryBytes: fi.Size(),
-		RootsNote:   rootsNote(opts.Plain),
+		RootsNote:   rootsNote(opts.Plain, opts.SandboxCAOnly),
 	}
 	work, err := os.MkdirTemp("", "hf-oidc-bench-")
 	if err != nil {
@@ -257,7 +260,7 @@ func latencyCases(opts Options, work, recipe string, lat time.Duration) (*sandbo
 	}
 	var caEnv []string
 	if pem := sb.CertPEM(); pem != nil {
-		if caEnv, err = trustSandbox(work, fmt.Sprint(lat.Microseconds()), pem); err != nil {
+		if caEnv, err = trustSandbox(work, fmt.Sprint(lat.Microseconds()), pem, !opts.SandboxCAOnly); err != nil {
 			sb.Close()
 			return nil, nil, err
 		}
@@ -300,9 +303,9 @@ const systemBundle = "/etc/ssl/certs/ca-certificates.crt"
 // curl's CURL_CA_BUNDLE) names, as on a runner that sets it; hf-oidc reads
 // the same bundle without it. Go's own client also reads /etc/ssl/certs.
 // Where there is no such bundle, the CA alone is trusted.
-func trustSandbox(work, name string, pem []byte) ([]string, error) {
+func trustSandbox(work, name string, pem []byte, system bool) ([]string, error) {
 	bundle, err := os.ReadFile(systemBundle)
-	if err != nil {
+	if err != nil || !system {
 		bundle = nil
 	}
 	ca := filepath.Join(work, "roots-"+name+".pem")
@@ -313,9 +316,12 @@ func trustSandbox(work, name string, pem []byte) ([]string, error) {
 }
 
 // rootsNote says which roots the tools trusted.
-func rootsNote(plain bool) string {
-	if plain {
+func rootsNote(plain, sandboxOnly bool) string {
+	switch {
+	case plain:
 		return "plain http: no TLS"
+	case sandboxOnly:
+		return "TLS roots: the sandbox's CA alone (-sandbox-ca-only): reading the system's roots is not measured"
 	}
 	b, err := os.ReadFile(systemBundle)
 	if err != nil {
