@@ -247,25 +247,8 @@ func TestRoundsReuseConnections(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var conns atomic.Int32
-			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				var req request
-				json.NewDecoder(r.Body).Decode(&req)
-				grant(w, req)
-			}))
-			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-				if s == http.StateNew {
-					conns.Add(1)
-				}
-			}
-			if tc.tls {
-				srv.EnableHTTP2 = true
-				srv.StartTLS()
-			} else {
-				srv.Start()
-			}
-			defer srv.Close()
-			hc := hubClient(t, srv)
+			srv := newGrantingHub(t, tc.tls)
+			hc := hubClient(t, srv.Server)
 			rs := []resource.Resource{res("acme/a"), res("acme/b"), res("acme/c"), res("acme/d")}
 			c := &Client{Endpoint: srv.URL, HTTPClient: hc}
 			for range rounds {
@@ -273,7 +256,7 @@ func TestRoundsReuseConnections(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if n := conns.Load(); n > tc.maxConn {
+			if n := srv.conns.Load(); n > tc.maxConn {
 				t.Errorf("%d connections for %d rounds of %d resources, want at most %d", n, rounds, len(rs), tc.maxConn)
 			}
 		})
@@ -806,6 +789,41 @@ func TestTokenString(t *testing.T) {
 	assertNoSecrets(t, fmt.Sprintf("%+v %#v", []Token{tok}, Result{Token: tok}))
 }
 
+// grantingHub is a Hub that grants every exchange, over TLS and HTTP/2 or
+// plain HTTP/1.1, counting its connections and its HTTP/2 requests.
+type grantingHub struct {
+	*httptest.Server
+	conns, http2 atomic.Int32
+}
+
+func newGrantingHub(t testing.TB, tls bool) *grantingHub {
+	h := &grantingHub{}
+	h.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 {
+			h.http2.Add(1)
+		}
+		var req request
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, "bad body", 500)
+			return
+		}
+		grant(w, req)
+	}))
+	h.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			h.conns.Add(1)
+		}
+	}
+	if tls {
+		h.EnableHTTP2 = true
+		h.StartTLS()
+	} else {
+		h.Start()
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
 // hubClient is the client every command uses (transport.New), trusting
 // srv's certificate when it serves TLS.
 func hubClient(t testing.TB, srv *httptest.Server) *http.Client {
@@ -834,15 +852,8 @@ func hubClient(t testing.TB, srv *httptest.Server) *http.Client {
 // BenchmarkRound is one round over a warm HTTP/2 connection, as the Hub
 // speaks it; the server does next to nothing, so this is the client's cost.
 func BenchmarkRound(b *testing.B) {
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req request
-		json.NewDecoder(r.Body).Decode(&req)
-		grant(w, req)
-	}))
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	defer srv.Close()
-	c := &Client{Endpoint: srv.URL, HTTPClient: hubClient(b, srv)}
+	srv := newGrantingHub(b, true)
+	c := &Client{Endpoint: srv.URL, HTTPClient: hubClient(b, srv.Server)}
 	for _, n := range []int{1, 16, 64} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			rs := make([]resource.Resource, n)
@@ -869,26 +880,7 @@ func TestRoundSharesOneHTTP2Connection(t *testing.T) {
 	for _, n := range []int{16, 200} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
-			var conns, http2 atomic.Int32
-			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.ProtoMajor == 2 {
-					http2.Add(1)
-				}
-				var req request
-				if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-					http.Error(w, "bad body", 500)
-					return
-				}
-				grant(w, req)
-			}))
-			srv.EnableHTTP2 = true
-			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-				if s == http.StateNew {
-					conns.Add(1)
-				}
-			}
-			srv.StartTLS()
-			defer srv.Close()
+			srv := newGrantingHub(t, true)
 			rs := make([]resource.Resource, n)
 			for i := range rs {
 				rs[i] = res(fmt.Sprintf("acme/m%d", i))
@@ -897,7 +889,7 @@ func TestRoundSharesOneHTTP2Connection(t *testing.T) {
 			if _, err := c.Round(t.Context(), &staticIDs{}, rs); err != nil {
 				t.Fatal(err)
 			}
-			if got, h2 := conns.Load(), http2.Load(); got != 1 || h2 != int32(n) {
+			if got, h2 := srv.conns.Load(), srv.http2.Load(); got != 1 || h2 != int32(n) {
 				t.Errorf("%d resources: %d connections and %d requests over HTTP/2, want 1 and %d", n, got, h2, n)
 			}
 		})
