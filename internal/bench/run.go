@@ -177,9 +177,36 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 			return nil, err
 		}
 	}
-	// The runs go round robin over the cases, start-up included, each round
-	// starting one case further on, so that a burst of load from elsewhere
-	// on the machine falls on every case alike rather than on a few.
+	startups, err := runRounds(ctx, opts, cases, work)
+	if err != nil {
+		return nil, err
+	}
+	res.Startup = Summarize(startups)
+	if res.RSSNote, err = measureRSS(ctx, cases); err != nil {
+		return nil, err
+	}
+	for _, p := range cases {
+		c := p.c
+		c.Wall = Summarize(p.walls)
+		if c.Tool == ToolHFOIDC {
+			cpu := Summarize(p.cpus)
+			c.CPU = &cpu
+			res.PeakRSSBytes = max(res.PeakRSSBytes, c.PeakRSSBytes)
+		}
+		if c.FloorMS > 0 {
+			c.Ratio = c.Wall.Median / c.FloorMS
+		}
+		res.Cases = append(res.Cases, c)
+	}
+	return res, nil
+}
+
+// runRounds runs every case its number of times, and `hf-oidc version`
+// opts.StartupRuns times, and returns the start-up times. The runs go round
+// robin over the cases, start-up included, each round starting one case
+// further on, so that a burst of load from elsewhere on the machine falls
+// on every case alike rather than on a few.
+func runRounds(ctx context.Context, opts Options, cases []*pending, work string) ([]time.Duration, error) {
 	rounds := opts.N
 	for _, p := range cases {
 		rounds = max(rounds, p.runs)
@@ -207,37 +234,28 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 			p.cpus = append(p.cpus, m.cpu)
 		}
 	}
-	res.Startup = Summarize(startups)
+	return startups, nil
+}
+
+// measureRSS sets the peak RSS of each hf-oidc case from runs under GNU
+// time, or says why it could not.
+func measureRSS(ctx context.Context, cases []*pending) (note string, err error) {
 	if _, err := os.Stat(gnuTime); err != nil {
-		res.RSSNote = "peak RSS not measured: GNU time (" + gnuTime + ") not found"
-	} else {
-		for _, p := range cases {
-			if p.c.Tool != ToolHFOIDC {
-				continue
-			}
-			for range rssRuns {
-				m, err := p.r.run(ctx, true)
-				if err != nil {
-					return nil, err
-				}
-				p.c.PeakRSSBytes = max(p.c.PeakRSSBytes, m.rss)
-			}
-		}
+		return "peak RSS not measured: GNU time (" + gnuTime + ") not found", nil
 	}
 	for _, p := range cases {
-		c := p.c
-		c.Wall = Summarize(p.walls)
-		if c.Tool == ToolHFOIDC {
-			cpu := Summarize(p.cpus)
-			c.CPU = &cpu
-			res.PeakRSSBytes = max(res.PeakRSSBytes, c.PeakRSSBytes)
+		if p.c.Tool != ToolHFOIDC {
+			continue
 		}
-		if c.FloorMS > 0 {
-			c.Ratio = c.Wall.Median / c.FloorMS
+		for range rssRuns {
+			m, err := p.r.run(ctx, true)
+			if err != nil {
+				return "", err
+			}
+			p.c.PeakRSSBytes = max(p.c.PeakRSSBytes, m.rss)
 		}
-		res.Cases = append(res.Cases, c)
 	}
-	return res, nil
+	return "", nil
 }
 
 // rssRuns is how many runs of each hf-oidc case measure its peak RSS.
