@@ -193,13 +193,12 @@ func readExchange(w http.ResponseWriter, r *http.Request) (exchangeRequest, *rej
 // verify runs the Hub's checks on the ID token and the publishers of the
 // resource, in the order the Hub is assumed to run them.
 func (s *Sandbox) verify(ctx context.Context, req exchangeRequest) *rejectError {
-	parser := jwt.NewParser(jwt.WithJSONNumber())
 	// A token already verified is not parsed or checked for its signature
 	// again while its key stands; its claims are checked again below.
 	seen, cached := s.verifiedToken(req.subjectToken)
 	uclaims, kid := seen.claims, seen.kid
 	if !cached {
-		unverified, _, err := parser.ParseUnverified(req.subjectToken, jwt.MapClaims{})
+		unverified, _, err := jwt.NewParser(jwt.WithJSONNumber()).ParseUnverified(req.subjectToken, jwt.MapClaims{})
 		if err != nil {
 			return badGrant(CheckMalformed, "subject_token is not a JWT: %v", err)
 		}
@@ -247,8 +246,8 @@ func (s *Sandbox) verify(ctx context.Context, req exchangeRequest) *rejectError 
 			tok *jwt.Token
 			key *rsa.PublicKey
 		)
-		parser := jwt.NewParser(append(s.claimChecks(), jwt.WithValidMethods([]string{"RS256"}))...)
-		tok, err = parser.Parse(req.subjectToken, func(*jwt.Token) (any, error) {
+		verifier := jwt.NewParser(append(s.claimChecks(), jwt.WithValidMethods([]string{"RS256"}))...)
+		tok, err = verifier.Parse(req.subjectToken, func(*jwt.Token) (any, error) {
 			var err error
 			if key, err = s.issuerKey(ctx, iss, kid); err == nil {
 				s.mu.Lock()
