@@ -32,6 +32,22 @@ type Provider interface {
 	// or whether it hands back the one token the job was given (false), which
 	// then cannot outlive its own expiry.
 	CanMint() bool
+	// Job names the CI job this process runs in: the same for the job's
+	// whole life, different for every other job, built from the provider's
+	// own job identifier; "" where the provider has none (the env
+	// provider). It is not secret: a secret part is given as its SHA-256.
+	// hf-oidc binds the tokens it caches to it, so that another job on the
+	// same machine is never handed them.
+	Job() string
+}
+
+// JobVar is a Job made of one variable: "NAME=value", or "" when it is
+// unset.
+func JobVar(getenv func(string) string, name string) string {
+	if v := strings.TrimSpace(getenv(name)); v != "" {
+		return name + "=" + v
+	}
+	return ""
 }
 
 // Options are the side effects a provider may use. Tests inject them; the

@@ -25,6 +25,7 @@ func (f *fake) Name() string                                    { return f.name 
 func (f *fake) Detect() bool                                    { return f.getenv("FAKE_"+f.name) == "1" }
 func (f *fake) IDToken(context.Context, string) (string, error) { return "", nil }
 func (f *fake) CanMint() bool                                   { return false }
+func (f *fake) Job() string                                     { return "" }
 
 func factory(name string) plugins.Factory {
 	return func(opts ...plugins.Option) plugins.Provider {

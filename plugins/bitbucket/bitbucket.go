@@ -50,6 +50,9 @@ func (p *Provider) Detect() bool { return p.getenv(envBuild) != "" }
 // step starts.
 func (*Provider) CanMint() bool { return false }
 
+// Job is the step's BITBUCKET_STEP_UUID.
+func (p *Provider) Job() string { return plugins.JobVar(p.getenv, "BITBUCKET_STEP_UUID") }
+
 // IDToken returns the step's ID token. Its audience was fixed by the step's
 // configuration: with `oidc: true` alone it is the workspace's
 // (ari:cloud:bitbucket::workspace/…), which the Hub rejects, so a token for

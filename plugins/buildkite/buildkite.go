@@ -59,6 +59,9 @@ func (p *Provider) Detect() bool { return p.getenv(envCI) == "true" }
 // CanMint returns true: every call asks the agent for a fresh token.
 func (*Provider) CanMint() bool { return true }
 
+// Job is the job's BUILDKITE_JOB_ID.
+func (p *Provider) Job() string { return plugins.JobVar(p.getenv, "BUILDKITE_JOB_ID") }
+
 // IDToken runs `buildkite-agent oidc request-token --audience <audience>`
 // (with --lifetime when HF_OIDC_BUILDKITE_LIFETIME is set) and returns the
 // token it prints. The token is never passed on a command line, logged, or

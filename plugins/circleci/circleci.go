@@ -67,6 +67,9 @@ func (p *Provider) Detect() bool { return p.getenv(envCI) == "true" }
 // After a fallback to $CIRCLE_OIDC_TOKEN_V2 it returns false.
 func (p *Provider) CanMint() bool { return !p.fellBack.Load() }
 
+// Job is the job's CIRCLE_WORKFLOW_JOB_ID.
+func (p *Provider) Job() string { return plugins.JobVar(p.getenv, "CIRCLE_WORKFLOW_JOB_ID") }
+
 // IDToken runs `circleci run oidc get --claims '{"aud":"<audience>"}'` and
 // returns the token it prints. The token is never passed on a command line,
 // logged, or quoted in an error. When the CLI is missing or fails, it

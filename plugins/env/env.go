@@ -62,6 +62,10 @@ func (p *Provider) Detect() bool {
 // CanMint returns false: the token is the one the user gave.
 func (*Provider) CanMint() bool { return false }
 
+// Job returns "": a pre-minted token names no job. hf-oidc binds what it
+// caches to the token itself instead.
+func (*Provider) Job() string { return "" }
+
 // IDToken returns the given token, trimmed of surrounding whitespace. It
 // ignores audience: the token's aud is whatever it was minted with. A file
 // is read again on every call, so a token file refreshed by someone else is

@@ -2,6 +2,8 @@ package github
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,6 +82,27 @@ func (p *Provider) Detect() bool { return p.getenv(envActions) == "true" }
 // CanMint returns true: the runtime mints a fresh, ~5-minute token for every
 // request.
 func (*Provider) CanMint() bool { return true }
+
+// Job is the run, its attempt and the job's key, which matrix jobs share,
+// with what sets each job apart: its ID-token request URL and the SHA-256
+// of its request token, a credential of that job alone. It is "" outside a
+// job that can mint ID tokens or has a run ID.
+func (p *Provider) Job() string {
+	var parts []string
+	for _, v := range []string{"GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB", envURL} {
+		if s := plugins.JobVar(p.getenv, v); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if t := p.getenv(envToken); t != "" {
+		sum := sha256.Sum256([]byte(t))
+		parts = append(parts, envToken+" sha256="+hex.EncodeToString(sum[:]))
+	}
+	if p.getenv("GITHUB_RUN_ID") == "" && p.getenv(envToken) == "" {
+		return ""
+	}
+	return strings.Join(parts, "\n")
+}
 
 // IDToken asks the Actions runtime for an ID token whose aud claim is
 // audience. An empty audience leaves the request URL's query alone, so GitHub

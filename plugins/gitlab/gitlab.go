@@ -57,6 +57,19 @@ func (p *Provider) Detect() bool { return p.getenv(envCI) == "true" }
 // starts, and they last until the job's timeout.
 func (*Provider) CanMint() bool { return false }
 
+// Job is the job's CI_JOB_ID, with the instance's CI_SERVER_URL: job IDs
+// are unique to an instance.
+func (p *Provider) Job() string {
+	id := plugins.JobVar(p.getenv, "CI_JOB_ID")
+	if id == "" {
+		return ""
+	}
+	if server := plugins.JobVar(p.getenv, "CI_SERVER_URL"); server != "" {
+		return server + "\n" + id
+	}
+	return id
+}
+
 // IDToken returns the job's ID token. GitLab chose its audience when the job
 // started, so a token minted for another audience than audience is refused
 // with the `id_tokens:` block that mints the right one, rather than sent to
