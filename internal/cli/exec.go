@@ -13,7 +13,6 @@ import (
 	"syscall"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
-	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/export"
 	"github.com/hf-oidc/hf-oidc/internal/refresh"
 )
@@ -111,11 +110,7 @@ func execCommand(ctx context.Context, env Env, args []string) (int, error) {
 	if err := seedFromEntries(k, entries); err != nil {
 		return 0, err
 	}
-	if cfg.Getenv("GITHUB_ACTIONS") == "true" {
-		// Our stderr is the step's log: mask each new token before a file
-		// holds it, in case CMD prints it (exchangeRound masked the first).
-		k.Fresh = func(t exchange.Token) { export.Mask(env.Stderr, t.AccessToken) }
-	}
+	maskRefreshed(k, env, cfg)
 	childEnv, err := execEnv(entries, git)
 	if err != nil {
 		return 0, err

@@ -22,8 +22,11 @@ repository path names (with credential.useHttpPath, which --git sets), else a
 username resource's (which reads gated repos), else the first resource's.
 
 It takes the token from the token directory when 'hf-oidc refresh' or
-'hf-oidc exec' keeps it fresh there, else it exchanges one itself and keeps it
-in the directory for the next call. After git reports the token rejected
+'hf-oidc exec' keeps it fresh there for the same job, Hub and ID token, else it
+exchanges one itself and keeps it in the directory for the next call. The
+default directory is the job's own; a token cached by another job, or for
+another Hub, is never handed out. In GitHub Actions each token is masked (on
+stderr, which git shows in the step's log) before git gets it. After git reports the token rejected
 (erase), the next get exchanges a new one. store does nothing. The token is
 written to git on stdout, and nowhere else.
 
@@ -83,7 +86,11 @@ func runGitCredential(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, err := openTokenDir(tokenDir(fs, env.Getenv))
+	s, err := newSession(cfg, env, nil)
+	if err != nil {
+		return err
+	}
+	dir, err := openTokenDir(tokenDir(fs, env.Getenv, s.owner()))
 	if err != nil {
 		return err
 	}
@@ -101,9 +108,17 @@ func runGitCredential(ctx context.Context, env Env, args []string) error {
 		}
 		return nil
 	}
-	tok, err := helperToken(ctx, env, cfg, dir, margin, r)
+	tok, err := helperToken(ctx, env, s, dir, margin, r)
 	if err != nil {
 		return err
+	}
+	if cfg.Getenv("GITHUB_ACTIONS") == "true" {
+		// git shows our stderr in the step's log, where the runner reads
+		// workflow commands: every token handed to git is masked first,
+		// a cached one too, which a keeper may have refreshed unseen.
+		if err := export.Mask(env.Stderr, tok.AccessToken); err != nil {
+			return fmt.Errorf("masking the token: %w", err)
+		}
 	}
 	return gitcred.Answer{Username: gitUsername(r), Password: tok.AccessToken, Expiry: tok.ExpiresAt}.Write(env.Stdout)
 }
@@ -140,23 +155,18 @@ func gitUsername(r resource.Resource) string {
 	}
 }
 
-// helperToken is a token for r: the directory's while it is fresh and git
-// has not rejected it, else a new one, which goes into the directory unless
-// a keeper owns it.
-func helperToken(ctx context.Context, env Env, cfg *config.Config, dir *refresh.Dir, margin time.Duration, r resource.Resource) (exchange.Token, error) {
+// helperToken is a token for r: the directory's while it is fresh, was
+// obtained for this job, Hub and ID token (s's owner), and git has not
+// rejected it; else a new one, which goes into the directory unless a
+// keeper owns it.
+func helperToken(ctx context.Context, env Env, s *session, dir *refresh.Dir, margin time.Duration, r resource.Resource) (exchange.Token, error) {
 	rs := []resource.Resource{r}
-	var s *session
+	owner := s.owner()
 	src := &refresh.Source{
 		Resources: rs,
 		Margin:    margin,
 		Now:       env.Now,
 		Exchange: func(ctx context.Context, rs []resource.Resource) ([]exchange.Result, error) {
-			// The session is made only when an exchange is needed: a fresh
-			// file serves even where no provider is detected.
-			var err error
-			if s, err = newSession(cfg, env, nil); err != nil {
-				return nil, err
-			}
 			// Only the resource git asked for: the helper keeps only its
 			// token, so the others' would be minted for nothing, and each
 			// helper after this one would mint them again.
@@ -168,7 +178,7 @@ func helperToken(ctx context.Context, env Env, cfg *config.Config, dir *refresh.
 			return results, err
 		},
 	}
-	for _, t := range dir.Load(rs) {
+	for _, t := range dir.Load(rs, owner) {
 		if !dir.Rejected(t.AccessToken) {
 			src.Seed(t)
 		}
@@ -181,13 +191,10 @@ func helperToken(ctx context.Context, env Env, cfg *config.Config, dir *refresh.
 	if len(before) == 1 && before[0].AccessToken == tok.AccessToken {
 		return tok, nil
 	}
-	if cfg.Getenv("GITHUB_ACTIONS") == "true" {
-		// git shows our stderr in the step's log, where the runner reads
-		// workflow commands.
-		export.Mask(env.Stderr, tok.AccessToken)
-	}
-	if _, kept := dir.Holder(); !kept {
-		if err := cacheToken(dir, cfg, r, tok, env.Now()); err != nil {
+	// An owner that names no job and no token could be any job: what it
+	// caches could serve no one.
+	if _, kept := dir.Holder(); !kept && owner.Known() {
+		if err := cacheToken(dir, owner, r, tok, env.Now()); err != nil {
 			fmt.Fprintf(env.Stderr, "hf-oidc git-credential: warning: %v\n", err)
 		}
 	}
@@ -195,14 +202,17 @@ func helperToken(ctx context.Context, env Env, cfg *config.Config, dir *refresh.
 }
 
 // cacheToken writes tok to r's file and its expiry to the status, for the
-// next call.
-func cacheToken(dir *refresh.Dir, cfg *config.Config, r resource.Resource, tok exchange.Token, now time.Time) error {
+// next call of the same owner.
+func cacheToken(dir *refresh.Dir, owner refresh.Owner, r resource.Resource, tok exchange.Token, now time.Time) error {
 	if err := dir.WriteToken(r.Name, tok.AccessToken); err != nil {
 		return fmt.Errorf("caching the token: %w", err)
 	}
 	st, err := dir.ReadStatus()
-	if err != nil || st.Endpoint != cfg.Endpoint {
-		st = &refresh.Status{Endpoint: cfg.Endpoint}
+	if err != nil || !st.OwnedBy(owner) {
+		// Another owner's list would vouch for files this one did not
+		// write.
+		st = &refresh.Status{Endpoint: owner.Endpoint}
+		st.SetOwner(owner)
 	}
 	// No keeper holds the directory (see the caller): what a stopped one
 	// wrote of the other files still holds.

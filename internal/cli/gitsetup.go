@@ -22,8 +22,11 @@ type gitSetup struct {
 }
 
 // newGitSetup checks that git is there, before anything is exchanged, and
-// builds the configuration for the helper to use tokenDir (the default
-// token directory when empty).
+// builds the configuration for the helper to use tokenDir. When it is
+// empty the helper gets no --token-dir and takes the default of the job
+// that runs git: git's global configuration outlives the job on a
+// self-hosted runner, and a directory named there would be the next job's
+// too.
 func newGitSetup(cfg *config.Config, env Env, tokenDir string) (*gitSetup, error) {
 	if _, err := exec.LookPath("git"); err != nil {
 		return nil, config.Usagef("--git needs git on PATH, and it is not there: install git or leave out --git")
@@ -39,9 +42,6 @@ func newGitSetup(cfg *config.Config, env Env, tokenDir string) (*gitSetup, error
 	if tokenDir == "" {
 		tokenDir = cfg.Getenv("HF_OIDC_TOKEN_DIR")
 	}
-	if tokenDir == "" {
-		tokenDir = defaultTokenDir(cfg.Getenv)
-	}
 	helper := gitcred.HelperCommand(exe, helperArgs(cfg, tokenDir)...)
 	return &gitSetup{entries: gitcred.Settings(endpoint, helper)}, nil
 }
@@ -55,7 +55,10 @@ func helperArgs(cfg *config.Config, tokenDir string) []string {
 	for _, r := range cfg.Resources {
 		args = append(args, "--resource="+r.String())
 	}
-	args = append(args, "--endpoint="+cfg.Endpoint, "--token-dir="+tokenDir)
+	args = append(args, "--endpoint="+cfg.Endpoint)
+	if tokenDir != "" {
+		args = append(args, "--token-dir="+tokenDir)
+	}
 	for _, v := range config.Vars {
 		switch {
 		case v.Flag == "" || v.Sensitive || v.CI:

@@ -2,12 +2,15 @@ package cli
 
 import (
 	"flag"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/refresh"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 )
 
@@ -120,10 +123,30 @@ func TestRefreshMargin(t *testing.T) {
 func TestDefaultTokenDir(t *testing.T) {
 	t.Parallel()
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	if got := defaultTokenDir(env(map[string]string{"RUNNER_TEMP": "/runner/tmp", "TMPDIR": "/tmp/x"})); got != "/runner/tmp/hf-oidc" {
+	jobA := refresh.Owner{Provider: "gitlab", Job: "CI_JOB_ID=1", Endpoint: "https://huggingface.co"}
+	jobB := refresh.Owner{Provider: "gitlab", Job: "CI_JOB_ID=2", Endpoint: "https://huggingface.co"}
+	tokenA := refresh.Owner{Provider: "env", IDToken: "a.b.c"}
+	tokenB := refresh.Owner{Provider: "env", IDToken: "a.b.d"}
+	uid := fmt.Sprintf("hf-oidc-%d-", os.Getuid())
+	if got := defaultTokenDir(env(map[string]string{"RUNNER_TEMP": "/runner/tmp", "TMPDIR": "/tmp/x"}), jobA); got != "/runner/tmp/"+uid+jobA.JobKey() {
 		t.Errorf("on GitHub: %s", got)
 	}
-	if got := defaultTokenDir(env(map[string]string{"TMPDIR": "/tmp/x"})); !strings.HasPrefix(got, "/tmp/x/hf-oidc-") {
+	if got := defaultTokenDir(env(map[string]string{"TMPDIR": "/tmp/x"}), jobA); got != "/tmp/x/"+uid+jobA.JobKey() {
 		t.Errorf("elsewhere: %s", got)
+	}
+	// One directory per job: another job, or another pre-minted token,
+	// has its own; the same job on another Hub keeps its directory.
+	dirs := map[string]refresh.Owner{}
+	for _, o := range []refresh.Owner{jobA, jobB, tokenA, tokenB} {
+		d := defaultTokenDir(env(nil), o)
+		if prev, dup := dirs[d]; dup {
+			t.Errorf("%+v and %+v share the default directory %s", prev, o, d)
+		}
+		dirs[d] = o
+	}
+	otherHub := jobA
+	otherHub.Endpoint = "https://hub.example"
+	if defaultTokenDir(env(nil), otherHub) != defaultTokenDir(env(nil), jobA) {
+		t.Error("the same job's directory depends on the endpoint")
 	}
 }

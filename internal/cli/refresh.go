@@ -64,9 +64,9 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	}
 	if *stop {
 		if *detach || *keeper || *withGit {
-			return config.Usagef("--stop goes alone (with --token-dir at most)")
+			return config.Usagef("--stop takes no --detach or --git: it stops the keeper of this job's token directory (or of --token-dir)")
 		}
-		return stopKeeper(env, fs)
+		return stopKeeper(env, fs, flags)
 	}
 	cfg, err := flags.Load(env.Getenv)
 	if err != nil {
@@ -76,7 +76,9 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	dirPath, src := tokenDir(fs, env.Getenv)
+	// An unknown owner is the exchange's to report.
+	owner, _ := jobOwner(cfg)
+	dirPath, src := tokenDir(fs, env.Getenv, owner)
 	if *keeper {
 		return runKeeper(ctx, env, cfg, dirPath, margin)
 	}
@@ -90,7 +92,11 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	}
 	var git *gitSetup
 	if *withGit {
-		if git, err = newGitSetup(cfg, env, dir.Path); err != nil {
+		pinned := ""
+		if src != "" {
+			pinned = dir.Path
+		}
+		if git, err = newGitSetup(cfg, env, pinned); err != nil {
 			return err
 		}
 	}
@@ -106,7 +112,7 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	lock, err := dir.TryLock()
 	var held *refresh.HeldError
 	if errors.As(err, &held) {
-		return alreadyKept(ctx, env, cfg, format, dir, git, held)
+		return alreadyKept(ctx, env, cfg, owner, format, dir, git, held)
 	}
 	if err != nil {
 		return err
@@ -146,6 +152,7 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 		return nil
 	}
 	releaseStart() // a later start finds this process keeping the files
+	maskRefreshed(k, env, cfg)
 	k.Log = func(msg string) { fmt.Fprintf(env.Stderr, "hf-oidc refresh: %s\n", msg) }
 	return keep(ctx, k)
 }
@@ -190,14 +197,18 @@ func keep(ctx context.Context, k *refresh.Keeper) error {
 }
 
 // alreadyKept is a second start for a directory a keeper already keeps:
-// it exports that keeper's files, if it keeps the same resources, and
-// starts nothing.
-func alreadyKept(ctx context.Context, env Env, cfg *config.Config, format string, dir *refresh.Dir, git *gitSetup, held *refresh.HeldError) error {
+// it exports that keeper's files, if the keeper is this job's and keeps the
+// same resources for the same Hub, and starts nothing. Another job's keeper
+// is never joined: its tokens are for whomever the Hub gave them.
+func alreadyKept(ctx context.Context, env Env, cfg *config.Config, owner refresh.Owner, format string, dir *refresh.Dir, git *gitSetup, held *refresh.HeldError) error {
 	st, err := dir.ReadStatus()
-	if err != nil || st.Endpoint != cfg.Endpoint || !slices.Equal(st.Resources, resourceStrings(cfg.Resources)) {
-		return config.Usagef("%v for other resources or another endpoint; stop it with 'hf-oidc refresh --stop --token-dir %s', or choose another --token-dir", held, dir.Path)
+	if err != nil || !st.OfJob(owner) {
+		return config.Usagef("%v for another job (or for another ID token), whose tokens hf-oidc never hands to this one; leave --token-dir and HF_OIDC_TOKEN_DIR unset to use this job's own directory, or choose another", held)
 	}
-	toks := dir.Load(cfg.Resources)
+	if !st.OwnedBy(owner) || !slices.Equal(st.Resources, resourceStrings(cfg.Resources)) {
+		return config.Usagef("%v for other resources, another endpoint or another audience; stop it with 'hf-oidc refresh --stop --token-dir %s', or choose another --token-dir", held, dir.Path)
+	}
+	toks := dir.Load(cfg.Resources, owner)
 	now := env.Now()
 	if len(toks) != len(cfg.Resources) || slices.ContainsFunc(toks, func(t exchange.Token) bool { return !now.Before(t.ExpiresAt) }) {
 		return fmt.Errorf("%v, but does not hold a valid token for every resource; see %s and %s, or stop it with --stop and start again",
@@ -220,9 +231,17 @@ func alreadyKept(ctx context.Context, env Env, cfg *config.Config, format string
 }
 
 // stopKeeper is --stop: SIGTERM to the process that holds the directory's
-// lock, then wait for it to let go.
-func stopKeeper(env Env, fs *flag.FlagSet) error {
-	dirPath, src := tokenDir(fs, env.Getenv)
+// lock, if this job started it, then wait for it to let go.
+func stopKeeper(env Env, fs *flag.FlagSet, flags *config.Flags) error {
+	cfg, err := flags.LoadSettings(env.Getenv)
+	if err != nil {
+		return err
+	}
+	owner, ownerErr := jobOwner(cfg)
+	dirPath, src := tokenDir(fs, env.Getenv, owner)
+	if ownerErr != nil && src == "" {
+		return config.Usagef("cannot tell which job this is (%v), so cannot find its token directory; run --stop with the same --provider (or HF_OIDC_PROVIDER) and ID token settings as the refresh, or give its --token-dir", ownerErr)
+	}
 	if _, err := os.Lstat(dirPath); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(env.Stderr, "hf-oidc refresh: no keeper runs for %s, which does not exist.\n", dirPath)
 		return nil
@@ -238,6 +257,12 @@ func stopKeeper(env Env, fs *flag.FlagSet) error {
 	}
 	if pid <= 0 {
 		return fmt.Errorf("stopping the keeper of %s: its lock file names no process", dir.Path)
+	}
+	if st, err := dir.ReadStatus(); err != nil || !st.OfJob(owner) {
+		if ownerErr != nil {
+			return config.Usagef("cannot tell which job this is (%v), and --stop stops only its own job's keeper (pid %d, of %s); run it with the same --provider (or HF_OIDC_PROVIDER) and ID token settings as the refresh", ownerErr, pid, dir.Path)
+		}
+		return config.Usagef("the keeper (pid %d) of %s was not started by this job (or with this ID token), and --stop stops only its own job's keeper; leave --token-dir and HF_OIDC_TOKEN_DIR unset to stop this job's", pid, dir.Path)
 	}
 	if err := signalPID(pid, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("stopping the keeper (pid %d) of %s: %w", pid, dir.Path, err)
@@ -360,7 +385,7 @@ func runKeeper(ctx context.Context, env Env, cfg *config.Config, dirPath string,
 		k.Log(fmt.Sprintf("refreshed %d token%s, valid until %s; next refresh at %s",
 			len(toks), plural(len(toks)), toks[0].ExpiresAt.UTC().Format(time.RFC3339), k.Source.Next().UTC().Format(time.RFC3339)))
 	}
-	k.Source.Seed(dir.Load(cfg.Resources)...)
+	k.Source.Seed(dir.Load(cfg.Resources, s.owner())...)
 	if err := k.Write(nil, nil); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/export"
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
+	"github.com/hf-oidc/hf-oidc/internal/refresh"
 	"github.com/hf-oidc/hf-oidc/internal/transport"
 	"github.com/hf-oidc/hf-oidc/plugins"
 )
@@ -22,6 +24,50 @@ type session struct {
 	ids      *maskingSource
 	client   *exchange.Client
 	hc       *http.Client // what every request goes through
+	// owner is whom the session's tokens are for, worked out before the
+	// first round, since a provider may stop minting after one.
+	owner func() refresh.Owner
+}
+
+// provider is the configured provider, or the detected one.
+func provider(cfg *config.Config, opts ...plugins.Option) (plugins.Provider, error) {
+	if cfg.Provider == "" || cfg.Provider == "auto" {
+		return plugins.Detect(opts...)
+	}
+	p, err := plugins.New(cfg.Provider, opts...)
+	if err != nil {
+		return nil, config.Usagef("--provider/HF_OIDC_PROVIDER: %v", err)
+	}
+	return p, nil
+}
+
+// ownerOf is whom tokens obtained through p are for: the job p names and,
+// where p only hands back the token the job was given, that token. Reading
+// it sends nothing anywhere; a token that cannot be read leaves the owner
+// unknown where p names no job, and nothing is then served from a cache.
+func ownerOf(cfg *config.Config, p plugins.Provider) refresh.Owner {
+	o := refresh.Owner{Provider: p.Name(), Job: p.Job(), Endpoint: cfg.Endpoint, Audience: cfg.Audience}
+	if !p.CanMint() {
+		if tok, err := p.IDToken(context.Background(), cfg.Audience); err == nil {
+			o.IDToken = tok
+		}
+	}
+	return o
+}
+
+// jobOwner is ownerOf the configured provider, for the commands that need
+// it before a session (refresh); unknown, with the reason, where the job
+// cannot be told.
+func jobOwner(cfg *config.Config) (refresh.Owner, error) {
+	p, err := provider(cfg, plugins.WithGetenv(cfg.Getenv))
+	if err != nil {
+		return refresh.Owner{}, err
+	}
+	o := ownerOf(cfg, p)
+	if !o.Known() {
+		return o, fmt.Errorf("the %s provider names no job here, and its ID token cannot be read", p.Name())
+	}
+	return o, nil
 }
 
 func newSession(cfg *config.Config, env Env, mask io.Writer) (*session, error) {
@@ -32,19 +78,7 @@ func newSession(cfg *config.Config, env Env, mask io.Writer) (*session, error) {
 			return nil, config.Usagef("%w", err)
 		}
 	}
-	opts := []plugins.Option{plugins.WithGetenv(cfg.Getenv), plugins.WithHTTPClient(hc)}
-	var (
-		p   plugins.Provider
-		err error
-	)
-	if cfg.Provider == "" || cfg.Provider == "auto" {
-		p, err = plugins.Detect(opts...)
-	} else {
-		p, err = plugins.New(cfg.Provider, opts...)
-		if err != nil {
-			err = config.Usagef("--provider/HF_OIDC_PROVIDER: %v", err)
-		}
-	}
+	p, err := provider(cfg, plugins.WithGetenv(cfg.Getenv), plugins.WithHTTPClient(hc))
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +86,7 @@ func newSession(cfg *config.Config, env Env, mask io.Writer) (*session, error) {
 		cfg:      cfg,
 		hc:       hc,
 		provider: p,
+		owner:    sync.OnceValue(func() refresh.Owner { return ownerOf(cfg, p) }),
 		ids: &maskingSource{
 			src:      &idtoken.Source{Minter: p, Audience: cfg.Audience, Now: env.Now},
 			mask:     mask,

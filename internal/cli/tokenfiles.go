@@ -62,21 +62,23 @@ func tempBase(getenv func(string) string) string {
 }
 
 // defaultTokenDir is the token directory of refresh and the git helper when
-// none is given: one per job on GitHub, one per user elsewhere, so that a
-// later step, --stop and the helper all find it.
-func defaultTokenDir(getenv func(string) string) string {
-	if d := getenv("RUNNER_TEMP"); d != "" {
-		return filepath.Join(d, "hf-oidc")
+// none is given: one per job (hf-oidc-UID-JOBKEY), so that a later step of
+// the job, --stop and the helper all find it, and no other job does. Jobs
+// of one Unix user share the temporary directory on most runners.
+func defaultTokenDir(getenv func(string) string, o refresh.Owner) string {
+	name := fmt.Sprintf("hf-oidc-%d", os.Getuid())
+	if k := o.JobKey(); k != "" {
+		name += "-" + k
 	}
-	return filepath.Join(tempBase(getenv), fmt.Sprintf("hf-oidc-%d", os.Getuid()))
+	return filepath.Join(tempBase(getenv), name)
 }
 
-// tokenDir is --token-dir or HF_OIDC_TOKEN_DIR, else defaultTokenDir.
-func tokenDir(fs *flag.FlagSet, getenv func(string) string) (dir, src string) {
+// tokenDir is --token-dir or HF_OIDC_TOKEN_DIR, else o's defaultTokenDir.
+func tokenDir(fs *flag.FlagSet, getenv func(string) string, o refresh.Owner) (dir, src string) {
 	if dir, src = setting(fs, getenv, "HF_OIDC_TOKEN_DIR"); dir != "" {
 		return dir, src
 	}
-	return defaultTokenDir(getenv), ""
+	return defaultTokenDir(getenv, o), ""
 }
 
 // openTokenDir opens dir, turning a directory that is not private into bad
@@ -109,6 +111,8 @@ func (i idTokenInfo) CanMint() bool     { return i.s.provider.CanMint() }
 
 // newKeeper is a keeper of dir's files whose refreshes run through s.
 func newKeeper(s *session, env Env, dir *refresh.Dir, margin time.Duration) *refresh.Keeper {
+	st := refresh.Status{PID: os.Getpid(), Provider: s.provider.Name(), Endpoint: s.cfg.Endpoint, Resources: resourceStrings(s.cfg.Resources)}
+	st.SetOwner(s.owner())
 	return &refresh.Keeper{
 		Source: &refresh.Source{
 			Exchange: func(ctx context.Context, rs []resource.Resource) ([]exchange.Result, error) {
@@ -120,8 +124,19 @@ func newKeeper(s *session, env Env, dir *refresh.Dir, margin time.Duration) *ref
 			Now:       env.Now,
 		},
 		Dir:    dir,
-		Status: refresh.Status{PID: os.Getpid(), Provider: s.provider.Name(), Endpoint: s.cfg.Endpoint, Resources: resourceStrings(s.cfg.Resources)},
+		Status: st,
 		Now:    env.Now,
+	}
+}
+
+// maskRefreshed makes k mask, in GitHub Actions, each token it obtains from
+// now on before a file holds it: this process runs inside a step, whose
+// log is our stderr, and a command there may print a token file
+// (exchangeRound masked the first tokens). A detached keeper's output is a
+// file, where a mask would only write the token down.
+func maskRefreshed(k *refresh.Keeper, env Env, cfg *config.Config) {
+	if cfg.Getenv("GITHUB_ACTIONS") == "true" {
+		k.Fresh = func(t exchange.Token) { export.Mask(env.Stderr, t.AccessToken) }
 	}
 }
 

@@ -155,6 +155,16 @@ func plain(md string) string { return strings.ReplaceAll(md, "`", "") }
 
 // Load resolves the flags over the environment read through getenv.
 func (f *Flags) Load(getenv func(string) string) (*Config, error) {
+	return f.load(getenv, true)
+}
+
+// LoadSettings is Load without resources, for the commands that act on a
+// job's keeper rather than on resources (refresh --stop).
+func (f *Flags) LoadSettings(getenv func(string) string) (*Config, error) {
+	return f.load(getenv, false)
+}
+
+func (f *Flags) load(getenv func(string) string, withResources bool) (*Config, error) {
 	overlay := map[string]string{}
 	f.fs.Visit(func(fl *flag.Flag) {
 		for name, p := range f.str {
@@ -187,19 +197,13 @@ func (f *Flags) Load(getenv func(string) string) (*Config, error) {
 
 	c := &Config{Getenv: env, Format: f.format, AllowPartial: f.allowPartial}
 
-	// Resources: the flag beats the variable as a whole, not entry by entry.
-	raw, src := []string(f.resources), "--resource"
-	if len(raw) == 0 {
-		raw, src = []string{getenv("HF_OIDC_RESOURCES")}, "HF_OIDC_RESOURCES"
+	if withResources {
+		rs, err := f.loadResources(getenv)
+		if err != nil {
+			return nil, err
+		}
+		c.Resources = rs
 	}
-	if strings.TrimSpace(strings.Join(raw, "")) == "" {
-		return nil, Usagef("no resource given: pass --resource acme/model (repeatable) or set HF_OIDC_RESOURCES; a resource is a repo as the Hub names it (ns/name, datasets/ns/name, spaces/ns/name, kernels/ns/name) or a username")
-	}
-	rs, err := resource.ParseList(raw)
-	if err != nil {
-		return nil, &UsageError{Err: fmt.Errorf("%s: %w", src, err)}
-	}
-	c.Resources = rs
 
 	c.Provider = get("HF_OIDC_PROVIDER")
 	if c.Provider != "auto" {
@@ -231,6 +235,23 @@ func (f *Flags) Load(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// loadResources resolves the resources: the flag beats the variable as a
+// whole, not entry by entry.
+func (f *Flags) loadResources(getenv func(string) string) ([]resource.Resource, error) {
+	raw, src := []string(f.resources), "--resource"
+	if len(raw) == 0 {
+		raw, src = []string{getenv("HF_OIDC_RESOURCES")}, "HF_OIDC_RESOURCES"
+	}
+	if strings.TrimSpace(strings.Join(raw, "")) == "" {
+		return nil, Usagef("no resource given: pass --resource acme/model (repeatable) or set HF_OIDC_RESOURCES; a resource is a repo as the Hub names it (ns/name, datasets/ns/name, spaces/ns/name, kernels/ns/name) or a username")
+	}
+	rs, err := resource.ParseList(raw)
+	if err != nil {
+		return nil, &UsageError{Err: fmt.Errorf("%s: %w", src, err)}
+	}
+	return rs, nil
 }
 
 // checkLocal checks the settings that name something on this machine: the

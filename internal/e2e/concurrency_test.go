@@ -176,7 +176,7 @@ func TestConcReadersDuringRefresh(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
-	if r := runBin(t, nil, "refresh", "--stop", "--token-dir", dir); r.code != 0 {
+	if r := runBin(t, sb.GitHubEnv(), "refresh", "--stop", "--token-dir", dir); r.code != 0 {
 		t.Errorf("--stop: exit %d\n%s", r.code, r.stderr)
 	}
 	waitGone(t, pid, 10*time.Second)
@@ -261,7 +261,7 @@ func TestConcRefreshStarts(t *testing.T) {
 			}
 			assertNoLeak(t, sb, outputs)
 
-			if r := runBin(t, nil, "refresh", "--stop", "--token-dir", dir); r.code != 0 {
+			if r := runBin(t, sb.GitHubEnv(), "refresh", "--stop", "--token-dir", dir); r.code != 0 {
 				t.Fatalf("--stop: exit %d\n%s", r.code, r.stderr)
 			}
 			waitGone(t, st.PID, 10*time.Second)

@@ -147,7 +147,6 @@ type leakRun struct {
 	env                                   []string
 	extra                                 []string        // secrets the test made itself
 	meant                                 map[string]bool // files meant to hold tokens
-	tokenDirs                             []string        // where *.token files are meant to be
 	outputs                               map[string]string
 	allowed                               map[string]bool // NAME=value pairs given to hf-oidc, which its children inherit
 	childVars                             map[string]bool
@@ -222,7 +221,6 @@ func newLeakRun(t *testing.T, sc leakScenario) *leakRun {
 			t.Fatal(err)
 		}
 	}
-	r.tokenDirs = []string{filepath.Join(r.runner, "hf-oidc"), filepath.Join(r.tmp, fmt.Sprintf("hf-oidc-%d", os.Getuid()))}
 	if sc.git {
 		requireGit(t)
 		realGit, _ := exec.LookPath("git")
@@ -494,7 +492,7 @@ func (r *leakRun) holdsMinted(s string) bool {
 // status file in a token directory names and that still runs; the test
 // stops them when it ends.
 func (r *leakRun) captureKeepers(label string) {
-	for _, dir := range r.tokenDirs {
+	for _, dir := range r.tokenDirs() {
 		raw, err := os.ReadFile(filepath.Join(dir, "status.json"))
 		if err != nil {
 			continue
@@ -557,9 +555,20 @@ func (r *leakRun) collect() {
 	}
 }
 
+// tokenDirs are where *.token files are meant to be: the default token
+// directories, one per job, under RUNNER_TEMP or TMPDIR.
+func (r *leakRun) tokenDirs() []string {
+	var dirs []string
+	for _, base := range []string{r.runner, r.tmp} {
+		found, _ := filepath.Glob(filepath.Join(base, fmt.Sprintf("hf-oidc-%d-*", os.Getuid())))
+		dirs = append(dirs, found...)
+	}
+	return dirs
+}
+
 // isMeant: a token file in a token directory, or a file a scenario names.
 func (r *leakRun) isMeant(path string) bool {
-	return r.meant[path] || strings.HasSuffix(path, ".token") && slices.Contains(r.tokenDirs, filepath.Dir(path))
+	return r.meant[path] || strings.HasSuffix(path, ".token") && slices.Contains(r.tokenDirs(), filepath.Dir(path))
 }
 
 // recorded reports whether the git wrapper or exec's command recorded a
@@ -662,7 +671,7 @@ func leakScenarios() []leakScenario {
 			return []leakStep{
 				{args: leakArgs("refresh", "--detach", "--format", "shell", "--refresh-margin", "1s"), env: env, meant: true, want: []string{"background keeper"}},
 				{do: leakWaitRefresh},
-				{args: []string{"refresh", "--stop"}, want: []string{"stopped the keeper"}},
+				{args: []string{"refresh", "--stop"}, env: env, want: []string{"stopped the keeper"}},
 			}
 		}},
 		{name: "refresh --detach in GitHub Actions, then --stop", github: true, cfg: sandbox.Config{TokenLifetime: 3 * time.Second}, steps: func(r *leakRun) []leakStep {
@@ -889,7 +898,7 @@ func leakHolds(place string) leakStep {
 // that its log and status hold a refresh too.
 func leakWaitRefresh(t *testing.T, r *leakRun) {
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		for _, dir := range r.tokenDirs {
+		for _, dir := range r.tokenDirs() {
 			if b, err := os.ReadFile(filepath.Join(dir, "keeper.log")); err == nil && strings.Contains(string(b), "refreshed") {
 				return
 			}

@@ -523,7 +523,7 @@ func TestRefreshStop(t *testing.T) {
 	sb.TrustGitHub("acme/model")
 	dir := filepath.Join(t.TempDir(), "tokens")
 	pid, _ := startKeeper(t, sb, dir)
-	r := runBin(t, nil, "refresh", "--stop", "--token-dir", dir)
+	r := runBin(t, sb.GitHubEnv(), "refresh", "--stop", "--token-dir", dir)
 	if r.code != 0 || !strings.Contains(r.stderr, fmt.Sprintf("stopped the keeper (pid %d)", pid)) {
 		t.Fatalf("--stop: exit %d\n%s", r.code, r.stderr)
 	}
@@ -531,7 +531,7 @@ func TestRefreshStop(t *testing.T) {
 	if st, raw := readStatus(t, dir); st.State != "stopped" {
 		t.Errorf("status after --stop: %s", raw)
 	}
-	r = runBin(t, nil, "refresh", "--stop", "--token-dir", dir)
+	r = runBin(t, sb.GitHubEnv(), "refresh", "--stop", "--token-dir", dir)
 	if r.code != 0 || !strings.Contains(r.stderr, "no keeper runs") {
 		t.Errorf("second --stop: exit %d\n%s", r.code, r.stderr)
 	}
@@ -552,7 +552,11 @@ func TestRefreshGitHub(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	dir := filepath.Join(runner, "hf-oidc")
+	dirs, _ := filepath.Glob(filepath.Join(runner, fmt.Sprintf("hf-oidc-%d-*", os.Getuid())))
+	if len(dirs) != 1 {
+		t.Fatalf("token directories in RUNNER_TEMP: %q, want one, the job's", dirs)
+	}
+	dir := dirs[0]
 	st, raw := readStatus(t, dir)
 	t.Cleanup(func() { syscall.Kill(st.PID, syscall.SIGKILL) })
 	vars := parseHeredocs(t, readFile(t, step.envFile))
@@ -573,7 +577,7 @@ func TestRefreshGitHub(t *testing.T) {
 		t.Errorf("token-file output = %q", out["token-file"])
 	}
 	assertNoLeak(t, sb, map[string]string{"stdout": withoutMasks(t, sb, r.stdout), "stderr": r.stderr, "status.json": raw})
-	if r := runBin(t, []string{"RUNNER_TEMP=" + runner}, "refresh", "--stop"); r.code != 0 {
+	if r := runBin(t, append(step.env, "RUNNER_TEMP="+runner), "refresh", "--stop"); r.code != 0 {
 		t.Errorf("--stop with the default directory: exit %d\n%s", r.code, r.stderr)
 	}
 	waitGone(t, st.PID, 10*time.Second)

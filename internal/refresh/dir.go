@@ -111,6 +111,8 @@ type Status struct {
 	State            string        `json:"state"` // StateRunning, StateStopped, StateFailed or StateCache
 	Provider         string        `json:"provider,omitempty"`
 	Endpoint         string        `json:"endpoint"`
+	Job              string        `json:"job,omitempty"`       // Owner.JobKey of the writer
+	Owner            string        `json:"owner,omitempty"`     // Owner.Key of the writer
 	Resources        []string      `json:"resources,omitempty"` // as configured, R or R=ENV_NAME
 	LastRefresh      time.Time     `json:"last_refresh,omitzero"`
 	NextRefresh      time.Time     `json:"next_refresh,omitzero"`
@@ -180,12 +182,24 @@ func ParseStatus(b []byte) (*Status, error) {
 	return &st, nil
 }
 
-// Load returns the tokens of rs that the directory holds: those whose file
-// the status lists with an expiry and that hold a plausible token. It is
-// how the git helper, or a second start, reuses a keeper's work.
-func (d *Dir) Load(rs []resource.Resource) []exchange.Token {
+// SetOwner records o as the status's owner.
+func (st *Status) SetOwner(o Owner) { st.Owner, st.Job = o.Key(), o.JobKey() }
+
+// OwnedBy reports whether o wrote the status: the same job, ID token,
+// endpoint and audience. An unknown Owner owns nothing.
+func (st *Status) OwnedBy(o Owner) bool { return o.Known() && st.Owner == o.Key() }
+
+// OfJob reports whether o's job wrote the status, whatever its endpoint
+// and audience.
+func (st *Status) OfJob(o Owner) bool { return o.Known() && st.Job == o.JobKey() }
+
+// Load returns the tokens of rs that the directory holds for o: those whose
+// file the status lists with an expiry and that hold a plausible token,
+// when o wrote the status. It is how the git helper, or a second start,
+// reuses a keeper's work; another owner gets nothing, and asks the Hub.
+func (d *Dir) Load(rs []resource.Resource, o Owner) []exchange.Token {
 	st, err := d.ReadStatus()
-	if err != nil {
+	if err != nil || !st.OwnedBy(o) {
 		return nil
 	}
 	var out []exchange.Token

@@ -149,15 +149,91 @@ func TestLoad(t *testing.T) {
 	d.WriteToken("acme/b", "hf_b")
 	os.WriteFile(d.File("acme/c"), []byte("hf_c\nsecond line"), 0o600)
 	d.WriteToken("acme/d", "hf_d")
-	d.WriteStatus(&Status{Tokens: []TokenStatus{
+	st := &Status{Tokens: []TokenStatus{
 		{Resource: "acme/a", File: d.File("acme/a"), ExpiresAt: exp},
 		{Resource: "acme/b", File: "/elsewhere/acme--b.token", ExpiresAt: exp}, // not this directory's
 		{Resource: "acme/c", File: d.File("acme/c"), ExpiresAt: exp},           // not a token
 		// acme/d: no expiry known
-	}})
-	got := d.Load(rs)
+	}}
+	st.SetOwner(jobA)
+	d.WriteStatus(st)
+	got := d.Load(rs, jobA)
 	if len(got) != 1 || got[0] != (exchange.Token{Resource: "acme/a", AccessToken: "hf_a", TokenType: "bearer", ExpiresAt: exp}) {
 		t.Errorf("Load = %v", got)
+	}
+}
+
+var jobA = Owner{Provider: "github", Job: "GITHUB_RUN_ID=1", Endpoint: "https://huggingface.co", Audience: "https://huggingface.co"}
+
+// TestLoadOnlyForItsOwner is the isolation promise at its root: tokens
+// written for one owner are never loaded for another job, another
+// pre-minted ID token, another Hub or another audience, nor for an owner
+// that names no job at all, and a status without an owner serves no one.
+func TestLoadOnlyForItsOwner(t *testing.T) {
+	t.Parallel()
+	rs := resources(t, "acme/a")
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	with := func(f func(*Owner)) Owner { o := jobA; f(&o); return o }
+	preminted := Owner{Provider: "env", IDToken: "h.p.s", Endpoint: jobA.Endpoint, Audience: jobA.Audience}
+	tests := []struct {
+		name         string
+		writer, asks Owner
+		want         bool
+	}{
+		{"the same job", jobA, jobA, true},
+		{"another job", jobA, with(func(o *Owner) { o.Job = "GITHUB_RUN_ID=2" }), false},
+		{"another provider with the same job string", jobA, with(func(o *Owner) { o.Provider = "gitlab" }), false},
+		{"another Hub", jobA, with(func(o *Owner) { o.Endpoint = "https://mirror.example" }), false},
+		{"another audience", jobA, with(func(o *Owner) { o.Audience = "https://other.example" }), false},
+		{"the same job with a pre-minted token", jobA, with(func(o *Owner) { o.IDToken = "h.p.s" }), false},
+		{"the same pre-minted token", preminted, preminted, true},
+		{"another pre-minted token", preminted, with(func(o *Owner) { *o = preminted; o.IDToken = "h.p.t" }), false},
+		{"no job and no token", Owner{Endpoint: jobA.Endpoint}, Owner{Endpoint: jobA.Endpoint}, false},
+		{"a status with no owner", Owner{}, jobA, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := openTemp(t)
+			d.WriteToken("acme/a", "hf_a")
+			st := &Status{Tokens: []TokenStatus{{Resource: "acme/a", File: d.File("acme/a"), ExpiresAt: exp}}}
+			st.SetOwner(tt.writer)
+			if err := d.WriteStatus(st); err != nil {
+				t.Fatal(err)
+			}
+			got := d.Load(rs, tt.asks)
+			if (len(got) == 1) != tt.want || len(got) > 1 {
+				t.Errorf("Load for %+v of a status written for %+v = %v, want a token: %v", tt.asks, tt.writer, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOwnerKeys(t *testing.T) {
+	t.Parallel()
+	if k := jobA.Key(); len(k) != 64 || strings.Contains(k, "GITHUB") {
+		t.Errorf("Key = %q, want 64 hex digits", k)
+	}
+	secret := Owner{Provider: "env", IDToken: "header.payload.signature"}
+	st := &Status{}
+	st.SetOwner(secret)
+	if strings.Contains(st.Owner+st.Job, "payload") || st.Job == "" || st.Owner == "" {
+		t.Errorf("status owner %q, job %q", st.Owner, st.Job)
+	}
+	// Moving a boundary between fields changes the key.
+	a := Owner{Provider: "ab", Job: "c"}
+	b := Owner{Provider: "a", Job: "bc"}
+	if a.Key() == b.Key() || a.JobKey() == b.JobKey() {
+		t.Error("fields are not delimited in the key")
+	}
+	// The job key ignores the Hub and the audience: one directory per job.
+	other := jobA
+	other.Endpoint, other.Audience = "https://mirror.example", "x"
+	if other.JobKey() != jobA.JobKey() || other.Key() == jobA.Key() {
+		t.Error("JobKey must name the job alone, Key everything")
+	}
+	if (Owner{Endpoint: "https://huggingface.co"}).Key() != "" {
+		t.Error("an unknown owner has a key")
 	}
 }
 

@@ -25,7 +25,8 @@ type Keeper struct {
 	Source *Source
 	Dir    *Dir
 	// Status holds what the status file says besides the refreshes: PID,
-	// Provider, Endpoint. The Keeper fills in the rest.
+	// Provider, Endpoint, Resources and the owner (Status.SetOwner). The
+	// Keeper fills in the rest.
 	Status Status
 	Poll   time.Duration    // zero means DefaultPoll
 	Now    func() time.Time // nil means time.Now
@@ -63,7 +64,7 @@ func (k *Keeper) Write(toks []exchange.Token, refreshErr error) error {
 	// it, also when a detached keeper takes over from the command that
 	// started it.
 	prev, _ := k.Dir.ReadStatus()
-	if prev != nil {
+	if prev != nil && prev.Owner == st.Owner {
 		st.LastRefresh, st.LastError, st.LastErrorAt = prev.LastRefresh, prev.LastError, prev.LastErrorAt
 		st.IDTokenExpiresAt, st.IDTokenRenewable, st.Warning = prev.IDTokenExpiresAt, prev.IDTokenRenewable, prev.Warning
 	}
@@ -151,7 +152,7 @@ func (k *Keeper) setState(state string) {
 		return
 	}
 	st, err := k.Dir.ReadStatus()
-	if err != nil || st.PID != k.Status.PID {
+	if err != nil || st.PID != k.Status.PID || st.Owner != k.Status.Owner {
 		return
 	}
 	st.State = state

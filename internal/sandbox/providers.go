@@ -441,7 +441,8 @@ func circleCIClaims(body []byte) ([]string, error) {
 //   - Buildkite: BUILDKITE and the stand-in variables for a fake
 //     `buildkite-agent`.
 //
-// Each has CI=true and HF_ENDPOINT. The values hold secrets. Env makes the
+// Each has CI=true, HF_ENDPOINT and the provider's job identifier (one job
+// per sandbox). The values hold secrets. Env makes the
 // issuer's key now, so that a stand-in's first request does not wait for it.
 func (s *Sandbox) Env(p Provider) ([]string, error) {
 	if _, ok := s.issuers[string(p)]; ok {
@@ -461,13 +462,13 @@ func (s *Sandbox) Env(p Provider) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		env = []string{"GITLAB_CI=true", "CI_SERVER_URL=" + s.IssuerURL(GitLab), "CI_PROJECT_PATH=acme/training", "HF_ID_TOKEN=" + tok}
+		env = []string{"GITLAB_CI=true", "CI_SERVER_URL=" + s.IssuerURL(GitLab), "CI_PROJECT_PATH=acme/training", "CI_JOB_ID=" + strconv.FormatInt(s.jobID, 10), "HF_ID_TOKEN=" + tok}
 	case CircleCI:
 		tok, err := s.MintCircleCIIDToken(map[string]any{"aud": CircleCIOrgID})
 		if err != nil {
 			return nil, err
 		}
-		env = append([]string{"CIRCLECI=true", "CIRCLE_PROJECT_REPONAME=training", "CIRCLE_OIDC_TOKEN_V2=" + tok}, standIn()...)
+		env = append([]string{"CIRCLECI=true", "CIRCLE_PROJECT_REPONAME=training", "CIRCLE_WORKFLOW_JOB_ID=" + s.jobUUID(), "CIRCLE_OIDC_TOKEN_V2=" + tok}, standIn()...)
 	case Bitbucket:
 		tok, err := s.MintBitbucketIDToken(nil)
 		if err != nil {
@@ -476,9 +477,14 @@ func (s *Sandbox) Env(p Provider) ([]string, error) {
 		env = []string{"BITBUCKET_BUILD_NUMBER=42", "BITBUCKET_WORKSPACE=" + BitbucketWorkspace,
 			"BITBUCKET_REPO_UUID=" + bitbucketRepoUUID, "BITBUCKET_STEP_UUID=" + bitbucketStepUUID, "BITBUCKET_STEP_OIDC_TOKEN=" + tok}
 	case Buildkite:
-		env = append([]string{"BUILDKITE=true", "BUILDKITE_ORGANIZATION_SLUG=" + buildkiteOrgSlug, "BUILDKITE_PIPELINE_SLUG=training", "BUILDKITE_BRANCH=main"}, standIn()...)
+		env = append([]string{"BUILDKITE=true", "BUILDKITE_ORGANIZATION_SLUG=" + buildkiteOrgSlug, "BUILDKITE_PIPELINE_SLUG=training", "BUILDKITE_BRANCH=main", "BUILDKITE_JOB_ID=" + s.jobUUID()}, standIn()...)
 	default:
 		return nil, fmt.Errorf("sandbox: unknown provider %q", p)
 	}
 	return append(append([]string{"CI=true"}, env...), "HF_ENDPOINT="+s.url), nil
+}
+
+// jobUUID is the sandbox's job as CircleCI and Buildkite name jobs.
+func (s *Sandbox) jobUUID() string {
+	return fmt.Sprintf("00000000-0000-4000-8000-%012x", s.jobID)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"sort"
@@ -65,6 +66,10 @@ type Sandbox struct {
 	// mintSecret guards the mint endpoints of the other providers' issuers,
 	// which stand-ins for their CLIs call.
 	mintSecret string
+	// jobID is the job of the variables Env gives, as a CI names its job
+	// (CI_JOB_ID, CIRCLE_WORKFLOW_JOB_ID, BUILDKITE_JOB_ID): one per
+	// sandbox, so that tokens cached by one test's job are never another's.
+	jobID int64
 	// issuers by name; each serves under its own path prefix with its own key.
 	issuers map[string]*issuer
 
@@ -150,6 +155,7 @@ func Start(cfg Config) (*Sandbox, error) {
 	}
 	s.mintSecret = randomText(32)
 	s.remember(s.mintSecret)
+	s.jobID = int64(mathrand.Uint32())
 	s.github = &issuer{name: string(GitHub), prefix: "/github", lifetime: 5 * time.Minute}
 	s.addIssuer(s.github, defaultGitHubClaims())
 	s.serveGitHub(s.github)
