@@ -290,3 +290,89 @@ func TestTransportHostileAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestTransportLoopbackSpellings: every spelling of a loopback host that the
+// endpoint rule accepts for plain http reaches the Hub directly, never the
+// proxy that HTTP_PROXY and HTTPS_PROXY name (net/http exempts only the
+// lower-case "localhost"), and every spelling the rule refuses is refused
+// before anything is sent: "localhost." goes to DNS, which may answer
+// anything.
+func TestTransportLoopbackSpellings(t *testing.T) {
+	t.Parallel()
+	var proxied atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proxied.Add(1)
+		http.Error(w, "the proxy got it", http.StatusBadGateway)
+	}))
+	t.Cleanup(proxy.Close)
+	proxyEnv := []string{"HTTP_PROXY=" + proxy.URL, "http_proxy=" + proxy.URL, "HTTPS_PROXY=" + proxy.URL, "https_proxy=" + proxy.URL}
+
+	sandboxAt := func(t *testing.T, addr string) (*sandbox.Sandbox, string) {
+		sb, err := sandbox.Start(sandbox.Config{Addr: addr})
+		if err != nil {
+			return nil, ""
+		}
+		t.Cleanup(func() { sb.Close() })
+		sb.TrustGitHub("acme/model")
+		u, _ := url.Parse(sb.URL())
+		return sb, u.Port()
+	}
+	v4, port4 := sandboxAt(t, "127.0.0.1:0")
+	if v4 == nil {
+		t.Fatal("no sandbox on 127.0.0.1")
+	}
+	other, portOther := sandboxAt(t, "127.0.0.2:0")
+	if other == nil {
+		t.Fatal("no sandbox on 127.0.0.2: Linux routes all of 127.0.0.0/8 to lo")
+	}
+	v6, port6 := sandboxAt(t, "[::1]:0")
+
+	for _, tc := range []struct {
+		host string
+		sb   *sandbox.Sandbox
+		port string
+	}{
+		{"localhost", v4, port4},
+		{"LOCALHOST", v4, port4},
+		{"LocalHost", v4, port4},
+		{"127.0.0.1", v4, port4},
+		{"[::ffff:127.0.0.1]", v4, port4},
+		{"127.0.0.2", other, portOther},
+		{"[::1]", v6, port6},
+	} {
+		t.Run("accepted "+tc.host, func(t *testing.T) {
+			if tc.sb == nil {
+				t.Skip("this machine has no IPv6 loopback to listen on")
+			}
+			before := proxied.Load()
+			tok, err := tc.sb.MintIDToken(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := append([]string{"HF_ENDPOINT=http://" + tc.host + ":" + tc.port, "HF_OIDC_ID_TOKEN=" + tok}, proxyEnv...)
+			r := runBin(t, env, "exchange", "--format", "json", "--resource", "acme/model", "--timeout", "5s")
+			if r.code != 0 {
+				t.Errorf("exit %d\n%s", r.code, r.stderr)
+			}
+			if n := proxied.Load() - before; n != 0 {
+				t.Errorf("%d requests went to the proxy", n)
+			}
+			assertNoLeak(t, tc.sb, map[string]string{"stderr": r.stderr})
+		})
+	}
+	for _, host := range []string{"localhost.", "LOCALHOST.", "app.localhost", "127.0.0.1.nip.io", "0x7f000001", "2130706433", "127.1"} {
+		t.Run("refused "+host, func(t *testing.T) {
+			before := proxied.Load()
+			tok, _ := v4.MintIDToken(nil)
+			env := append([]string{"HF_ENDPOINT=http://" + host + ":" + port4, "HF_OIDC_ID_TOKEN=" + tok}, proxyEnv...)
+			r := runBin(t, env, "exchange", "--format", "json", "--resource", "acme/model", "--timeout", "5s")
+			if r.code != 2 || !strings.Contains(r.stderr, "not a loopback address") {
+				t.Errorf("exit %d, want 2 and the endpoint rule:\n%s", r.code, r.stderr)
+			}
+			if n := proxied.Load() - before; n != 0 {
+				t.Errorf("%d requests went to the proxy", n)
+			}
+			assertNoLeak(t, v4, map[string]string{"stderr": r.stderr, "stdout": r.stdout})
+		})
+	}
+}

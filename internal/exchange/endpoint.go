@@ -3,9 +3,10 @@ package exchange
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/hf-oidc/hf-oidc/internal/transport"
 )
 
 // DefaultEndpoint is the Hub that Client.Endpoint names when empty.
@@ -42,7 +43,7 @@ func CheckEndpoint(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("the endpoint %q has the scheme %s; %s", shown, u.Scheme, endpointRule)
 	case u.Host == "" || u.Hostname() == "":
 		return nil, fmt.Errorf("the endpoint %q has no host; %s", shown, endpointRule)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !transport.IsLoopback(u.Hostname()):
 		return nil, fmt.Errorf("the endpoint %q uses http:// for a host that is not a loopback address; %s", shown, endpointRule)
 	case u.RawQuery != "" || u.ForceQuery:
 		return nil, fmt.Errorf("the endpoint %q must not have a query (?…); %s", shown, endpointRule)
@@ -65,12 +66,4 @@ func shownURL(u *url.URL) string {
 		return "…" + s[i+1:]
 	}
 	return s
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -65,7 +67,7 @@ func newClient(getenv func(string) string, store func(func(string) string) (root
 		roots = s
 	}
 	t := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 proxy,
 		DialContext:           (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   TLSHandshakeTimeout,
@@ -75,7 +77,13 @@ func newClient(getenv func(string) string, store func(func(string) string) (root
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	g := &schemeGuard{next: t}
+	// Plain http, which only loopback hosts may use, goes through a
+	// transport with no proxy that dials nothing but loopback addresses:
+	// "localhost" is resolved, and a resolver may say anything.
+	plain := t.Clone()
+	plain.Proxy = nil
+	plain.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second, Control: loopbackOnly}).DialContext
+	g := &schemeGuard{next: t, plain: plain}
 	if len(roots.files) > 0 || len(roots.dirs) > 0 {
 		g.roots = newSystemRoots(t, roots)
 	}
@@ -114,7 +122,28 @@ func checkCAFile(file string) error {
 // goes through a transport that trusts them (see systemRoots).
 type schemeGuard struct {
 	next  http.RoundTripper
+	plain http.RoundTripper // for http: no proxy, loopback only
 	roots *systemRoots
+}
+
+// proxy is http.ProxyFromEnvironment, but never for a loopback host,
+// however it is spelled: net/http knows only the lower-case "localhost",
+// and would send a request for http://LOCALHOST, ID token and all, to the
+// proxy in clear.
+func proxy(r *http.Request) (*url.URL, error) {
+	if IsLoopback(r.URL.Hostname()) {
+		return nil, nil
+	}
+	return http.ProxyFromEnvironment(r)
+}
+
+// loopbackOnly refuses a connection to an address that is not loopback.
+func loopbackOnly(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil || !ap.Addr().Unmap().IsLoopback() {
+		return fmt.Errorf("refusing plain http to %s: it is not a loopback address, and tokens travel only over https elsewhere", address)
+	}
+	return nil
 }
 
 func (g *schemeGuard) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -124,7 +153,10 @@ func (g *schemeGuard) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if g.roots == nil || r.URL.Scheme != "https" {
+	if r.URL.Scheme == "http" {
+		return g.plain.RoundTrip(r)
+	}
+	if g.roots == nil {
 		return g.next.RoundTrip(r)
 	}
 	t := g.roots.transport()
@@ -157,8 +189,10 @@ func rewound(r *http.Request) (*http.Request, bool) {
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the
 // transports.
 func (g *schemeGuard) CloseIdleConnections() {
-	if c, ok := g.next.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
+	for _, t := range []http.RoundTripper{g.next, g.plain} {
+		if c, ok := t.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
 	}
 	if g.roots != nil {
 		g.roots.closeIdle()
@@ -179,15 +213,17 @@ func CheckURL(u *url.URL) error {
 	}
 }
 
-// IsLoopback reports whether host is "localhost" or a loopback IP address.
-// Other names are not resolved: what a name resolves to can change between
-// the check and the connection.
+// IsLoopback reports whether host is "localhost" in any case, or a
+// loopback IP address (an IPv4-mapped one too). Other names are not
+// resolved: what a name resolves to can change between the check and the
+// connection. "localhost." is not loopback: the resolver sends a name with
+// a final dot to DNS, which may answer anything.
 func IsLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // CheckRedirect follows a redirect only to the same origin, at most 5

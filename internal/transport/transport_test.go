@@ -264,3 +264,34 @@ func TestTLSHandshakeBounded(t *testing.T) {
 		t.Fatal("a silent TLS server held the request for 30 s")
 	}
 }
+
+// TestLoopbackNeverProxied: a loopback host, however spelled, is never
+// sent to a proxy, and plain http dials nothing but loopback addresses,
+// whatever "localhost" resolves to.
+func TestLoopbackNeverProxied(t *testing.T) {
+	t.Parallel()
+	for _, host := range []string{"localhost", "LOCALHOST", "LocalHost", "127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"} {
+		if !IsLoopback(host) {
+			t.Errorf("IsLoopback(%q) = false", host)
+		}
+		u := &url.URL{Scheme: "http", Host: net.JoinHostPort(host, "8080")}
+		if p, err := proxy(&http.Request{URL: u}); p != nil || err != nil {
+			t.Errorf("proxy for %s = %v, %v; want none", u, p, err)
+		}
+	}
+	for _, host := range []string{"localhost.", "app.localhost", "127.0.0.1.nip.io", "2130706433", "0x7f000001", "10.0.0.1", "::2", ""} {
+		if IsLoopback(host) {
+			t.Errorf("IsLoopback(%q) = true", host)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:80", "127.0.0.2:80", "[::1]:80", "[::ffff:127.0.0.1]:80"} {
+		if err := loopbackOnly("tcp", addr, nil); err != nil {
+			t.Errorf("loopbackOnly(%s) = %v", addr, err)
+		}
+	}
+	for _, addr := range []string{"10.0.0.1:80", "192.168.1.1:80", "[::2]:80", "[fe80::1]:80", "8.8.8.8:53", "nonsense"} {
+		if err := loopbackOnly("tcp", addr, nil); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+			t.Errorf("loopbackOnly(%s) = %v, want a refusal", addr, err)
+		}
+	}
+}
