@@ -167,6 +167,7 @@ func finishStart(ctx context.Context, env Env, cfg *config.Config, format string
 	if err := newFileExporter(format, env, cfg).Export(entries); err != nil {
 		return fmt.Errorf("exporting token files: %w", err)
 	}
+	sayCleared(env.Stderr, "refresh", format, cfg)
 	return nil
 }
 

@@ -158,17 +158,47 @@ func seedFromEntries(k *refresh.Keeper, entries []export.Entry) error {
 }
 
 // newFileExporter is newExporter in file mode: HF_TOKEN_PATH and the
-// <ENV>_FILE variables, not HF_TOKEN.
+// <ENV>_FILE variables, not HF_TOKEN, and stale ones cleared.
 func newFileExporter(format string, env Env, cfg *config.Config) export.Exporter {
+	stale := staleTokenVars(cfg)
 	switch format {
 	case "github":
-		return &export.GitHub{Stdout: env.Stdout, Getenv: cfg.Getenv, FileMode: true}
+		return &export.GitHub{Stdout: env.Stdout, Getenv: cfg.Getenv, FileMode: true, Clear: stale}
 	case "dotenv":
-		return &export.Dotenv{W: env.Stdout, FileMode: true}
+		return &export.Dotenv{W: env.Stdout, FileMode: true, Clear: stale}
 	case "json":
 		return &export.JSON{W: env.Stdout}
 	default:
-		return &export.Shell{W: env.Stdout, FileMode: true}
+		return &export.Shell{W: env.Stdout, FileMode: true, Clear: stale}
+	}
+}
+
+// staleTokenVars are the export.StaleTokenVars that hold a value here.
+func staleTokenVars(cfg *config.Config) []string {
+	var set []string
+	for _, name := range export.StaleTokenVars {
+		if cfg.Getenv(name) != "" {
+			set = append(set, name)
+		}
+	}
+	return set
+}
+
+// sayCleared says, in one line, which stale token variables file mode
+// cleared, or, for json, which the script must clear.
+func sayCleared(w io.Writer, cmd, format string, cfg *config.Config) {
+	stale := staleTokenVars(cfg)
+	if len(stale) == 0 {
+		return
+	}
+	names := strings.Join(stale, " and ")
+	switch format {
+	case "json":
+		fmt.Fprintf(w, "hf-oidc %s: %s set here; huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names, so unset it before using the file.\n", cmd, names)
+	case "github":
+		fmt.Fprintf(w, "hf-oidc %s: %s set here; emptied for later steps (through $GITHUB_ENV), since huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names. An env: in the workflow that sets it still wins: remove it there.\n", cmd, names)
+	default:
+		fmt.Fprintf(w, "hf-oidc %s: %s set here; cleared by the exported lines, since huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names.\n", cmd, names)
 	}
 }
 

@@ -23,12 +23,21 @@ import (
 type Dotenv struct {
 	W        io.Writer
 	FileMode bool
+	// Clear are variables to set empty, which huggingface_hub reads as
+	// unset (see StaleTokenVars): dotenv has no way to unset.
+	Clear []string
 }
 
 func (d Dotenv) Export(entries []Entry) error {
 	vars, err := variables(entries, d.FileMode)
 	if err != nil {
 		return err
+	}
+	if err := checkClear(d.Clear); err != nil {
+		return err
+	}
+	for _, n := range d.Clear {
+		vars = append(vars, Var{Name: n})
 	}
 	var b bytes.Buffer
 	for _, v := range vars {

@@ -81,6 +81,23 @@ func formatTime(t time.Time) string {
 
 var errNoEntries = errors.New("no tokens to export")
 
+// StaleTokenVars are the variables huggingface_hub prefers to HF_TOKEN_PATH.
+// In file mode a value left in them from before (a stored secret, an
+// earlier exchange) would win over the file that stays fresh, and fail
+// once it expires: the file-mode exporters clear them (Clear).
+var StaleTokenVars = []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
+
+// checkClear checks the names an exporter is to clear, which every format
+// writes unquoted.
+func checkClear(names []string) error {
+	for _, n := range names {
+		if !resource.IsIdentifier(n) {
+			return fmt.Errorf("clearing %q: not a variable name", clip(n))
+		}
+	}
+	return nil
+}
+
 // variables is Variables, checked: every format writes names unquoted, so
 // a name that is not an identifier would be code, and no environment
 // variable can hold a NUL byte.

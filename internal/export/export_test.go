@@ -358,3 +358,73 @@ func TestWriteErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestClearStaleTokens: in file mode a stale HF_TOKEN or
+// HUGGING_FACE_HUB_TOKEN from before is cleared for what follows, as each
+// format can: unset by the shell lines (checked in a shell where it was
+// exported, and where it holds a token), empty in dotenv (as sh and
+// python-dotenv read it) and in $GITHUB_ENV. An empty value is absent to
+// huggingface_hub.
+func TestClearStaleTokens(t *testing.T) {
+	t.Parallel()
+	entries := []Entry{{Resource: "acme/m", Env: "HF_TOKEN_ACME_M", Token: "hf_fresh", ExpiresAt: time.Unix(1e9, 0), File: "/tokens/acme--m.token"}}
+	clear := StaleTokenVars
+
+	t.Run("shell", func(t *testing.T) {
+		needSh(t)
+		var b bytes.Buffer
+		if err := (Shell{W: &b, FileMode: true, Clear: clear}).Export(entries); err != nil {
+			t.Fatal(err)
+		}
+		prelude := `export HF_TOKEN=hf_stale HUGGING_FACE_HUB_TOKEN=hf_stale; eval "$(cat "$1")"`
+		got := shRead(t, b.Bytes(), prelude+` && HF_TOKEN_SET=${HF_TOKEN+set} && HUB_SET=${HUGGING_FACE_HUB_TOKEN+set} && export HF_TOKEN_SET HUB_SET`,
+			[]string{"HF_TOKEN_SET", "HUB_SET", "HF_TOKEN_PATH"})
+		if got["HF_TOKEN_SET"] != "" || got["HUB_SET"] != "" || got["HF_TOKEN_PATH"] != "/tokens/acme--m.token" {
+			t.Errorf("after eval: %q", got)
+		}
+	})
+	t.Run("dotenv", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := (Dotenv{W: &b, FileMode: true, Clear: clear}).Export(entries); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"HF_TOKEN": "", "HUGGING_FACE_HUB_TOKEN": ""}
+		pairs, err := parseDotenv(b.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := varsMap(t, pairs)
+		for k, v := range want {
+			if w, ok := got[k]; !ok || w != v {
+				t.Errorf("%s = %q (set: %v), want empty", k, w, ok)
+			}
+		}
+		needSh(t)
+		sh := shRead(t, b.Bytes(), `export HF_TOKEN=hf_stale HUGGING_FACE_HUB_TOKEN=hf_stale; set -a && . "$1" && set +a`, []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"})
+		diffMaps(t, sh, want)
+	})
+	t.Run("github", func(t *testing.T) {
+		r := newRunner(t, "GITHUB_ENV")
+		g := r.exporter(true)
+		g.Clear = clear
+		if err := g.Export(entries); err != nil {
+			t.Fatal(err)
+		}
+		pairs, err := parseFileCommands(r.read("GITHUB_ENV"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := varsMap(t, pairs)
+		for _, n := range clear {
+			if v, ok := vars[n]; !ok || v != "" {
+				t.Errorf("$GITHUB_ENV: %s = %q (set: %v), want empty", n, v, ok)
+			}
+		}
+	})
+	t.Run("bad name", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := (Shell{W: &b, FileMode: true, Clear: []string{"HF_TOKEN; id"}}).Export(entries); err == nil || b.Len() != 0 {
+			t.Errorf("Export = %v, wrote %q; want a refusal and nothing written", err, b.String())
+		}
+	})
+}

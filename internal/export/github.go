@@ -21,7 +21,11 @@ type GitHub struct {
 	Stdout   io.Writer           // where workflow commands go; nil: os.Stdout
 	Getenv   func(string) string // reads GITHUB_ENV, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY; nil: os.Getenv
 	FileMode bool
-	Rand     io.Reader // heredoc delimiters come from it; nil: crypto/rand
+	// Clear are variables to set empty for later steps, which
+	// huggingface_hub reads as unset (see StaleTokenVars): $GITHUB_ENV has
+	// no way to unset. A workflow's env: that sets one still wins.
+	Clear []string
+	Rand  io.Reader // heredoc delimiters come from it; nil: crypto/rand
 }
 
 // ErrNoGitHubEnv is returned when GITHUB_ENV is not set.
@@ -49,11 +53,19 @@ func (g GitHub) Export(entries []Entry) error {
 	if err != nil {
 		return err
 	}
+	if err := checkClear(g.Clear); err != nil {
+		return err
+	}
 	// Everything is built before anything is written, so that a failure
 	// here leaves no trace in the job.
 	var env, out bytes.Buffer
 	for _, v := range vars {
 		if err := writeHeredoc(&env, v.Name, v.Value, rnd); err != nil {
+			return err
+		}
+	}
+	for _, n := range g.Clear {
+		if err := writeHeredoc(&env, n, "", rnd); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 type Shell struct {
 	W        io.Writer
 	FileMode bool
+	Clear    []string // variables to unset (see StaleTokenVars)
 }
 
 func (s Shell) Export(entries []Entry) error {
@@ -19,9 +20,15 @@ func (s Shell) Export(entries []Entry) error {
 	if err != nil {
 		return err
 	}
+	if err := checkClear(s.Clear); err != nil {
+		return err
+	}
 	var b bytes.Buffer
 	for _, v := range vars {
 		fmt.Fprintf(&b, "export %s=%s\n", v.Name, shellQuote(v.Value))
+	}
+	if len(s.Clear) > 0 {
+		fmt.Fprintf(&b, "unset %s\n", strings.Join(s.Clear, " "))
 	}
 	// One write, so that eval never runs half the lines.
 	if _, err := s.W.Write(b.Bytes()); err != nil {
