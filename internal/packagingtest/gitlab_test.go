@@ -330,7 +330,8 @@ publish:
 
 // TestGitLabInputPatterns checks the template's input patterns with Go's
 // regexp, which is RE2 like GitLab's: gitlab-ci-local does not apply them.
-// They keep each input a plain value inside the script's single quotes.
+// They keep each input a plain value, which the script reads as data
+// (TestGitLabInputsReadAsData).
 func TestGitLabInputPatterns(t *testing.T) {
 	t.Parallel()
 	docs := yamlDocs(t, readText(t, filepath.Join(root, gitlabFile)))
@@ -353,6 +354,7 @@ func TestGitLabInputPatterns(t *testing.T) {
 		"audience":     {[]string{"https://huggingface.co", "api://hub"}, []string{"", "a b", "x'y"}},
 		"endpoint":     {[]string{"https://huggingface.co", "http://127.0.0.1:8080"}, []string{"", "huggingface.co", "https://x'y", "https://a b"}},
 		"id-token-var": {[]string{"HF_ID_TOKEN", "_T1"}, []string{"", "1TOKEN", "HF-ID", "A'B"}},
+		"version":      {[]string{"", "v1.2.3", "v1.2.3-rc.1"}, []string{"v1' ; id ; : '", "latest", "1.2.3", "v1.2.3\n"}},
 	}
 	for name, tt := range tests {
 		in := inputs[name]

@@ -23,13 +23,16 @@ file)
 	exit 2
 	;;
 esac
+# The parameters reach hf-oidc as words of its command line, never as
+# shell code; it checks each and names it in its errors.
 [ -z "${HF_OIDC_PARAM_AUDIENCE:-}" ] || args+=(--audience "$HF_OIDC_PARAM_AUDIENCE")
-if [ -n "${HF_OIDC_PARAM_ENDPOINT:-}" ]; then
-	args+=(--endpoint "$HF_OIDC_PARAM_ENDPOINT")
-	# The hf CLI and huggingface_hub in later steps must talk to the same Hub.
-	printf 'export HF_ENDPOINT=%q\n' "$HF_OIDC_PARAM_ENDPOINT" >>"$BASH_ENV"
-fi
+[ -z "${HF_OIDC_PARAM_ENDPOINT:-}" ] || args+=(--endpoint "$HF_OIDC_PARAM_ENDPOINT")
 
 # The export lines go straight to $BASH_ENV: they are written in one piece,
 # or not at all when the exchange fails.
 HF_OIDC_RESOURCES=${HF_OIDC_PARAM_RESOURCES:-} hf-oidc "${cmd[@]}" "${args[@]}" >>"$BASH_ENV"
+if [ -n "${HF_OIDC_PARAM_ENDPOINT:-}" ]; then
+	# The hf CLI and huggingface_hub in later steps must talk to the same
+	# Hub: the endpoint hf-oidc has just accepted.
+	printf 'export HF_ENDPOINT=%q\n' "$HF_OIDC_PARAM_ENDPOINT" >>"$BASH_ENV"
+fi

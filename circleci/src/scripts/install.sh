@@ -29,6 +29,15 @@ hf_oidc_sha256() {
 hf_oidc_install() {
 	hf_oidc_v=${1:-$hf_oidc_release}
 	hf_oidc_origin=$2
+	# A bad version is refused even when an hf-oidc on PATH would make it
+	# moot: it is a mistake, or an attempt at one, either way worth saying.
+	case $hf_oidc_v in
+	'') ;;
+	*[!0-9A-Za-z.+-]* | [!v]*)
+		echo "hf-oidc setup: version '$hf_oidc_v' is not a release tag like v1.2.3. Next: leave version empty to install ${hf_oidc_release:-the release $hf_oidc_origin carries}." >&2
+		return 1
+		;;
+	esac
 	if hf_oidc_bin=$(command -v hf-oidc 2>/dev/null) && [ -n "$hf_oidc_bin" ]; then
 		echo "hf-oidc: using $hf_oidc_bin, already on PATH ($("$hf_oidc_bin" version 2>/dev/null || echo 'it does not say its version')); nothing downloaded" >&2
 		echo "$hf_oidc_bin"
@@ -38,12 +47,6 @@ hf_oidc_install() {
 		echo "hf-oidc setup: no hf-oidc on PATH, and $hf_oidc_origin comes from a commit that carries no release to install. Next: use $hf_oidc_origin at a release tag, or put hf-oidc on the runner's PATH." >&2
 		return 1
 	fi
-	case $hf_oidc_v in
-	*[!0-9A-Za-z.+-]* | [!v]*)
-		echo "hf-oidc setup: version '$hf_oidc_v' is not a release tag like v1.2.3. Next: leave version empty to install ${hf_oidc_release:-the release $hf_oidc_origin carries}." >&2
-		return 1
-		;;
-	esac
 	case $(uname -s) in
 	Linux) hf_oidc_os=linux ;;
 	Darwin) hf_oidc_os=darwin ;;
