@@ -5,10 +5,13 @@
 #   2. the release archive for the action's version and this runner's OS and
 #      CPU, checked against the SHA-256 committed in the action's own
 #      .release/checksums.txt (never against anything fetched with it), and
-#      cached for the rest of the job (and, re-checked, in the tool cache);
+#      kept for the rest of the job (and in the tool cache), and checked
+#      again each time it is used;
 #   3. where the action's ref is no release (a branch, a commit, `uses: ./`),
 #      a build from the action's own source with the `go` on PATH.
 # A digest mismatch fails the step: it never falls back to another source.
+# Nothing found in the job's temporary directory is run as it is: any
+# earlier step could have changed it.
 #
 # Inputs come in the environment, never spliced into the script:
 # HF_OIDC_INPUT_BINARY, HF_OIDC_INPUT_VERSION, HF_OIDC_ACTION_REF, and
@@ -120,14 +123,23 @@ if [ -n "$version" ]; then
 		fail "no SHA-256 for $asset is committed in this action's .release/checksums.txt (it holds release ${release:-none}), so it cannot be verified. Next: pin the action itself at the release you want (uses: hf-oidc/hf-oidc@$version), drop the version input, or give a binary."
 
 	install_dir=$job_tmp/hf-oidc/$version-$os-$arch-${digest:0:16}
-	if [ -x "$install_dir/$exe" ]; then
-		echo "hf-oidc: $version already installed in this job"
-		found "$install_dir/$exe" path
+	archive=
+	# An earlier use in this job kept the archive: the binary beside it is
+	# never trusted as it is, but extracted again from the archive once the
+	# archive matches the committed digest again.
+	kept=$install_dir/$asset
+	if [ -f "$kept" ]; then
+		if [ "$(sha256 "$kept")" = "$digest" ]; then
+			archive=$kept
+			echo "hf-oidc: $asset downloaded earlier in this job, SHA-256 verified again"
+		else
+			echo "::warning title=hf-oidc::$asset kept earlier in this job no longer matches its committed SHA-256; removed, downloading it again"
+			rm -f "$kept"
+		fi
 	fi
 
-	archive=
 	cache_dir=
-	if [ -n "${RUNNER_TOOL_CACHE:-}" ]; then
+	if [ -z "$archive" ] && [ -n "${RUNNER_TOOL_CACHE:-}" ]; then
 		cache_dir=$RUNNER_TOOL_CACHE/hf-oidc/$version/$os-$arch
 		if [ -f "$cache_dir/$asset" ]; then
 			# The cache outlives the job on self-hosted runners: trust it
@@ -156,25 +168,32 @@ if [ -n "$version" ]; then
 			rm -f "$tmp"
 			fail "SHA-256 mismatch for $asset downloaded from $url: this action's .release/checksums.txt says $digest, the download is $got. It was deleted and nothing was run. Next: if you mirror the releases, replace the file with the published one; otherwise report this to the hf-oidc maintainers."
 		fi
-		archive=$tmp
 		if [ -n "$cache_dir" ] && mkdir -p "$cache_dir" 2>/dev/null && cp "$tmp" "$cache_dir/.$asset.$$" 2>/dev/null; then
 			mv -f "$cache_dir/.$asset.$$" "$cache_dir/$asset"
 		fi
+		mv -f "$tmp" "$kept"
+		archive=$kept
 		echo "hf-oidc: $asset SHA-256 verified against the action's committed checksums"
 	fi
 
+	# Each use extracts into a new directory: the binary of an earlier use
+	# is never run again by this step, and a keeper it started runs on
+	# undisturbed (Windows cannot replace a running executable).
 	mkdir -p "$install_dir"
+	bin_dir=$(mktemp -d "$install_dir/bin.XXXXXX")
 	if [ "$os" != windows ]; then
-		tar -xzf "$archive" -C "$install_dir" "$exe"
+		tar -xzf "$archive" -C "$bin_dir" "$exe"
 	elif command -v unzip >/dev/null; then
-		unzip -o -q "$archive" "$exe" -d "$install_dir"
+		unzip -o -q "$archive" "$exe" -d "$bin_dir"
 	else
-		powershell -NoProfile -NonInteractive -Command "Expand-Archive -LiteralPath '$archive' -DestinationPath '$install_dir' -Force"
-	fi || fail "extracting $exe from $asset failed (see above), though its SHA-256 is the committed one. Next: report this to the hf-oidc maintainers, and give a binary meanwhile."
-	rm -f "$install_dir/$asset.download"
-	chmod +x "$install_dir/$exe"
+		powershell -NoProfile -NonInteractive -Command "Expand-Archive -LiteralPath '$archive' -DestinationPath '$bin_dir' -Force"
+	fi || {
+		rm -rf "$bin_dir"
+		fail "extracting $exe from $asset failed (see above), though its SHA-256 is the committed one. Next: report this to the hf-oidc maintainers, and give a binary meanwhile."
+	}
+	chmod +x "$bin_dir/$exe"
 	echo "hf-oidc: installed $version for $os/$arch"
-	found "$install_dir/$exe" path
+	found "$bin_dir/$exe" path
 fi
 
 # 3. No release for this ref: build the action's own source.
@@ -187,10 +206,9 @@ command -v go >/dev/null ||
 	fail "$why, and the action has no source at $action_dir to build."
 key=$(printf '%s\n%s\n' "$action_dir" "$ref" | cksum | cut -d' ' -f1)
 install_dir=$job_tmp/hf-oidc/source-$key
-if [ -x "$install_dir/$exe" ]; then
-	echo "hf-oidc: built from source earlier in this job"
-	found "$install_dir/$exe" path
-fi
+# Built again at every use, into a new directory, never reused from the
+# job's temporary directory: with go's build cache warm, that takes under a
+# second.
 stamp=dev
 commit=
 [[ $ref =~ ^[0-9a-f]{40}$ ]] && commit=$ref
@@ -198,12 +216,12 @@ commit=
 echo "hf-oidc: $why; building it from source with $(go env GOVERSION)"
 start=$SECONDS
 mkdir -p "$install_dir"
+bin_dir=$(mktemp -d "$install_dir/bin.XXXXXX")
 (
 	cd "$action_dir"
 	CGO_ENABLED=0 GOFLAGS=-mod=readonly GOWORK=off go build -trimpath -buildvcs=false \
 		-ldflags "-s -w -X github.com/hf-oidc/hf-oidc/internal/cli.version=$stamp -X github.com/hf-oidc/hf-oidc/internal/cli.commit=$commit" \
-		-o "$install_dir/$exe.tmp" ./cmd/hf-oidc
+		-o "$bin_dir/$exe" ./cmd/hf-oidc
 ) || fail "building hf-oidc from source in $action_dir failed (see above). Next: pin the action at a release tag (uses: hf-oidc/hf-oidc@v1), or give a binary."
-mv -f "$install_dir/$exe.tmp" "$install_dir/$exe"
 echo "hf-oidc: built from source in $((SECONDS - start))s"
-found "$install_dir/$exe" path
+found "$bin_dir/$exe" path

@@ -111,7 +111,7 @@ func TestActionDownloadsRelease(t *testing.T) {
 	r := newRepo(t, false)
 	asset := commitRelease(t, r, p)
 	srv.serve(testVersion, asset, goodRelease(t, p))
-	// Twice in one job: the second use finds the binary the first installed.
+	// Twice in one job: the second use finds the archive the first kept.
 	r.workflow(t, quickStart+`      - uses: hf-oidc/hf-oidc@v1
         with:
           resources: acme/awesome-model
@@ -124,7 +124,7 @@ func TestActionDownloadsRelease(t *testing.T) {
 	assertContains(t, run.out,
 		"hf-oidc: downloading "+srv.URL+"/"+testVersion+"/"+asset,
 		asset+" SHA-256 verified against the action's committed checksums",
-		"hf-oidc: "+testVersion+" already installed in this job",
+		asset+" downloaded earlier in this job, SHA-256 verified again",
 	)
 	if n := srv.count(); n != 1 {
 		t.Errorf("the release server was asked %d times, want once", n)
