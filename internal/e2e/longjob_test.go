@@ -626,3 +626,75 @@ func TestLongJobHelp(t *testing.T) {
 		t.Errorf("git-credential fetch: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestRefreshClearsStaleToken: a job migrating from a stored secret, or
+// after an earlier exchange, has HF_TOKEN set; huggingface_hub would prefer
+// it to the fresh file and fail once it expires. File mode clears it (and
+// HUGGING_FACE_HUB_TOKEN) for what follows, as each format can, and says
+// so in one line; without it set, nothing is said or cleared.
+func TestRefreshClearsStaleToken(t *testing.T) {
+	t.Parallel()
+	sb := startSandbox(t, sandbox.Config{})
+	sb.TrustGitHub("acme/model")
+	stale := []string{"HF_TOKEN=hf_stale_secret_from_before", "HUGGING_FACE_HUB_TOKEN=hf_stale_secret_from_before"}
+	stop := func(r run, dir string) {
+		if st, _ := readStatus(t, dir); st.PID > 0 {
+			t.Cleanup(func() { syscall.Kill(st.PID, syscall.SIGKILL) })
+		}
+	}
+
+	t.Run("shell", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "tokens")
+		r := runBin(t, append(sb.GitHubEnv(), append(stale, "GITHUB_ACTIONS=")...), "refresh", "--detach", "--provider", "github", "--format", "shell", "--resource", "acme/model", "--token-dir", dir)
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s", r.code, r.stderr)
+		}
+		stop(r, dir)
+		if n := strings.Count(r.stderr, "HF_TOKEN and HUGGING_FACE_HUB_TOKEN set here; cleared"); n != 1 {
+			t.Errorf("stderr says %d times that it cleared them, want once:\n%s", n, r.stderr)
+		}
+		// The job's shell, where the stale values are exported.
+		cmd := exec.Command("sh", "-c", `eval "$(cat)" && echo "HF_TOKEN=${HF_TOKEN-unset} HUGGING_FACE_HUB_TOKEN=${HUGGING_FACE_HUB_TOKEN-unset}" && cat "$HF_TOKEN_PATH"`)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, stale...)
+		cmd.Stdin = strings.NewReader(r.stdout)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, tok, _ := strings.Cut(string(out), "\n")
+		if line != "HF_TOKEN=unset HUGGING_FACE_HUB_TOKEN=unset" {
+			t.Errorf("after eval: %s", line)
+		}
+		assertWorks(t, sb, "acme/model", tok)
+	})
+	t.Run("github", func(t *testing.T) {
+		step := newGitHubStep(t, sb)
+		runner := t.TempDir()
+		r := runBin(t, append(append(step.env, stale...), "RUNNER_TEMP="+runner), "refresh", "--detach", "--resource", "acme/model")
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s", r.code, r.stderr)
+		}
+		vars := parseHeredocs(t, readFile(t, step.envFile))
+		stop(r, filepath.Dir(vars["HF_TOKEN_PATH"]))
+		for _, name := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"} {
+			if v, ok := vars[name]; !ok || v != "" {
+				t.Errorf("$GITHUB_ENV: %s = %q (set: %v), want it emptied", name, v, ok)
+			}
+		}
+		if !strings.Contains(r.stderr, "emptied for later steps") {
+			t.Errorf("stderr does not say so:\n%s", r.stderr)
+		}
+		assertWorks(t, sb, "acme/model", readFile(t, vars["HF_TOKEN_PATH"]))
+	})
+	t.Run("nothing stale", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "tokens")
+		r := runBin(t, sb.GitHubEnv(), "refresh", "--detach", "--format", "shell", "--resource", "acme/model", "--token-dir", dir)
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s", r.code, r.stderr)
+		}
+		stop(r, dir)
+		if strings.Contains(r.stdout, "unset") || strings.Contains(r.stderr, "cleared") {
+			t.Errorf("cleared what was not set:\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
+		}
+	})
+}
