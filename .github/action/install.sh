@@ -14,8 +14,10 @@
 # earlier step could have changed it.
 #
 # Inputs come in the environment, never spliced into the script:
-# HF_OIDC_INPUT_BINARY, HF_OIDC_INPUT_VERSION, HF_OIDC_ACTION_REF, and
-# HF_OIDC_RELEASE_BASE_URL (tests and mirrors).
+# HF_OIDC_INPUT_BINARY, HF_OIDC_INPUT_VERSION, HF_OIDC_ACTION_REF,
+# HF_OIDC_RELEASE_BASE_URL (tests and mirrors) and
+# HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT (the most seconds one of the 4 download
+# attempts may take; default 60).
 set -euo pipefail
 
 # die prints why the step failed and exits with status $1: 2 for bad input
@@ -157,11 +159,18 @@ if [ -n "$version" ]; then
 	if [ -z "$archive" ]; then
 		base=${HF_OIDC_RELEASE_BASE_URL:-https://github.com/hf-oidc/hf-oidc/releases/download}
 		url=${base%/}/$version/$asset
+		# Each attempt is bounded, so that a stalled one is retried instead
+		# of holding the job; a stall (under 1 KiB/s for 15 s) ends it sooner.
+		attempt=${HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT:-60}
+		[[ $attempt =~ ^[1-9][0-9]{0,4}$ ]] ||
+			bad "HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT is $(shown "$attempt"): expected the most seconds one download attempt may take, a whole number from 1 to 99999 (default 60). Next: set it to a number like 60, or unset it."
+		stall=$((attempt < 15 ? attempt : 15))
 		mkdir -p "$install_dir"
 		tmp=$install_dir/$asset.download
 		echo "hf-oidc: downloading $url"
 		curl --fail --silent --show-error --location --retry 3 --retry-delay 1 \
-			--connect-timeout 20 --max-time 300 --output "$tmp" "$url" ||
+			--connect-timeout "$stall" --max-time "$attempt" --speed-limit 1024 --speed-time "$stall" \
+			--output "$tmp" "$url" ||
 			fail "downloading $url failed. Next: check that release $version is published and that this runner can reach it (or set HF_OIDC_RELEASE_BASE_URL to a mirror), or give a binary."
 		got=$(sha256 "$tmp")
 		if [ "$got" != "$digest" ]; then

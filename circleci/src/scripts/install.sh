@@ -47,6 +47,15 @@ hf_oidc_install() {
 		echo "hf-oidc setup: no hf-oidc on PATH, and $hf_oidc_origin comes from a commit that carries no release to install. Next: use $hf_oidc_origin at a release tag, or put hf-oidc on the runner's PATH." >&2
 		return 1
 	fi
+	# Each download attempt is bounded, so that a stalled one is retried
+	# instead of holding the job for the whole of a long timeout.
+	hf_oidc_attempt=${HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT:-60}
+	case $hf_oidc_attempt in
+	*[!0-9]* | 0* | ??????*)
+		echo "hf-oidc setup: HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT is '$hf_oidc_attempt': expected the most seconds one download attempt may take, a whole number from 1 to 99999 (default 60). Next: set it to a number like 60, or unset it." >&2
+		return 1
+		;;
+	esac
 	case $(uname -s) in
 	Linux) hf_oidc_os=linux ;;
 	Darwin) hf_oidc_os=darwin ;;
@@ -76,7 +85,7 @@ hf_oidc_install() {
 	hf_oidc_url=${HF_OIDC_RELEASE_BASE_URL:-https://github.com/hf-oidc/hf-oidc/releases/download}
 	hf_oidc_url=${hf_oidc_url%/}/$hf_oidc_v/$hf_oidc_asset
 	echo "hf-oidc: downloading $hf_oidc_url" >&2
-	if ! hf_oidc_fetch "$hf_oidc_url" "$hf_oidc_dir/$hf_oidc_asset"; then
+	if ! hf_oidc_fetch "$hf_oidc_url" "$hf_oidc_dir/$hf_oidc_asset" "$hf_oidc_attempt"; then
 		rm -rf "$hf_oidc_dir"
 		echo "hf-oidc setup: downloading $hf_oidc_url failed (see above). Next: check that this runner can reach it (set HF_OIDC_RELEASE_BASE_URL to a mirror if it cannot), or put hf-oidc on the runner's PATH." >&2
 		return 1
@@ -98,14 +107,53 @@ hf_oidc_install() {
 	echo "$hf_oidc_dir/hf-oidc"
 }
 
-# hf_oidc_fetch URL FILE downloads with whatever the image has.
+# hf_oidc_fetch URL FILE SECONDS downloads with whatever the image has, in
+# up to 4 attempts (BusyBox's wget makes one), each bounded by SECONDS:
+# curl and python3 bound the whole attempt, wget each wait for data; curl
+# gives up sooner on a stall (under 1 KiB/s for 15 s). A missing release
+# (HTTP 404) is not retried.
 hf_oidc_fetch() {
+	hf_oidc_stall=15
+	[ "$3" -ge 15 ] || hf_oidc_stall=$3
 	if command -v curl >/dev/null 2>&1; then
-		curl --fail --silent --show-error --location --retry 3 --retry-delay 1 --connect-timeout 20 --max-time 300 --output "$2" "$1"
+		curl --fail --silent --show-error --location --retry 3 --retry-delay 1 \
+			--connect-timeout "$hf_oidc_stall" --max-time "$3" --speed-limit 1024 --speed-time "$hf_oidc_stall" \
+			--output "$2" "$1"
 	elif command -v wget >/dev/null 2>&1; then
-		wget -q -O "$2" "$1"
+		if wget --version >/dev/null 2>&1; then
+			wget -q --tries=4 --waitretry=1 --timeout="$3" -O "$2" "$1"
+		else
+			wget -q -T "$3" -O "$2" "$1"
+		fi
 	elif command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' "$1" "$2"
+		python3 -c '
+import sys, time, urllib.error, urllib.request
+url, path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+for attempt in range(1, 5):
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=limit) as r, open(path, "wb") as f:
+            while True:
+                if time.monotonic() - start > limit:
+                    raise TimeoutError("the attempt took over %gs" % limit)
+                chunk = r.read(65536)
+                if not chunk:
+                    break
+                f.write(chunk)
+            if r.length:
+                raise ConnectionError("the connection closed %d bytes early" % r.length)
+        sys.exit(0)
+    except urllib.error.HTTPError as e:
+        if e.code < 500 and e.code not in (408, 429):
+            sys.exit("%s: HTTP %d %s" % (url, e.code, e.reason))
+        err = e
+    except Exception as e:
+        err = e
+    print("%s: attempt %d of 4 failed: %s" % (url, attempt, err), file=sys.stderr)
+    if attempt < 4:
+        time.sleep(1)
+sys.exit(1)
+' "$1" "$2" "$3"
 	else
 		echo "hf-oidc setup: the image has neither curl, wget nor python3 to download with" >&2
 		return 1
