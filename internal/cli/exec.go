@@ -83,7 +83,7 @@ func execCommand(ctx context.Context, env Env, args []string) (int, error) {
 		if created {
 			os.RemoveAll(dir.Path)
 		}
-		return 0, heldUsage(err, dir.Path)
+		return 0, heldUsage(err, dir, cfg)
 	}
 	defer func() {
 		dir.RemoveTokens(cfg.Resources)

@@ -94,13 +94,19 @@ func openTokenDir(dir, src string) (*refresh.Dir, error) {
 	return d, nil
 }
 
-// heldUsage turns a lock held by another process into bad input.
-func heldUsage(err error, dir string) error {
+// heldUsage turns a lock held by another process into bad input, with
+// the way out: --stop for a keeper of this job's, another directory for
+// another job's, which this job may not stop.
+func heldUsage(err error, dir *refresh.Dir, cfg *config.Config) error {
 	var he *refresh.HeldError
-	if errors.As(err, &he) {
-		return config.Usagef("%v; stop it with 'hf-oidc refresh --stop --token-dir %s', or choose another --token-dir", he, dir)
+	if !errors.As(err, &he) {
+		return err
 	}
-	return err
+	owner, _ := jobOwner(cfg)
+	if st, serr := dir.ReadStatus(); serr != nil || !st.OfJob(owner) {
+		return config.Usagef("%v for another job; leave --token-dir and HF_OIDC_TOKEN_DIR unset, or choose another --token-dir", he)
+	}
+	return config.Usagef("%v; stop it with 'hf-oidc refresh --stop --token-dir %s', or choose another --token-dir", he, dir.Path)
 }
 
 // idTokenInfo tells a refresh.Source about the session's ID token.
