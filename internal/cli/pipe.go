@@ -19,8 +19,9 @@ import (
 const pipeAbout = `The entrypoint of the hf-oidc Bitbucket pipe. It reads the pipe's variables,
 exchanges the step's ID token (BITBUCKET_STEP_OIDC_TOKEN, which a step with
 oidc: true hands to its pipes) once per resource, writes the tokens as shell
-export lines to hf-oidc.env in $BITBUCKET_PIPE_SHARED_STORAGE_DIR (mode 0600),
-and prints the line that loads them into the step's script.
+export lines to hf-oidc.env in $BITBUCKET_PIPE_SHARED_STORAGE_DIR (mode 0600,
+beside a .gitignore that keeps git from committing it), and prints the line
+that loads them into the step's script and deletes the file.
 
 Pipe variables:
   RESOURCES  required: the resources, as a YAML list or one string split on
@@ -35,11 +36,20 @@ In bitbucket-pipelines.yml:
         - pipe: docker://OWNER/hf-oidc-pipe:1
           variables:
             RESOURCES: ['acme/model', 'datasets/acme/data']
-        - . /opt/atlassian/pipelines/agent/build/…/hf-oidc.env   # the line it prints
+        - . "$BITBUCKET_CLONE_DIR"/…/hf-oidc.env && rm -f …   # the line it prints
         - hf upload acme/model ./checkpoint .`
 
-// pipeEnvFile is the file the pipe writes in the shared storage directory.
-const pipeEnvFile = "hf-oidc.env"
+// The pipe writes its env file in the pipes' shared storage directory,
+// which Bitbucket keeps in the clone directory (the one directory a pipe's
+// container shares with the step), where a release script's `git add -A`
+// would commit it. A .gitignore of "*" beside it, which git honours in any
+// directory, keeps git from adding anything there, itself included: the
+// directory holds what Bitbucket and its pipes generate, never anything to
+// commit, and "*" only ever widens what another pipe's .gitignore ignored.
+const (
+	pipeEnvFile   = "hf-oidc.env"
+	pipeGitignore = "# Written by the hf-oidc pipe: hf-oidc.env holds Hub tokens, and nothing here is to be committed.\n*\n"
+)
 
 func runPipe(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "pipe", "", pipeAbout)
@@ -86,6 +96,11 @@ func runPipe(ctx context.Context, env Env, args []string) error {
 		// The hf CLI and huggingface_hub in the script must talk to the
 		// Hub the tokens are for.
 		fmt.Fprintf(&b, "export HF_ENDPOINT=%s\n", shellWord(cfg.Endpoint))
+	}
+	// The .gitignore goes first: from the moment the env file exists,
+	// git passes it over.
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte(pipeGitignore), 0o644); err != nil {
+		return fmt.Errorf("writing the .gitignore that keeps the env file out of git: %w", err)
 	}
 	if err := export.WritePrivateFile(path, b.Bytes()); err != nil {
 		return fmt.Errorf("writing the env file: %w", err)
@@ -176,11 +191,13 @@ func printPipeSummary(env Env, s *session, entries []export.Entry, path string, 
 	fmt.Fprintf(env.Stdout, "hf-oidc pipe: %d token%s from the %s provider's ID token in %s, valid until %s, written to %s (mode 0600):\n",
 		len(entries), plural(len(entries)), s.provider.Name(), took.Round(time.Millisecond), entries[0].ExpiresAt.UTC().Format(time.RFC3339), path)
 	printEntries(env.Stdout, entries)
-	fmt.Fprintf(env.Stdout, "Load them in the step's script, after the pipe, with:\n  %s\n", sourceLine(env.Getenv, path))
+	fmt.Fprintf(env.Stdout, "Load them in the step's script, after the pipe, with this line, which deletes the file too:\n  %s\n", sourceLine(env.Getenv, path))
 }
 
-// sourceLine is the script line that loads the env file at path. The pipe
-// and the step see the clone directory, which holds the shared storage
+// sourceLine is the script line that loads the env file at path and, once
+// it is loaded, deletes it, so that no step's later line (an artifact
+// upload, a commit) finds the tokens in the clone directory. The pipe and
+// the step see the clone directory, which holds the shared storage
 // directory, at the path $BITBUCKET_CLONE_DIR names, so the line names it
 // through that variable where it can.
 func sourceLine(getenv func(string) string, path string) string {
@@ -188,12 +205,13 @@ func sourceLine(getenv func(string) string, path string) string {
 	if clone == "" {
 		clone, _ = os.Getwd()
 	}
+	w := shellWord(path)
 	if rel, err := filepath.Rel(clone, path); err == nil && clone != "" && filepath.IsAbs(clone) && rel != ".." && !strings.HasPrefix(rel, "../") {
-		if w := shellWord(filepath.ToSlash(rel)); !strings.HasPrefix(w, "'") {
-			return `. "$BITBUCKET_CLONE_DIR"/` + w
+		if r := shellWord(filepath.ToSlash(rel)); !strings.HasPrefix(r, "'") {
+			w = `"$BITBUCKET_CLONE_DIR"/` + r
 		}
 	}
-	return ". " + shellWord(path)
+	return ". " + w + " && rm -f " + w
 }
 
 // shellWord is s as one POSIX shell word: bare when that is safe, else in

@@ -78,10 +78,10 @@ func TestSourceLine(t *testing.T) {
 		clone, path, want string
 	}{
 		{"/opt/atlassian/pipelines/agent/build", "/opt/atlassian/pipelines/agent/build/.bitbucket/pipelines/generated/pipeline/pipes/hf-oidc.env",
-			`. "$BITBUCKET_CLONE_DIR"/.bitbucket/pipelines/generated/pipeline/pipes/hf-oidc.env`},
-		{"/opt/build", "/elsewhere/hf-oidc.env", ". /elsewhere/hf-oidc.env"},
-		{"/opt/build", "/opt/build-other/hf-oidc.env", ". /opt/build-other/hf-oidc.env"},
-		{"/opt/build", "/opt/build/it's here/hf-oidc.env", `. '/opt/build/it'\''s here/hf-oidc.env'`},
+			`. "$BITBUCKET_CLONE_DIR"/.bitbucket/pipelines/generated/pipeline/pipes/hf-oidc.env && rm -f "$BITBUCKET_CLONE_DIR"/.bitbucket/pipelines/generated/pipeline/pipes/hf-oidc.env`},
+		{"/opt/build", "/elsewhere/hf-oidc.env", ". /elsewhere/hf-oidc.env && rm -f /elsewhere/hf-oidc.env"},
+		{"/opt/build", "/opt/build-other/hf-oidc.env", ". /opt/build-other/hf-oidc.env && rm -f /opt/build-other/hf-oidc.env"},
+		{"/opt/build", "/opt/build/it's here/hf-oidc.env", `. '/opt/build/it'\''s here/hf-oidc.env' && rm -f '/opt/build/it'\''s here/hf-oidc.env'`},
 	}
 	for _, tt := range tests {
 		if got := sourceLine(mapEnv(map[string]string{"BITBUCKET_CLONE_DIR": tt.clone}), tt.path); got != tt.want {

@@ -141,15 +141,23 @@ func TestPipe(t *testing.T) {
 			if m == nil {
 				t.Fatalf("the pipe printed no line to source:\n%s", r.stdout)
 			}
-			if want := `. "$BITBUCKET_CLONE_DIR"/` + sharedStorage + "/hf-oidc.env"; m[1] != want {
-				t.Errorf("the line to source is %q, want %q", m[1], want)
+			if m[1] != pipeSourceLine {
+				t.Errorf("the line to source is %q, want %q", m[1], pipeSourceLine)
 			}
 			envFile := filepath.Join(r.clone, sharedStorage, "hf-oidc.env")
 			if st, err := os.Stat(envFile); err != nil || st.Mode().Perm() != 0o600 {
 				t.Errorf("the env file: %v, mode %v; want 0600", err, st.Mode())
 			}
-			// The rest of the step's script, as the README has it.
-			script := "set -eu\n" + m[1] + "\n" + whoamiShell("$HF_TOKEN") + "\n" + whoamiShell("$HF_DATASET_TOKEN") + "\n"
+			// A release script's `git add -A` in the clone directory adds
+			// neither the env file nor the .gitignore that keeps it out.
+			if st := gitAddAll(t, r.clone); st != "" {
+				t.Errorf("git add -A in the clone directory staged:\n%s", st)
+			}
+			// The rest of the step's script, as the README has it: the
+			// printed line loads the tokens and deletes the file.
+			script := "set -eu\n" + m[1] + "\n" +
+				"test ! -e " + sharedStorage + "/hf-oidc.env && echo 'the env file is gone'\n" +
+				whoamiShell("$HF_TOKEN") + "\n" + whoamiShell("$HF_DATASET_TOKEN") + "\n"
 			cmd := exec.Command("bash", "-c", script)
 			cmd.Dir = r.clone
 			cmd.Env = []string{"PATH=" + systemPath(), "BITBUCKET_CLONE_DIR=" + r.clone}
@@ -157,10 +165,59 @@ func TestPipe(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the step's script: %v\n%s", err, out)
 			}
-			assertContains(t, "the step's script", string(out), `"name":"[OIDC] acme/awesome-model"`, `"name":"[OIDC] datasets/acme/awesome-dataset"`)
+			assertContains(t, "the step's script", string(out), "the env file is gone",
+				`"name":"[OIDC] acme/awesome-model"`, `"name":"[OIDC] datasets/acme/awesome-dataset"`)
+			if _, err := os.Stat(envFile); err == nil {
+				t.Error("the env file is still there after the printed line ran")
+			}
 			assertNoLeak(t, sb, map[string]string{"the pipe's stdout": r.stdout, "the pipe's stderr": r.stderr, "the step's script": string(out)})
-			assertNoTokenFiles(t, r.clone, envFile)
+			assertNoTokenFiles(t, r.clone)
 		})
+	}
+}
+
+// pipeSourceLine is the line the pipe prints for a step in Bitbucket's
+// clone directory: it loads the env file and deletes it.
+const pipeSourceLine = `. "$BITBUCKET_CLONE_DIR"/` + sharedStorage + `/hf-oidc.env && rm -f "$BITBUCKET_CLONE_DIR"/` + sharedStorage + "/hf-oidc.env"
+
+// gitAddAll makes dir a git repository, as a step's clone directory is,
+// runs `git add -A` there as a release script would, and returns what
+// `git status --porcelain` then lists: nothing, when every file the pipe
+// left is ignored.
+func gitAddAll(t *testing.T, dir string) string {
+	t.Helper()
+	requireTool(t, "git")
+	var status string
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"status", "--porcelain"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		status = string(out)
+	}
+	return status
+}
+
+// TestPipeLineInREADMEs checks that the quick starts show the line the
+// pipe prints.
+func TestPipeLineInREADMEs(t *testing.T) {
+	t.Parallel()
+	for _, f := range []string{"README.md", "bitbucket/README.md"} {
+		n := 0
+		for _, l := range strings.Split(readText(t, filepath.Join(root, f)), "\n") {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, "- . ") {
+				n++
+				if l != "- "+pipeSourceLine {
+					t.Errorf("%s shows %q, want the line the pipe prints: %s", f, l, pipeSourceLine)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s shows no line that loads the pipe's env file", f)
+		}
 	}
 }
 
