@@ -66,7 +66,10 @@ func tempBase(getenv func(string) string) string {
 // the job, --stop and the helper all find it, and no other job does. Jobs
 // of one Unix user share the temporary directory on most runners.
 func defaultTokenDir(getenv func(string) string, o refresh.Owner) string {
-	name := fmt.Sprintf("hf-oidc-%d", os.Getuid())
+	name := "hf-oidc"
+	if uid := os.Getuid(); uid >= 0 { // -1 on Windows
+		name += fmt.Sprintf("-%d", uid)
+	}
 	if k := o.JobKey(); k != "" {
 		name += "-" + k
 	}
