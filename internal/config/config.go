@@ -46,7 +46,7 @@ var Vars = []Var{
 		Help: "lifetime of Buildkite ID tokens, such as `10m` (the agent's `--lifetime`)"},
 	{Name: "HF_OIDC_TIMEOUT", Flag: "timeout", Default: "60s",
 		Help: "bound on one exchange round, retries included: from 1s to 1h"},
-	{Name: "HF_OIDC_TOKEN_DIR", Flag: "token-dir", Default: "a private directory under $RUNNER_TEMP or the system temp dir",
+	{Name: "HF_OIDC_TOKEN_DIR", Flag: "token-dir", Default: "the job's own: hf-oidc-UID-JOBKEY under $RUNNER_TEMP or the system temp dir",
 		Help: "where `refresh`, `exec` and the git helper keep one token file per resource (0600 in a 0700 directory, replaced atomically)"},
 	{Name: "HF_OIDC_REFRESH_MARGIN", Flag: "refresh-margin", Default: "5m",
 		Help: "re-exchange this long before a token expires (`refresh`, `exec`, the git helper)"},

@@ -11,11 +11,9 @@ args=(--provider circleci --format shell)
 case ${HF_OIDC_PARAM_MODE:-env} in
 env) cmd=(exchange) ;;
 file)
-	# Later steps find the token directory (hf-oidc refresh --stop, the git
-	# helper) through $BASH_ENV.
-	HF_OIDC_TOKEN_DIR=${HF_OIDC_TOKEN_DIR:-${TMPDIR:-/tmp}/hf-oidc-$(id -u)}
-	export HF_OIDC_TOKEN_DIR
-	printf 'export HF_OIDC_TOKEN_DIR=%q\n' "$HF_OIDC_TOKEN_DIR" >>"$BASH_ENV"
+	# The token directory is hf-oidc's default, one per job
+	# ($CIRCLE_WORKFLOW_JOB_ID), which later steps (hf-oidc refresh --stop,
+	# the git helper) find again, and no other job on the machine does.
 	cmd=(refresh --detach)
 	;;
 *)
