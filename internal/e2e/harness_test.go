@@ -69,10 +69,19 @@ func hermeticEnv(t testing.TB, extra ...string) []string {
 // runBin runs hf-oidc with args and env (added to a hermetic environment).
 func runBin(t testing.TB, env []string, args ...string) run {
 	t.Helper()
+	return runBinIn(t, env, "", args...)
+}
+
+// runBinIn is runBin with stdin.
+func runBinIn(t testing.TB, env []string, stdin string, args ...string) run {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = hermeticEnv(t, env...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
