@@ -18,13 +18,16 @@ func requireCommand(t *testing.T, args ...string) {
 
 // TestActionExportFile: export: file starts the background keeper, exports
 // HF_TOKEN_PATH (and not HF_TOKEN, which would go stale), and the file's
-// token works.
+// token works. An HF_TOKEN and HUGGING_FACE_HUB_TOKEN an earlier step left
+// in the job's environment are emptied for the later steps, since
+// huggingface_hub would prefer them to the file.
 func TestActionExportFile(t *testing.T) {
 	t.Parallel()
 	requireCommand(t, "refresh", "--help")
 	sb := startSandbox(t, trusted...)
 	r := newRepo(t, false)
-	r.workflow(t, `      - id: hf
+	r.workflow(t, `      - run: printf 'HF_TOKEN=hf_stale_from_a_secret\nHUGGING_FACE_HUB_TOKEN=hf_stale_too\n' >> "$GITHUB_ENV"
+      - id: hf
         uses: ./
         with:
           binary: `+bin+`
@@ -34,7 +37,7 @@ func TestActionExportFile(t *testing.T) {
           OUT_TOKEN_FILE: ${{ steps.hf.outputs.token-file }}
           OUT_TOKEN: ${{ steps.hf.outputs.token }}
         run: |
-          echo "HF_TOKEN=[$HF_TOKEN] token output=$OUT_TOKEN"
+          echo "HF_TOKEN=[$HF_TOKEN] HUGGING_FACE_HUB_TOKEN=[$HUGGING_FACE_HUB_TOKEN] token output=$OUT_TOKEN"
           test -n "$HF_TOKEN_PATH" && test "$OUT_TOKEN_FILE" = "$HF_TOKEN_PATH" && echo "token-file is HF_TOKEN_PATH"
           printf 'header = "Authorization: Bearer %s"\n' "$(cat "$HF_TOKEN_PATH")" |
             curl --fail --silent --show-error --config - "$HF_ENDPOINT/api/whoami-v2" |
@@ -47,7 +50,8 @@ func TestActionExportFile(t *testing.T) {
 		t.Fatalf("act exited %d:\n%s", run.code, run.out)
 	}
 	assertContains(t, run.out,
-		"HF_TOKEN=[] token output=***",
+		"HF_TOKEN and HUGGING_FACE_HUB_TOKEN set here; emptied for later steps",
+		"HF_TOKEN=[] HUGGING_FACE_HUB_TOKEN=[] token output=***",
 		"token-file is HF_TOKEN_PATH",
 		"whoami HF_TOKEN_PATH: [OIDC] acme/awesome-model",
 	)
