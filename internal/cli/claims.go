@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -92,16 +91,7 @@ type claimsOptions struct {
 
 func parseClaims(env Env, args []string) (*claimsOptions, error) {
 	fs := newFlagSet(env, "claims", "[flags]", claimsAbout)
-	flags := map[string]*string{}
-	for _, name := range claimsSettings {
-		if v, ok := config.Lookup(name); ok && v.Flag != "" {
-			help := strings.ReplaceAll(v.Help, "`", "")
-			if name == "HF_OIDC_TIMEOUT" {
-				help = "bound on getting the ID token"
-			}
-			flags[name] = fs.String(v.Flag, "", help+" (env "+v.Name+", default "+v.Default+")")
-		}
-	}
+	flags := config.BindOnly(fs, claimsSettings...)
 	var resources, expect listValue
 	fs.Var(&resources, "resource", "resource `R` whose form to check, as exchange takes it (repeatable; env HF_OIDC_RESOURCES)")
 	fs.Var(&expect, "expect", "the publisher's `FIELDS` as configured on the Hub, such as repository=acme/training,branch=main,workflow=publish.yml (repeatable): each is compared with the token's claims as the Hub does")
@@ -112,61 +102,20 @@ func parseClaims(env Env, args []string) (*claimsOptions, error) {
 	if fs.NArg() > 0 {
 		return nil, config.Usagef("unexpected argument %q: claims takes only flags", fs.Arg(0))
 	}
-
-	// A flag given beats its variable, for the providers too.
-	overlay := map[string]string{}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for name, p := range flags {
-		if v, _ := config.Lookup(name); given[v.Flag] {
-			overlay[name] = *p
-		}
+	// The settings are resolved and checked as exchange checks them; the
+	// resources only have their form checked, in the report.
+	cfg, err := flags.LoadSettings(env.Getenv)
+	if err != nil {
+		return nil, err
 	}
-	getenv := func(k string) string {
-		if v, ok := overlay[k]; ok {
-			return v
-		}
-		return env.Getenv(k)
-	}
-	source := func(name string) string {
-		if _, ok := overlay[name]; ok {
-			v, _ := config.Lookup(name)
-			return "--" + v.Flag
-		}
-		return name
-	}
-	get := func(name, def string) string {
-		if s := strings.TrimSpace(getenv(name)); s != "" {
-			return s
-		}
-		return def
-	}
-
-	o := &claimsOptions{
-		cfg: &config.Config{
-			Provider: get("HF_OIDC_PROVIDER", "auto"),
-			Audience: get("HF_OIDC_AUDIENCE", diag.DefaultAudience),
-			Getenv:   getenv,
-		},
-		resources: resources,
-		json:      *asJSON,
-	}
-	if strings.ContainsAny(o.cfg.Audience, " \t\r\n") {
-		return nil, config.Usagef("%s %q: an audience is a single URL-like string with no whitespace (default %s)", source("HF_OIDC_AUDIENCE"), o.cfg.Audience, diag.DefaultAudience)
-	}
-	t := get("HF_OIDC_TIMEOUT", "60s")
-	d, err := time.ParseDuration(t)
-	if err != nil || d <= 0 {
-		return nil, config.Usagef("%s %q: expected a positive duration such as 60s or 2m", source("HF_OIDC_TIMEOUT"), t)
-	}
-	o.cfg.Timeout = d
+	o := &claimsOptions{cfg: cfg, resources: resources, json: *asJSON}
 	if len(expect) > 0 {
 		if o.expect, err = diag.ParseExpect(expect); err != nil {
 			return nil, &config.UsageError{Err: fmt.Errorf("--expect: %w", err)}
 		}
 	}
 	if len(o.resources) == 0 {
-		if v := getenv("HF_OIDC_RESOURCES"); v != "" {
+		if v := cfg.Getenv("HF_OIDC_RESOURCES"); v != "" {
 			o.resources = []string{v}
 		}
 	}

@@ -65,14 +65,14 @@ func runExchange(ctx context.Context, env Env, args []string) error {
 // exchangeRound runs the first round of exchange, exec and refresh: it
 // masks what it must in GitHub Actions, prints the failure paragraph when a
 // resource fails, and returns the tokens to export.
-func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format string) (*session, []export.Entry, error) {
+func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format config.Format) (*session, []export.Entry, error) {
 	// The github format masks the ID token the moment it exists, and the
 	// exporter masks the tokens before writing anything. Other formats in
 	// GitHub Actions mask the tokens on stderr, which the runner reads
 	// workflow commands from too, so that a shell that evals our stdout
 	// cannot echo a token in clear; they never print the ID token at all.
 	var idMask, tokenMask io.Writer
-	if format == "github" {
+	if format == config.FormatGitHub {
 		idMask = env.Stdout
 	} else if cfg.Getenv("GITHUB_ACTIONS") == "true" {
 		tokenMask = env.Stderr
@@ -88,7 +88,7 @@ func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format stri
 	}
 	ok := succeeded(results)
 	if err != nil {
-		printFailure(env, format == "github", s, results, len(ok) > 0 && cfg.AllowPartial)
+		printFailure(env, format == config.FormatGitHub, s, results, len(ok) > 0 && cfg.AllowPartial)
 		if !cfg.AllowPartial || len(ok) == 0 {
 			return nil, nil, &reportedError{err: err}
 		}
@@ -112,31 +112,31 @@ func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format stri
 
 // resolveFormat turns auto into a concrete format and checks, before
 // anything is exchanged, that the format can be written.
-func resolveFormat(cfg *config.Config, env Env) (string, error) {
+func resolveFormat(cfg *config.Config, env Env) (config.Format, error) {
 	f := cfg.Format
-	if f == "auto" {
+	if f == config.FormatAuto {
 		if cfg.Getenv("GITHUB_ACTIONS") == "true" {
-			f = "github"
+			f = config.FormatGitHub
 		} else {
-			f = "shell"
+			f = config.FormatShell
 			if export.IsTerminal(env.Stdout) {
 				return "", config.Usagef("refusing to print tokens to a terminal: run it as eval \"$(hf-oidc exchange …)\", redirect stdout, or choose --format explicitly")
 			}
 		}
 	}
-	if f == "github" && cfg.Getenv("GITHUB_ENV") == "" {
+	if f == config.FormatGitHub && cfg.Getenv("GITHUB_ENV") == "" {
 		return "", config.Usagef("--format github needs GITHUB_ENV, which only GitHub Actions sets; elsewhere use --format shell, dotenv or json")
 	}
 	return f, nil
 }
 
-func newExporter(format string, env Env, cfg *config.Config) export.Exporter {
+func newExporter(format config.Format, env Env, cfg *config.Config) export.Exporter {
 	switch format {
-	case "github":
+	case config.FormatGitHub:
 		return &export.GitHub{Stdout: env.Stdout, Getenv: cfg.Getenv}
-	case "dotenv":
+	case config.FormatDotenv:
 		return &export.Dotenv{W: env.Stdout}
-	case "json":
+	case config.FormatJSON:
 		return &export.JSON{W: env.Stdout}
 	default:
 		return &export.Shell{W: env.Stdout}
@@ -161,12 +161,12 @@ func succeeded(results []exchange.Result) []exchange.Result {
 	return ok
 }
 
-func printSummary(w io.Writer, s *session, format string, entries []export.Entry, took time.Duration) {
-	where := map[string]string{
-		"github": "exported to later steps ($GITHUB_ENV)",
-		"shell":  "printed as export lines on stdout",
-		"dotenv": "printed as dotenv lines on stdout",
-		"json":   "printed as JSON on stdout",
+func printSummary(w io.Writer, s *session, format config.Format, entries []export.Entry, took time.Duration) {
+	where := map[config.Format]string{
+		config.FormatGitHub: "exported to later steps ($GITHUB_ENV)",
+		config.FormatShell:  "printed as export lines on stdout",
+		config.FormatDotenv: "printed as dotenv lines on stdout",
+		config.FormatJSON:   "printed as JSON on stdout",
 	}[format]
 	exp := entries[0].ExpiresAt
 	// Whoever answers at the endpoint receives the ID token: a log should

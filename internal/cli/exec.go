@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -65,16 +64,12 @@ func execCommand(ctx context.Context, env Env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	margin, err := refreshMargin(fs, env.Getenv)
-	if err != nil {
-		return 0, err
-	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return 0, config.Usagef("cannot run %q: %v", argv[0], errors.Unwrap(err))
 	}
 
-	dir, created, err := execTokenDir(fs, env)
+	dir, created, err := execTokenDir(cfg, env)
 	if err != nil {
 		return 0, err
 	}
@@ -105,7 +100,7 @@ func execCommand(ctx context.Context, env Env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	k := newKeeper(s, env, dir, margin)
+	k := newKeeper(s, env, dir)
 	k.Log = func(msg string) { fmt.Fprintf(env.Stderr, "hf-oidc exec: %s\n", msg) }
 	if err := seedFromEntries(k, entries); err != nil {
 		return 0, err
@@ -128,8 +123,8 @@ func execCommand(ctx context.Context, env Env, args []string) (int, error) {
 // execTokenDir is --token-dir or HF_OIDC_TOKEN_DIR, made if missing, or a
 // new private directory; created says whether exec made it, and so removes
 // it.
-func execTokenDir(fs *flag.FlagSet, env Env) (*refresh.Dir, bool, error) {
-	if dir, src := setting(fs, env.Getenv, "HF_OIDC_TOKEN_DIR"); dir != "" {
+func execTokenDir(cfg *config.Config, env Env) (*refresh.Dir, bool, error) {
+	if dir, src := cfg.TokenDir, cfg.TokenDirSource; dir != "" {
 		_, statErr := os.Lstat(dir)
 		d, err := openTokenDir(dir, src)
 		if err != nil {

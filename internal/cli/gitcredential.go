@@ -65,7 +65,7 @@ func runGitCredential(ctx context.Context, env Env, args []string) error {
 	}
 	// Before anything can fail on configuration: another host's request is
 	// none of our business, and must not print errors on every git call.
-	raw, src := setting(fs, env.Getenv, "HF_ENDPOINT")
+	raw, src := flags.Value(env.Getenv, "HF_ENDPOINT")
 	if raw == "" {
 		raw = exchange.DefaultEndpoint
 	}
@@ -82,15 +82,11 @@ func runGitCredential(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	margin, err := refreshMargin(fs, env.Getenv)
-	if err != nil {
-		return err
-	}
 	s, err := newSession(cfg, env, nil)
 	if err != nil {
 		return err
 	}
-	dir, err := openTokenDir(tokenDir(fs, env.Getenv, s.owner()))
+	dir, err := openTokenDir(tokenDir(cfg, s.owner()))
 	if err != nil {
 		return err
 	}
@@ -108,7 +104,7 @@ func runGitCredential(ctx context.Context, env Env, args []string) error {
 		}
 		return nil
 	}
-	tok, err := helperToken(ctx, env, s, dir, margin, r)
+	tok, err := helperToken(ctx, env, s, dir, r)
 	if err != nil {
 		return err
 	}
@@ -159,12 +155,12 @@ func gitUsername(r resource.Resource) string {
 // obtained for this job, Hub and ID token (s's owner), and git has not
 // rejected it; else a new one, which goes into the directory unless a
 // keeper owns it.
-func helperToken(ctx context.Context, env Env, s *session, dir *refresh.Dir, margin time.Duration, r resource.Resource) (exchange.Token, error) {
+func helperToken(ctx context.Context, env Env, s *session, dir *refresh.Dir, r resource.Resource) (exchange.Token, error) {
 	rs := []resource.Resource{r}
 	owner := s.owner()
 	src := &refresh.Source{
 		Resources: rs,
-		Margin:    margin,
+		Margin:    s.cfg.RefreshMargin,
 		Now:       env.Now,
 		Exchange: func(ctx context.Context, rs []resource.Resource) ([]exchange.Result, error) {
 			// Only the resource git asked for: the helper keeps only its

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
 	"github.com/hf-oidc/hf-oidc/internal/refresh"
@@ -87,36 +86,6 @@ func TestHelperArgs(t *testing.T) {
 	}
 	if strings.Contains(got, "secret") {
 		t.Error("a secret is in the helper's command line")
-	}
-}
-
-func TestRefreshMargin(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		env  string
-		args []string
-		want time.Duration
-		err  string
-	}{
-		{"", nil, 5 * time.Minute, ""},
-		{"90s", nil, 90 * time.Second, ""},
-		{"90s", []string{"--refresh-margin", "2m"}, 2 * time.Minute, ""},
-		{"90", nil, 0, `HF_OIDC_REFRESH_MARGIN "90": expected a positive duration`},
-		{"", []string{"--refresh-margin", "-1m"}, 0, `--refresh-margin "-1m"`},
-	}
-	for _, tt := range tests {
-		fs := flag.NewFlagSet("test", flag.ContinueOnError)
-		config.Bind(fs)
-		if err := fs.Parse(tt.args); err != nil {
-			t.Fatal(err)
-		}
-		got, err := refreshMargin(fs, func(k string) string { return map[string]string{"HF_OIDC_REFRESH_MARGIN": tt.env}[k] })
-		switch {
-		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || !config.IsUsage(err)):
-			t.Errorf("refreshMargin(%q, %v) = %v, want a usage error containing %q", tt.env, tt.args, err, tt.err)
-		case tt.err == "" && (err != nil || got != tt.want):
-			t.Errorf("refreshMargin(%q, %v) = %s, %v; want %s", tt.env, tt.args, got, err, tt.want)
-		}
 	}
 }
 

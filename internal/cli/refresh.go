@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -66,21 +65,17 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 		if *detach || *keeper || *withGit {
 			return config.Usagef("--stop takes no --detach or --git: it stops the keeper of this job's token directory (or of --token-dir)")
 		}
-		return stopKeeper(env, fs, flags)
+		return stopKeeper(env, flags)
 	}
 	cfg, err := flags.Load(env.Getenv)
 	if err != nil {
 		return err
 	}
-	margin, err := refreshMargin(fs, env.Getenv)
-	if err != nil {
-		return err
-	}
 	// An unknown owner is the exchange's to report.
 	owner, _ := jobOwner(cfg)
-	dirPath, src := tokenDir(fs, env.Getenv, owner)
+	dirPath, src := tokenDir(cfg, owner)
 	if *keeper {
-		return runKeeper(ctx, env, cfg, dirPath, margin)
+		return runKeeper(ctx, env, cfg, dirPath)
 	}
 	format, err := resolveFormat(cfg, env)
 	if err != nil {
@@ -125,14 +120,14 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	k := newKeeper(s, env, dir, margin)
+	k := newKeeper(s, env, dir)
 	if err := seedFromEntries(k, entries); err != nil {
 		return err
 	}
 	keeping := "kept fresh by this process until it is stopped"
 	var stopChild func()
 	if *detach {
-		pid, err := startKeeper(cfg, dir, lock, margin)
+		pid, err := startKeeper(cfg, dir, lock)
 		if err != nil {
 			return err
 		}
@@ -158,7 +153,7 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 }
 
 // finishStart configures git, if asked, and exports the files.
-func finishStart(ctx context.Context, env Env, cfg *config.Config, format string, entries []export.Entry, git *gitSetup) error {
+func finishStart(ctx context.Context, env Env, cfg *config.Config, format config.Format, entries []export.Entry, git *gitSetup) error {
 	if git != nil {
 		if err := git.configureGlobal(ctx); err != nil {
 			return err
@@ -173,8 +168,8 @@ func finishStart(ctx context.Context, env Env, cfg *config.Config, format string
 
 // annotationWriter is where workflow commands go: stdout with the github
 // format, else stderr, which the runner reads them from too.
-func annotationWriter(env Env, format string) io.Writer {
-	if format == "github" {
+func annotationWriter(env Env, format config.Format) io.Writer {
+	if format == config.FormatGitHub {
 		return env.Stdout
 	}
 	return env.Stderr
@@ -201,7 +196,7 @@ func keep(ctx context.Context, k *refresh.Keeper) error {
 // it exports that keeper's files, if the keeper is this job's and keeps the
 // same resources for the same Hub, and starts nothing. Another job's keeper
 // is never joined: its tokens are for whomever the Hub gave them.
-func alreadyKept(ctx context.Context, env Env, cfg *config.Config, owner refresh.Owner, format string, dir *refresh.Dir, git *gitSetup, held *refresh.HeldError) error {
+func alreadyKept(ctx context.Context, env Env, cfg *config.Config, owner refresh.Owner, format config.Format, dir *refresh.Dir, git *gitSetup, held *refresh.HeldError) error {
 	st, err := dir.ReadStatus()
 	if err != nil || !st.OfJob(owner) {
 		return config.Usagef("%v for another job (or for another ID token), whose tokens hf-oidc never hands to this one; leave --token-dir and HF_OIDC_TOKEN_DIR unset to use this job's own directory, or choose another", held)
@@ -220,7 +215,7 @@ func alreadyKept(ctx context.Context, env Env, cfg *config.Config, owner refresh
 	for i, t := range toks {
 		r := cfg.Resources[i]
 		entries[i] = export.Entry{Resource: r.Name, Env: r.Env, Token: t.AccessToken, ExpiresAt: t.ExpiresAt, File: dir.File(r.Name)}
-		if inActions && format != "github" {
+		if inActions && format != config.FormatGitHub {
 			export.Mask(env.Stderr, t.AccessToken)
 		}
 	}
@@ -233,13 +228,13 @@ func alreadyKept(ctx context.Context, env Env, cfg *config.Config, owner refresh
 
 // stopKeeper is --stop: SIGTERM to the process that holds the directory's
 // lock, if this job started it, then wait for it to let go.
-func stopKeeper(env Env, fs *flag.FlagSet, flags *config.Flags) error {
+func stopKeeper(env Env, flags *config.Flags) error {
 	cfg, err := flags.LoadSettings(env.Getenv)
 	if err != nil {
 		return err
 	}
 	owner, ownerErr := jobOwner(cfg)
-	dirPath, src := tokenDir(fs, env.Getenv, owner)
+	dirPath, src := tokenDir(cfg, owner)
 	if ownerErr != nil && src == "" {
 		return config.Usagef("cannot tell which job this is (%v), so cannot find its token directory; run --stop with the same --provider (or HF_OIDC_PROVIDER) and ID token settings as the refresh, or give its --token-dir", ownerErr)
 	}
@@ -289,7 +284,7 @@ func signalPID(pid int, sig os.Signal) error {
 // settings in its environment (never a secret on its command line), the
 // lock handed over as fd 3, and fd 4 to say it is ready. It waits for that,
 // so that a keeper that cannot start fails this command.
-func startKeeper(cfg *config.Config, dir *refresh.Dir, lock *refresh.Lock, margin time.Duration) (int, error) {
+func startKeeper(cfg *config.Config, dir *refresh.Dir, lock *refresh.Lock) (int, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, fmt.Errorf("starting the keeper: %w", err)
@@ -305,7 +300,7 @@ func startKeeper(cfg *config.Config, dir *refresh.Dir, lock *refresh.Lock, margi
 	}
 	defer readyR.Close()
 	cmd := detachedCommand(exe, "refresh", "--keeper")
-	cmd.Env = keeperEnv(cfg, dir, margin)
+	cmd.Env = keeperEnv(cfg, dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{lock.File(), readyW}
 	err = cmd.Start()
@@ -328,12 +323,12 @@ func startKeeper(cfg *config.Config, dir *refresh.Dir, lock *refresh.Lock, margi
 
 // keeperEnv is our environment with every setting resolved into its
 // variable, flags included, so that the keeper reads what we read.
-func keeperEnv(cfg *config.Config, dir *refresh.Dir, margin time.Duration) []string {
+func keeperEnv(cfg *config.Config, dir *refresh.Dir) []string {
 	set := map[string]string{
 		"HF_OIDC_RESOURCES":      strings.Join(resourceStrings(cfg.Resources), "\n"),
 		"HF_ENDPOINT":            cfg.Endpoint,
 		"HF_OIDC_TOKEN_DIR":      dir.Path,
-		"HF_OIDC_REFRESH_MARGIN": margin.String(),
+		"HF_OIDC_REFRESH_MARGIN": cfg.RefreshMargin.String(),
 	}
 	for _, v := range config.Vars {
 		if _, ok := set[v.Name]; !ok && v.Flag != "" && !v.Sensitive && !v.CI {
@@ -357,7 +352,7 @@ func keeperEnv(cfg *config.Config, dir *refresh.Dir, margin time.Duration) []str
 // runKeeper is the background keeper: it adopts the lock on fd 3, takes
 // the tokens the files hold, says ready on fd 4, and keeps them fresh.
 // Its stdout and stderr are keeper.log.
-func runKeeper(ctx context.Context, env Env, cfg *config.Config, dirPath string, margin time.Duration) error {
+func runKeeper(ctx context.Context, env Env, cfg *config.Config, dirPath string) error {
 	const internal = "--keeper is internal: 'hf-oidc refresh --detach' starts it"
 	lockF, readyF := os.NewFile(3, refresh.LockFile), os.NewFile(4, "ready")
 	dir, err := refresh.OpenDir(dirPath)
@@ -378,7 +373,7 @@ func runKeeper(ctx context.Context, env Env, cfg *config.Config, dirPath string,
 	if err != nil {
 		return err
 	}
-	k := newKeeper(s, env, dir, margin)
+	k := newKeeper(s, env, dir)
 	k.Log = func(msg string) {
 		fmt.Fprintf(env.Stderr, "%s hf-oidc refresh: %s\n", env.Now().UTC().Format(time.RFC3339), msg)
 	}

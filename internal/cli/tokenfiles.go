@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,36 +16,6 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/refresh"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 )
-
-// setting is the value of a flagged variable before config.Load, for the
-// commands that need one without resources (refresh --stop) or before them
-// (git-credential answers nothing for other hosts): the flag if given, else
-// the variable. src names where it came from.
-func setting(fs *flag.FlagSet, getenv func(string) string, name string) (value, src string) {
-	v, _ := config.Lookup(name)
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == v.Flag {
-			value, src = f.Value.String(), "--"+v.Flag
-		}
-	})
-	if src == "" {
-		value, src = getenv(name), name
-	}
-	return strings.TrimSpace(value), src
-}
-
-// refreshMargin is --refresh-margin or HF_OIDC_REFRESH_MARGIN.
-func refreshMargin(fs *flag.FlagSet, getenv func(string) string) (time.Duration, error) {
-	raw, src := setting(fs, getenv, "HF_OIDC_REFRESH_MARGIN")
-	if raw == "" {
-		return refresh.DefaultMargin, nil
-	}
-	d, err := time.ParseDuration(raw)
-	if err != nil || d <= 0 {
-		return 0, config.Usagef("%s %q: expected a positive duration such as 5m or 90s", src, raw)
-	}
-	return d, nil
-}
 
 // tempBase is where token directories go by default: GitHub's per-job
 // temporary directory, which the runner empties when the job ends, else
@@ -76,12 +45,13 @@ func defaultTokenDir(getenv func(string) string, o refresh.Owner) string {
 	return filepath.Join(tempBase(getenv), name)
 }
 
-// tokenDir is --token-dir or HF_OIDC_TOKEN_DIR, else o's defaultTokenDir.
-func tokenDir(fs *flag.FlagSet, getenv func(string) string, o refresh.Owner) (dir, src string) {
-	if dir, src = setting(fs, getenv, "HF_OIDC_TOKEN_DIR"); dir != "" {
-		return dir, src
+// tokenDir is --token-dir or HF_OIDC_TOKEN_DIR, else o's defaultTokenDir;
+// src names where it came from, "" for the default.
+func tokenDir(cfg *config.Config, o refresh.Owner) (dir, src string) {
+	if cfg.TokenDir != "" {
+		return cfg.TokenDir, cfg.TokenDirSource
 	}
-	return defaultTokenDir(getenv, o), ""
+	return defaultTokenDir(cfg.Getenv, o), ""
 }
 
 // openTokenDir opens dir, turning a directory that is not private into bad
@@ -119,7 +89,7 @@ func (i idTokenInfo) Expiry() time.Time { return i.s.ids.src.Expiry() }
 func (i idTokenInfo) CanMint() bool     { return i.s.provider.CanMint() }
 
 // newKeeper is a keeper of dir's files whose refreshes run through s.
-func newKeeper(s *session, env Env, dir *refresh.Dir, margin time.Duration) *refresh.Keeper {
+func newKeeper(s *session, env Env, dir *refresh.Dir) *refresh.Keeper {
 	st := refresh.Status{PID: os.Getpid(), Provider: s.provider.Name(), Endpoint: s.cfg.Endpoint, Resources: resourceStrings(s.cfg.Resources)}
 	st.SetOwner(s.owner())
 	return &refresh.Keeper{
@@ -128,7 +98,7 @@ func newKeeper(s *session, env Env, dir *refresh.Dir, margin time.Duration) *ref
 				return s.client.Round(ctx, s.ids, rs)
 			},
 			Resources: s.cfg.Resources,
-			Margin:    margin,
+			Margin:    s.cfg.RefreshMargin,
 			IDToken:   idTokenInfo{s},
 			Now:       env.Now,
 		},
@@ -168,14 +138,14 @@ func seedFromEntries(k *refresh.Keeper, entries []export.Entry) error {
 
 // newFileExporter is newExporter in file mode: HF_TOKEN_PATH and the
 // <ENV>_FILE variables, not HF_TOKEN, and stale ones cleared.
-func newFileExporter(format string, env Env, cfg *config.Config) export.Exporter {
+func newFileExporter(format config.Format, env Env, cfg *config.Config) export.Exporter {
 	stale := staleTokenVars(cfg)
 	switch format {
-	case "github":
+	case config.FormatGitHub:
 		return &export.GitHub{Stdout: env.Stdout, Getenv: cfg.Getenv, FileMode: true, Clear: stale}
-	case "dotenv":
+	case config.FormatDotenv:
 		return &export.Dotenv{W: env.Stdout, FileMode: true, Clear: stale}
-	case "json":
+	case config.FormatJSON:
 		return &export.JSON{W: env.Stdout}
 	default:
 		return &export.Shell{W: env.Stdout, FileMode: true, Clear: stale}
@@ -195,16 +165,16 @@ func staleTokenVars(cfg *config.Config) []string {
 
 // sayCleared says, in one line, which stale token variables file mode
 // cleared, or, for json, which the script must clear.
-func sayCleared(w io.Writer, cmd, format string, cfg *config.Config) {
+func sayCleared(w io.Writer, cmd string, format config.Format, cfg *config.Config) {
 	stale := staleTokenVars(cfg)
 	if len(stale) == 0 {
 		return
 	}
 	names := strings.Join(stale, " and ")
 	switch format {
-	case "json":
+	case config.FormatJSON:
 		fmt.Fprintf(w, "hf-oidc %s: %s set here; huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names, so unset it before using the file.\n", cmd, names)
-	case "github":
+	case config.FormatGitHub:
 		fmt.Fprintf(w, "hf-oidc %s: %s set here; emptied for later steps (through $GITHUB_ENV), since huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names. An env: in the workflow that sets it still wins: remove it there.\n", cmd, names)
 	default:
 		fmt.Fprintf(w, "hf-oidc %s: %s set here; cleared by the exported lines, since huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names.\n", cmd, names)

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/hf-oidc/hf-oidc/internal/refresh"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 )
 
@@ -102,8 +104,21 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
+// A Format is how tokens are exported: a value of --format.
+type Format string
+
+// The formats. FormatAuto is resolved before anything is exported: github
+// inside GitHub Actions, else shell.
+const (
+	FormatAuto   Format = "auto"
+	FormatGitHub Format = "github"
+	FormatShell  Format = "shell"
+	FormatDotenv Format = "dotenv"
+	FormatJSON   Format = "json"
+)
+
 // Formats are the values --format takes.
-var Formats = []string{"auto", "github", "shell", "dotenv", "json"}
+var Formats = []Format{FormatAuto, FormatGitHub, FormatShell, FormatDotenv, FormatJSON}
 
 // Config is everything one exchange needs, resolved and validated.
 type Config struct {
@@ -111,9 +126,13 @@ type Config struct {
 	Provider     string // "auto" or a provider name
 	Audience     string
 	Endpoint     string
-	Format       string
-	Timeout      time.Duration
-	AllowPartial bool
+	Format        Format
+	Timeout       time.Duration
+	AllowPartial  bool
+	RefreshMargin time.Duration
+	// TokenDir is --token-dir or HF_OIDC_TOKEN_DIR, and TokenDirSource
+	// which of the two; both "" for the default, which depends on the job.
+	TokenDir, TokenDirSource string
 	// Getenv is the environment as providers see it: the variables, with
 	// each flag that was given written over its variable.
 	Getenv func(string) string
@@ -136,19 +155,50 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // Bind defines the flags of every settable Var on fs, plus --format and
 // --allow-partial.
 func Bind(fs *flag.FlagSet) *Flags {
-	f := &Flags{fs: fs, str: map[string]*string{}}
+	f := BindOnly(fs)
+	names := make([]string, len(Formats))
+	for i, n := range Formats {
+		names[i] = string(n)
+	}
+	fs.StringVar(&f.format, "format", string(FormatAuto), "how to export: "+strings.Join(names, ", ")+"; auto is github inside GitHub Actions, else shell, and never prints a token to a terminal")
+	fs.BoolVar(&f.allowPartial, "allow-partial", false, "export the tokens that were exchanged even if some resources failed")
+	return f
+}
+
+// BindOnly defines the flags of the named Vars on fs, or of every settable
+// one when none is named; no --format or --allow-partial. The others are
+// still read from the environment by Load.
+func BindOnly(fs *flag.FlagSet, names ...string) *Flags {
+	f := &Flags{fs: fs, str: map[string]*string{}, format: string(FormatAuto)}
 	for _, v := range Vars {
 		switch {
 		case v.Flag == "":
+		case len(names) > 0 && !contains(names, v.Name):
 		case v.Flag == "resource":
 			fs.Var(&f.resources, v.Flag, "resource `R` to exchange for, optionally R=ENV_NAME (repeatable; env "+v.Name+")")
 		default:
 			f.str[v.Name] = fs.String(v.Flag, "", plain(v.Help)+" (env "+v.Name+", default "+v.Default+")")
 		}
 	}
-	fs.StringVar(&f.format, "format", "auto", "how to export: "+strings.Join(Formats, ", ")+"; auto is github inside GitHub Actions, else shell, and never prints a token to a terminal")
-	fs.BoolVar(&f.allowPartial, "allow-partial", false, "export the tokens that were exchanged even if some resources failed")
 	return f
+}
+
+// Value is a setting as given, trimmed, before any check: its flag if
+// given, else its variable, and src names which ("--flag" or the
+// variable). It is for the few decisions made before Load may fail (the
+// git helper answers nothing for another host, whatever else is wrong).
+func (f *Flags) Value(getenv func(string) string, name string) (value, src string) {
+	v, _ := Lookup(name)
+	src = name
+	value = getenv(name)
+	if p, ok := f.str[name]; ok {
+		f.fs.Visit(func(fl *flag.Flag) {
+			if fl.Name == v.Flag {
+				value, src = *p, "--"+v.Flag
+			}
+		})
+	}
+	return strings.TrimSpace(value), src
 }
 
 func plain(md string) string { return strings.ReplaceAll(md, "`", "") }
@@ -158,8 +208,9 @@ func (f *Flags) Load(getenv func(string) string) (*Config, error) {
 	return f.load(getenv, true)
 }
 
-// LoadSettings is Load without resources, for the commands that act on a
-// job's keeper rather than on resources (refresh --stop).
+// LoadSettings is Load without resources, and without reading a
+// pre-minted ID token: for the commands that report on that token (claims)
+// or act on a job's keeper rather than on resources (refresh --stop).
 func (f *Flags) LoadSettings(getenv func(string) string) (*Config, error) {
 	return f.load(getenv, false)
 }
@@ -195,7 +246,7 @@ func (f *Flags) load(getenv func(string) string, withResources bool) (*Config, e
 		return v.Default
 	}
 
-	c := &Config{Getenv: env, Format: f.format, AllowPartial: f.allowPartial}
+	c := &Config{Getenv: env, Format: Format(f.format), AllowPartial: f.allowPartial}
 
 	if withResources {
 		rs, err := f.loadResources(getenv)
@@ -228,10 +279,26 @@ func (f *Flags) load(getenv func(string) string, withResources bool) (*Config, e
 		c.Timeout = d
 	}
 
-	if !contains(Formats, c.Format) {
-		return nil, Usagef("--format %s: expected one of %s", show(c.Format), strings.Join(Formats, ", "))
+	c.RefreshMargin = refresh.DefaultMargin
+	if m := strings.TrimSpace(env("HF_OIDC_REFRESH_MARGIN")); m != "" {
+		d, err := parseDuration(source("HF_OIDC_REFRESH_MARGIN"), m, time.Second, MaxTimeout, "5m or 90s")
+		if err != nil {
+			return nil, err
+		}
+		c.RefreshMargin = d
 	}
-	if err := checkLocal(env, source, c.Provider); err != nil {
+	if d := strings.TrimSpace(env("HF_OIDC_TOKEN_DIR")); d != "" {
+		c.TokenDir, c.TokenDirSource = d, source("HF_OIDC_TOKEN_DIR")
+	}
+
+	if !slices.Contains(Formats, c.Format) {
+		names := make([]string, len(Formats))
+		for i, n := range Formats {
+			names[i] = string(n)
+		}
+		return nil, Usagef("--format %s: expected one of %s", show(string(c.Format)), strings.Join(names, ", "))
+	}
+	if err := checkLocal(env, source, c.Provider, withResources); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -259,7 +326,7 @@ func (f *Flags) loadResources(getenv func(string) string) ([]resource.Resource, 
 // which is read and checked here, before anything is sent, when the env
 // provider will hand it over. Both a token and a file set is the env
 // provider's to report.
-func checkLocal(env, source func(string) string, provider string) error {
+func checkLocal(env, source func(string) string, provider string, idToken bool) error {
 	if d := strings.TrimSpace(env("HF_OIDC_TOKEN_DIR")); d != "" {
 		if err := checkPath(source("HF_OIDC_TOKEN_DIR"), d); err != nil {
 			return err
@@ -270,7 +337,7 @@ func checkLocal(env, source func(string) string, provider string) error {
 			return err
 		}
 	}
-	if provider != "auto" && provider != "env" {
+	if !idToken || provider != "auto" && provider != "env" {
 		return nil
 	}
 	tok, file := env("HF_OIDC_ID_TOKEN"), env("HF_OIDC_ID_TOKEN_FILE")

@@ -135,3 +135,62 @@ func TestLoadErrorsNameTheirSource(t *testing.T) {
 		})
 	}
 }
+
+// TestLongJobSettings: the refresh margin and the token directory are
+// resolved and checked with the rest, the flag beating the variable, and
+// the directory says where it came from.
+func TestLongJobSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env    map[string]string
+		args   []string
+		margin time.Duration
+		dir    string
+		src    string
+		err    string
+	}{
+		{env: nil, margin: 5 * time.Minute},
+		{env: map[string]string{"HF_OIDC_REFRESH_MARGIN": "90s"}, margin: 90 * time.Second},
+		{env: map[string]string{"HF_OIDC_REFRESH_MARGIN": "90s"}, args: []string{"--refresh-margin", "2m"}, margin: 2 * time.Minute},
+		{env: map[string]string{"HF_OIDC_REFRESH_MARGIN": "90"}, err: `HF_OIDC_REFRESH_MARGIN "90": a duration needs a unit, e.g. 90s`},
+		{args: []string{"--refresh-margin", "-1m"}, err: `--refresh-margin "-1m": expected a positive duration`},
+		{args: []string{"--refresh-margin", "2h"}, err: `--refresh-margin "2h": expected a duration from 1s to 1h0m0s`},
+		{env: map[string]string{"HF_OIDC_TOKEN_DIR": "/t/env"}, margin: 5 * time.Minute, dir: "/t/env", src: "HF_OIDC_TOKEN_DIR"},
+		{env: map[string]string{"HF_OIDC_TOKEN_DIR": "/t/env"}, args: []string{"--token-dir", "/t/flag"}, margin: 5 * time.Minute, dir: "/t/flag", src: "--token-dir"},
+	}
+	for _, tt := range tests {
+		env := map[string]string{"HF_OIDC_RESOURCES": "acme/m"}
+		for k, v := range tt.env {
+			env[k] = v
+		}
+		c, err := load(t, env, tt.args...)
+		switch {
+		case tt.err != "":
+			if err == nil || !strings.Contains(err.Error(), tt.err) || !IsUsage(err) {
+				t.Errorf("%v %v: %v, want a usage error containing %q", tt.env, tt.args, err, tt.err)
+			}
+		case err != nil:
+			t.Errorf("%v %v: %v", tt.env, tt.args, err)
+		case c.RefreshMargin != tt.margin || c.TokenDir != tt.dir || c.TokenDirSource != tt.src:
+			t.Errorf("%v %v: margin %s, dir %q from %q; want %s, %q from %q", tt.env, tt.args, c.RefreshMargin, c.TokenDir, c.TokenDirSource, tt.margin, tt.dir, tt.src)
+		}
+	}
+}
+
+// TestValue: a setting as given, before any check, and where it came from.
+func TestValue(t *testing.T) {
+	t.Parallel()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	f := Bind(fs)
+	if err := fs.Parse([]string{"--endpoint", " https://flag.example "}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HF_ENDPOINT": "https://env.example", "HF_OIDC_AUDIENCE": "aud"}
+	getenv := func(k string) string { return env[k] }
+	if v, src := f.Value(getenv, "HF_ENDPOINT"); v != "https://flag.example" || src != "--endpoint" {
+		t.Errorf("HF_ENDPOINT = %q from %q", v, src)
+	}
+	if v, src := f.Value(getenv, "HF_OIDC_AUDIENCE"); v != "aud" || src != "HF_OIDC_AUDIENCE" {
+		t.Errorf("HF_OIDC_AUDIENCE = %q from %q", v, src)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -212,7 +213,7 @@ func FuzzLoad(f *testing.F) {
 		if len(c.Resources) == 0 || c.Timeout < 0 || c.Timeout > MaxTimeout || (c.Timeout != 0 && c.Timeout < MinTimeout) {
 			t.Fatalf("accepted %+v", c)
 		}
-		if checkAudience("a", c.Audience) != nil || checkEndpoint("e", c.Endpoint) != nil || !contains(Formats, c.Format) {
+		if checkAudience("a", c.Audience) != nil || checkEndpoint("e", c.Endpoint) != nil || !slices.Contains(Formats, c.Format) {
 			t.Fatalf("accepted a bad setting: %+v", c)
 		}
 		if c.Provider != "auto" && !isProviderName(c.Provider) {

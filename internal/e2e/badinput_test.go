@@ -216,7 +216,7 @@ func TestBadInput(t *testing.T) {
 		{name: "circleci fallback", args: append([]string{"--provider", "circleci"}, res...), env: []string{"HF_OIDC_CIRCLECI_FALLBACK=maybe"}, want: []string{"HF_OIDC_CIRCLECI_FALLBACK", "org-token"}},
 		{name: "buildkite lifetime", args: append([]string{"--provider", "buildkite"}, res...), env: []string{"HF_OIDC_BUILDKITE_LIFETIME=forever"}, want: []string{"HF_OIDC_BUILDKITE_LIFETIME", "is not a lifetime"}},
 		// Long-job settings, in the commands that use them.
-		{name: "exec refresh margin", cmd: []string{"exec"}, args: append(append([]string{"--refresh-margin", "5"}, res...), "--", "true"), want: []string{`--refresh-margin "5": expected a positive duration`}},
+		{name: "exec refresh margin", cmd: []string{"exec"}, args: append(append([]string{"--refresh-margin", "5"}, res...), "--", "true"), want: []string{`--refresh-margin "5": a duration needs a unit, e.g. 5s`}},
 		{name: "refresh refresh margin", cmd: []string{"refresh", "--detach", "--format", "github"}, env: []string{resEnv, "HF_OIDC_REFRESH_MARGIN=-1m"}, want: []string{`HF_OIDC_REFRESH_MARGIN "-1m": expected a positive duration`}},
 		{name: "refresh token dir", cmd: []string{"refresh", "--detach", "--format", "github"}, args: append([]string{"--token-dir", "~/t"}, res...), want: []string{`--token-dir "~/t": only a shell expands "~"`}},
 		{name: "exec bad resource", cmd: []string{"exec"}, args: []string{"--resource", "acme/x=PATH", "--", "true"}, want: []string{`would overwrite PATH`}},

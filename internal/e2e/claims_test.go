@@ -672,3 +672,29 @@ func TestClaimsHelp(t *testing.T) {
 		t.Errorf("--help does not list claims:\n%s", r.stdout)
 	}
 }
+
+// TestClaimsSettingsAsExchange: claims resolves and checks its settings
+// with the same code as exchange, so it refuses what exchange refuses
+// (they had drifted: claims took --timeout 5h and --audience=-x).
+func TestClaimsSettingsAsExchange(t *testing.T) {
+	t.Parallel()
+	sb := startSandbox(t, sandbox.Config{})
+	for _, args := range [][]string{
+		{"--timeout", "5h"},
+		{"--audience=-x"},
+		{"--provider", "Git Hub"},
+		{"--id-token-var", "1BAD"},
+	} {
+		flag := strings.TrimLeft(strings.SplitN(args[0], "=", 2)[0], "-")
+		claims := runBin(t, sb.GitHubEnv(), append([]string{"claims"}, args...)...)
+		exchange := runBin(t, sb.GitHubEnv(), append([]string{"exchange", "--format", "json", "--resource", "acme/model"}, args...)...)
+		for name, r := range map[string]run{"claims": claims, "exchange": exchange} {
+			if r.code != 2 || !strings.Contains(r.stderr, "--"+flag) {
+				t.Errorf("%s %v: exit %d, want 2 naming --%s:\n%s", name, args, r.code, flag, r.stderr)
+			}
+		}
+	}
+	if n := sb.Stats().Exchanges + sb.Stats().IDTokenRequests; n != 0 {
+		t.Errorf("%d requests reached the sandbox", n)
+	}
+}

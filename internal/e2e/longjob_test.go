@@ -362,7 +362,7 @@ func TestExecStatusAndUsage(t *testing.T) {
 		{[]string{"--resource", "acme/model"}, "no command given"},
 		{[]string{"--resource", "acme/model", "--format", "shell", "--", "true"}, "--format does not apply to exec"},
 		{[]string{"--resource", "acme/model", "--", "no-such-command-hf-oidc"}, `cannot run "no-such-command-hf-oidc"`},
-		{[]string{"--resource", "acme/model", "--refresh-margin", "5", "--", "true"}, `--refresh-margin "5": expected a positive duration`},
+		{[]string{"--resource", "acme/model", "--refresh-margin", "5", "--", "true"}, `--refresh-margin "5": a duration needs a unit, e.g. 5s`},
 		{[]string{"--", "true"}, "no resource given"},
 	} {
 		r := runBin(t, sb.GitHubEnv(), append([]string{"exec"}, c.args...)...)
