@@ -10,6 +10,7 @@ import (
 
 	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
+	"github.com/hf-oidc/hf-oidc/internal/providerinfo"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/plugins"
 )
@@ -147,19 +148,15 @@ func checkAudience(t *idtoken.Token, shape Shape, want string) (Finding, bool) {
 			Fix:      fmt.Sprintf("Give the step the Hub's audience: replace `oidc: true` with `oidc: { audiences: [%s] }`.", want),
 		}, true
 	}
-	fixes := map[Shape]string{
-		GitHub:    fmt.Sprintf("Let hf-oidc fetch the token (the github provider asks for aud %[1]s), or request it with that audience yourself: core.getIDToken('%[1]s'), or &audience=%[1]s on $ACTIONS_ID_TOKEN_REQUEST_URL.", want),
-		GitLab:    fmt.Sprintf("Declare the token with the Hub's audience in the job: `id_tokens: { HF_ID_TOKEN: { aud: %s } }`.", want),
-		CircleCI:  fmt.Sprintf("Mint the token with `circleci run oidc get --claims '{\"aud\":\"%s\"}'`, as the circleci provider does.", want),
-		Bitbucket: fmt.Sprintf("Give the step the Hub's audience: `oidc: { audiences: [%s] }`.", want),
-		Buildkite: fmt.Sprintf("Mint the token with `buildkite-agent oidc request-token --audience %s`, as the buildkite provider does.", want),
-		Generic:   fmt.Sprintf("Mint the ID token for the audience %s with the issuer's audience setting (for a Hub that requires another audience, pass it with --audience).", want),
+	fix := fmt.Sprintf("Mint the ID token for the audience %s with the issuer's audience setting (for a Hub that requires another audience, pass it with --audience).", want)
+	if p, ok := providerinfo.Lookup(string(shape)); ok {
+		fix = fmt.Sprintf(p.AudienceFix, want)
 	}
 	return Finding{
 		Anchor:   AnchorAudience,
 		Severity: Error,
 		Problem:  fmt.Sprintf("the ID token's aud is %s, not the Hub's %s, so the Hub refuses it", got, want),
-		Fix:      fixes[shape],
+		Fix:      fix,
 	}, true
 }
 

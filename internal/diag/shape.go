@@ -1,20 +1,20 @@
 package diag
 
 import (
-	"net/url"
 	"regexp"
-	"strings"
 	"sync"
 
-	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
+	"github.com/hf-oidc/hf-oidc/internal/providerinfo"
 )
 
-// A Shape is the CI provider an ID token looks like it comes from. It decides
-// which claims are shown, what the Hub's form needs and which fixes apply.
+// A Shape is the CI provider an ID token looks like it comes from: the name
+// of one of providerinfo's providers, or Generic. It decides which claims are
+// shown, what the Hub's form needs and which fixes apply.
 type Shape string
 
-// The shapes diag knows; Generic is any other OIDC issuer.
+// Generic is any other OIDC issuer; the others are the shapes diag's checks
+// name.
 const (
 	Generic   Shape = "generic"
 	GitHub    Shape = "github"
@@ -26,23 +26,14 @@ const (
 
 // Title is the provider as the Hub's publisher form and its users name it.
 func (s Shape) Title() string {
-	switch s {
-	case GitHub:
-		return "GitHub Actions"
-	case GitLab:
-		return "GitLab CI/CD"
-	case CircleCI:
-		return "CircleCI"
-	case Bitbucket:
-		return "Bitbucket Pipelines"
-	case Buildkite:
-		return "Buildkite"
+	if p, ok := providerinfo.Lookup(string(s)); ok {
+		return p.Title
 	}
 	return "a custom OIDC provider"
 }
 
 // GitHubIssuer is the issuer of github.com's Actions ID tokens.
-const GitHubIssuer = "https://token.actions.githubusercontent.com"
+const GitHubIssuer = providerinfo.GitHubIssuer
 
 // ShapeOf tells which provider t looks like it comes from: by its issuer
 // first, then by the claims only that provider sets (so that the sandbox's
@@ -50,104 +41,32 @@ const GitHubIssuer = "https://token.actions.githubusercontent.com"
 // provider, the name of the provider in use; else Generic. t may be nil.
 func ShapeOf(t *idtoken.Token, provider string) Shape {
 	if t != nil {
-		if s := shapeByIssuer(t.Issuer); s != "" {
-			return s
+		if p, ok := providerinfo.ByIssuer(t.Issuer); ok {
+			return Shape(p.Name)
 		}
-		if s := shapeByClaims(t.Claims); s != "" {
-			return s
+		if p, ok := providerinfo.ByClaims(t.Claims); ok {
+			return Shape(p.Name)
 		}
 	}
-	switch s := Shape(provider); s {
-	case GitHub, GitLab, CircleCI, Bitbucket, Buildkite:
-		return s
+	if p, ok := providerinfo.Lookup(provider); ok {
+		return Shape(p.Name)
 	}
 	return Generic
 }
 
-func shapeByIssuer(iss string) Shape {
-	if kind, _ := githubIssuerKind(iss); kind != notGitHub {
-		return GitHub
-	}
-	u, err := url.Parse(iss)
-	if err != nil || u.Scheme != "https" {
-		return ""
-	}
-	switch {
-	case u.Host == "gitlab.com":
-		return GitLab
-	case u.Host == "oidc.circleci.com" && strings.HasPrefix(u.Path, "/org/"):
-		return CircleCI
-	case u.Host == "api.bitbucket.org" && strings.HasSuffix(u.Path, "/pipelines-config/identity/oidc"):
-		return Bitbucket
-	case u.Host == "agent.buildkite.com":
-		return Buildkite
-	}
-	return ""
-}
-
-func shapeByClaims(c map[string]any) Shape {
-	has := func(names ...string) bool {
-		for _, n := range names {
-			if _, ok := c[n]; !ok {
-				return false
-			}
-		}
-		return true
-	}
-	switch {
-	case has("project_path") || has("namespace_path"):
-		return GitLab
-	case has("repository", "workflow_ref") || has("repository", "job_workflow_ref"):
-		return GitHub
-	case has("oidc.circleci.com/project-id"):
-		return CircleCI
-	case has("repositoryUuid", "stepUuid"):
-		return Bitbucket
-	case has("organization_slug", "pipeline_slug"):
-		return Buildkite
-	}
-	return ""
-}
-
-type githubKind int
+// The forms of GitHub's issuer URLs, under the names diag's checks use.
+type githubKind = providerinfo.GitHubKind
 
 const (
-	notGitHub githubKind = iota
-	githubDotCom
-	githubEnterpriseSlug // https://token.actions.githubusercontent.com/<slug>
-	githubServer         // GHES: https://HOST/_services/token
+	notGitHub            = providerinfo.NotGitHub
+	githubEnterpriseSlug = providerinfo.GitHubEnterpriseSlug
+	githubDotCom         = providerinfo.GitHubDotCom
+	githubServer         = providerinfo.GitHubServer
 )
 
 // githubIssuerKind classifies a GitHub issuer and returns the enterprise slug
 // or the GHES host it names.
-func githubIssuerKind(iss string) (githubKind, string) {
-	if iss == GitHubIssuer {
-		return githubDotCom, ""
-	}
-	if slug, ok := strings.CutPrefix(iss, GitHubIssuer+"/"); ok && slug != "" && !strings.Contains(slug, "/") {
-		return githubEnterpriseSlug, slug
-	}
-	u, err := url.Parse(iss)
-	// Exactly https://HOST/_services/token: an issuer has no query or
-	// fragment, not even an empty one (found by FuzzGitHubIssuerKind).
-	if err == nil && u.Host != "" && iss == "https://"+u.Host+"/_services/token" {
-		return githubServer, u.Host
-	}
-	return notGitHub, ""
-}
-
-// keyClaims are, per shape, the claims a publisher can match on, in the
-// order they are shown.
-var keyClaims = map[Shape][]string{
-	GitHub: {"repository", "repository_owner", "ref", "ref_type", "workflow_ref", "job_workflow_ref",
-		"environment", "event_name", "actor", "repository_id", "repository_owner_id", "runner_environment"},
-	GitLab: {"project_path", "namespace_path", "ref", "ref_type", "ref_protected", "pipeline_source",
-		"environment", "ci_config_ref_uri", "user_login"},
-	CircleCI: {"oidc.circleci.com/project-id", "oidc.circleci.com/vcs-origin", "oidc.circleci.com/vcs-ref",
-		"oidc.circleci.com/context-ids", "oidc.circleci.com/ssh-rerun"},
-	Bitbucket: {"workspaceUuid", "repositoryUuid", "branchName", "deploymentEnvironmentUuid", "pipelineUuid", "stepUuid"},
-	Buildkite: {"organization_slug", "pipeline_slug", "build_branch", "build_tag", "build_commit", "step_key"},
-}
+func githubIssuerKind(iss string) (githubKind, string) { return providerinfo.GitHubIssuerKind(iss) }
 
 // registered are the claims every token has and the summary shows on its own.
 var registered = map[string]bool{"iss": true, "sub": true, "aud": true, "exp": true, "iat": true, "nbf": true, "jti": true}
@@ -161,8 +80,10 @@ type Claim struct {
 // KeyClaims are the claims of t that publishers of its shape match on, as
 // shown to users; for a Generic token, every claim but the registered ones.
 func KeyClaims(t *idtoken.Token, shape Shape) []Claim {
-	names, ok := keyClaims[shape]
-	if !ok {
+	var names []string
+	if p, ok := providerinfo.Lookup(string(shape)); ok {
+		names = p.KeyClaims
+	} else {
 		for n := range t.Claims {
 			if !registered[n] {
 				names = append(names, n)
@@ -193,51 +114,30 @@ type FormField struct {
 	Optional bool   `json:"optional,omitempty"`
 }
 
+// customForm is what to enter for a Generic token.
+var customForm = []providerinfo.Field{{Name: "sub", Claim: "sub"}}
+
 // HubForm is what to enter on the Hub's publisher form to trust exactly the
-// job that got t: for GitHub, the preset's repository, branch (or ref, for a
-// run that is not on a branch) and workflow; for the others, the claims that
-// identify the project and ref. Values are the claims' own, unescaped.
+// job that got t: the fields of its provider's form (providerinfo) that t's
+// claims fill, or sub for a Generic token. Values are the claims' own,
+// unescaped.
 func HubForm(t *idtoken.Token, shape Shape) Form {
 	f := Form{Provider: shape.Title(), Issuer: t.Issuer}
-	add := func(name, claim string, optional bool) {
-		if v, ok := scalar(t.Claims, claim); ok && v != "" {
-			f.Fields = append(f.Fields, FormField{Name: name, Value: v, Optional: optional})
-		}
+	fields := customForm
+	if p, ok := providerinfo.Lookup(string(shape)); ok {
+		fields = p.Form
 	}
-	switch shape {
-	case GitHub:
-		add("repository", "repository", false)
-		if ref, ok := scalar(t.Claims, "ref"); ok && ref != "" {
-			if b, ok := hubmatch.Branch(ref); ok {
-				f.Fields = append(f.Fields, FormField{Name: "branch", Value: b})
-			} else {
-				f.Fields = append(f.Fields, FormField{Name: "ref", Value: ref})
+	for _, field := range fields {
+		v, ok := scalar(t.Claims, field.Claim)
+		if !ok || v == "" {
+			continue
+		}
+		if field.Value != nil {
+			if v, ok = field.Value(v); !ok {
+				continue
 			}
 		}
-		if wr, ok := scalar(t.Claims, "workflow_ref"); ok {
-			if file, ok := hubmatch.WorkflowFile(wr); ok {
-				f.Fields = append(f.Fields, FormField{Name: "workflow", Value: file})
-			}
-		}
-		add("environment", "environment", true)
-	case GitLab:
-		add("project_path", "project_path", false)
-		add("ref_type", "ref_type", false)
-		add("ref", "ref", false)
-		add("environment", "environment", true)
-	case CircleCI:
-		add("oidc.circleci.com/project-id", "oidc.circleci.com/project-id", false)
-		add("oidc.circleci.com/vcs-ref", "oidc.circleci.com/vcs-ref", false)
-	case Bitbucket:
-		add("repositoryUuid", "repositoryUuid", false)
-		add("branchName", "branchName", false)
-		add("deploymentEnvironmentUuid", "deploymentEnvironmentUuid", true)
-	case Buildkite:
-		add("organization_slug", "organization_slug", false)
-		add("pipeline_slug", "pipeline_slug", false)
-		add("build_branch", "build_branch", false)
-	default:
-		add("sub", "sub", false)
+		f.Fields = append(f.Fields, FormField{Name: field.Name, Value: v, Optional: field.Optional})
 	}
 	return f
 }

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
 )
 
 // PathGitHubIDToken is where the GitHub-style issuer hands out ID tokens,
@@ -335,27 +333,8 @@ func (s *Sandbox) MintIDToken(claims map[string]any) (string, error) {
 	return s.mint(s.github, claims)
 }
 
-// TrustGitHub adds a publisher of resource that matches the GitHub claims as
-// they are now: repository, branch and workflow, as far as they can be
-// derived.
-func (s *Sandbox) TrustGitHub(resource string) {
-	c := s.GitHubClaims()
-	p := Publisher{Resource: resource, Issuer: s.GitHubIssuer(), Claims: map[string]string{}}
-	if v, ok := c["repository"].(string); ok {
-		p.Claims["repository"] = v
-	}
-	if ref, ok := c["ref"].(string); ok {
-		if b, ok := hubmatch.Branch(ref); ok {
-			p.Claims["branch"] = b
-		}
-	}
-	if wr, ok := c["workflow_ref"].(string); ok {
-		if f, ok := hubmatch.WorkflowFile(wr); ok {
-			p.Claims["workflow"] = f
-		}
-	}
-	s.Trust(p)
-}
+// TrustGitHub is TrustJob(resource, GitHub).
+func (s *Sandbox) TrustGitHub(resource string) { s.TrustJob(resource, GitHub) }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header. The
 // scheme is case-insensitive (RFC 9110); the token is one word.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
+	"github.com/hf-oidc/hf-oidc/internal/providerinfo"
 )
 
 // A Provider names a CI provider whose OIDC issuer the sandbox runs. Each
@@ -246,41 +247,42 @@ func (s *Sandbox) MintBuildkiteIDToken(claims map[string]any) (string, error) {
 	return s.mint(s.issuerOf(Buildkite), claims)
 }
 
-// TrustGitLab adds a publisher of resource that matches the GitLab claims as
-// they are now: project_path, ref_type and ref.
-func (s *Sandbox) TrustGitLab(resource string) {
-	s.trustClaims(resource, GitLab, "project_path", "ref_type", "ref")
-}
+// TrustGitLab is TrustJob(resource, GitLab).
+func (s *Sandbox) TrustGitLab(resource string) { s.TrustJob(resource, GitLab) }
 
-// TrustCircleCI adds a publisher of resource that matches the CircleCI
-// claims as they are now: the project id and the VCS ref.
-func (s *Sandbox) TrustCircleCI(resource string) {
-	s.trustClaims(resource, CircleCI, "oidc.circleci.com/project-id", "oidc.circleci.com/vcs-ref")
-}
+// TrustCircleCI is TrustJob(resource, CircleCI).
+func (s *Sandbox) TrustCircleCI(resource string) { s.TrustJob(resource, CircleCI) }
 
-// TrustBitbucket adds a publisher of resource that matches the Bitbucket
-// claims as they are now: repositoryUuid and branchName (the issuer already
-// names the workspace).
-func (s *Sandbox) TrustBitbucket(resource string) {
-	s.trustClaims(resource, Bitbucket, "repositoryUuid", "branchName")
-}
+// TrustBitbucket is TrustJob(resource, Bitbucket).
+func (s *Sandbox) TrustBitbucket(resource string) { s.TrustJob(resource, Bitbucket) }
 
-// TrustBuildkite adds a publisher of resource that matches the Buildkite
-// claims as they are now: organization_slug, pipeline_slug and
-// build_branch. Every Buildkite organization shares one issuer, so the
-// organization is what keeps other organizations out.
-func (s *Sandbox) TrustBuildkite(resource string) {
-	s.trustClaims(resource, Buildkite, "organization_slug", "pipeline_slug", "build_branch")
-}
+// TrustBuildkite is TrustJob(resource, Buildkite).
+func (s *Sandbox) TrustBuildkite(resource string) { s.TrustJob(resource, Buildkite) }
 
-// trustClaims trusts p's issuer for resource with the named claims as they
-// are now; a claim that is absent or no scalar is left out.
-func (s *Sandbox) trustClaims(resource string, p Provider, names ...string) {
+// TrustJob adds a publisher of resource that trusts p's issuer and p's
+// claims as they are now, in the fields of the Hub's form that hf-oidc tells
+// users to fill: providerinfo's Form without its optional and custom fields
+// (for GitHub: repository, branch and workflow; for GitLab: project_path,
+// ref_type and ref). A field whose claim is absent, no scalar, or of no use
+// to it (a ref that is not a branch) is left out; an empty claim is pinned
+// empty. An unknown provider is a programming error.
+func (s *Sandbox) TrustJob(resource string, p Provider) {
+	info, ok := providerinfo.Lookup(string(p))
+	if !ok {
+		panic(fmt.Sprintf("sandbox: no providerinfo for %q", p))
+	}
 	c := s.Claims(p)
 	pub := Publisher{Resource: resource, Issuer: s.IssuerURL(p), Claims: map[string]string{}}
-	for _, name := range names {
-		if v, ok := hubmatch.Stringify(c[name]); ok {
-			pub.Claims[name] = v
+	for _, f := range info.Form {
+		if f.Optional || f.Custom {
+			continue
+		}
+		v, ok := hubmatch.Stringify(c[f.Claim])
+		if ok && f.Value != nil {
+			v, ok = f.Value(v)
+		}
+		if ok {
+			pub.Claims[f.Name] = v
 		}
 	}
 	s.Trust(pub)
