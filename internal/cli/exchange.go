@@ -71,11 +71,12 @@ func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format conf
 	// GitHub Actions mask the tokens on stderr, which the runner reads
 	// workflow commands from too, so that a shell that evals our stdout
 	// cannot echo a token in clear; they never print the ID token at all.
-	var idMask, tokenMask io.Writer
+	var idMask io.Writer
+	var tokenMask *export.Actions
 	if format == config.FormatGitHub {
 		idMask = env.Stdout
-	} else if cfg.Getenv("GITHUB_ACTIONS") == "true" {
-		tokenMask = env.Stderr
+	} else {
+		tokenMask = export.InActions(cfg.Getenv)
 	}
 
 	s, err := newSession(cfg, env, idMask)
@@ -101,10 +102,8 @@ func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format conf
 	}
 	for i, r := range ok {
 		entries[i] = export.Entry{Resource: r.Resource.Name, Env: r.Resource.Env, Token: r.Token.AccessToken, ExpiresAt: r.Token.ExpiresAt}
-		if tokenMask != nil {
-			if err := export.Mask(tokenMask, r.Token.AccessToken); err != nil {
-				return nil, nil, fmt.Errorf("masking tokens: %w", err)
-			}
+		if err := tokenMask.Mask(env.Stderr, r.Token.AccessToken); err != nil {
+			return nil, nil, err
 		}
 	}
 	return s, entries, nil
@@ -115,7 +114,7 @@ func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format conf
 func resolveFormat(cfg *config.Config, env Env) (config.Format, error) {
 	f := cfg.Format
 	if f == config.FormatAuto {
-		if cfg.Getenv("GITHUB_ACTIONS") == "true" {
+		if export.InActions(cfg.Getenv) != nil {
 			f = config.FormatGitHub
 		} else {
 			f = config.FormatShell

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -31,20 +30,17 @@ func printFailure(env Env, github bool, s *session, results []exchange.Result, p
 	text := f.text()
 	fmt.Fprint(env.Stderr, text)
 
-	getenv := s.cfg.Getenv
-	// The demo runs with a GitHub-like environment of its own; a real
-	// runner always sets GITHUB_STEP_SUMMARY too.
-	inActions := getenv("GITHUB_ACTIONS") == "true" && getenv("GITHUB_STEP_SUMMARY") != ""
+	// The demo runs with a GitHub-like environment of its own, without
+	// the summary file a real runner always has: no annotation there.
+	actions := export.InActions(s.cfg.Getenv)
 	switch {
 	case github:
 		export.Annotate(env.Stdout, "error", "hf-oidc: token exchange failed", text)
-	case inActions:
-		export.Annotate(env.Stderr, "error", "hf-oidc: token exchange failed", text)
+	case actions.HasSummary():
+		actions.Annotate(env.Stderr, "error", "hf-oidc: token exchange failed", text)
 	}
-	if inActions {
-		if err := appendSummary(getenv("GITHUB_STEP_SUMMARY"), f.markdown()); err != nil {
-			fmt.Fprintf(env.Stderr, "hf-oidc: warning: writing the step summary: %v\n", err)
-		}
+	if err := actions.AppendSummary([]byte(f.markdown())); err != nil {
+		fmt.Fprintf(env.Stderr, "hf-oidc: warning: writing the step summary: %v\n", err)
 	}
 }
 
@@ -433,16 +429,3 @@ func mdLink(a diag.Anchor) string {
 	return " ([troubleshooting](" + a.URL() + "))"
 }
 
-// appendSummary appends to the runner's step summary file in one write and
-// never creates it: a file the runner did not make is read by no one.
-func appendSummary(path, text string) error {
-	fh, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = fh.WriteString(text)
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}

@@ -108,13 +108,11 @@ func runGitCredential(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Getenv("GITHUB_ACTIONS") == "true" {
-		// git shows our stderr in the step's log, where the runner reads
-		// workflow commands: every token handed to git is masked first,
-		// a cached one too, which a keeper may have refreshed unseen.
-		if err := export.Mask(env.Stderr, tok.AccessToken); err != nil {
-			return fmt.Errorf("masking the token: %w", err)
-		}
+	// git shows our stderr in the step's log, where the runner reads
+	// workflow commands: every token handed to git is masked first, a
+	// cached one too, which a keeper may have refreshed unseen.
+	if err := export.InActions(cfg.Getenv).Mask(env.Stderr, tok.AccessToken); err != nil {
+		return err
 	}
 	return gitcred.Answer{Username: gitUsername(r), Password: tok.AccessToken, Expiry: tok.ExpiresAt}.Write(env.Stdout)
 }

@@ -211,12 +211,15 @@ func alreadyKept(ctx context.Context, env Env, cfg *config.Config, owner refresh
 			held, filepath.Join(dir.Path, refresh.StatusFile), filepath.Join(dir.Path, refresh.LogFile))
 	}
 	entries := make([]export.Entry, len(toks))
-	inActions := cfg.Getenv("GITHUB_ACTIONS") == "true"
+	var actions *export.Actions // the github format masks in its exporter
+	if format != config.FormatGitHub {
+		actions = export.InActions(cfg.Getenv)
+	}
 	for i, t := range toks {
 		r := cfg.Resources[i]
 		entries[i] = export.Entry{Resource: r.Name, Env: r.Env, Token: t.AccessToken, ExpiresAt: t.ExpiresAt, File: dir.File(r.Name)}
-		if inActions && format != config.FormatGitHub {
-			export.Mask(env.Stderr, t.AccessToken)
+		if err := actions.Mask(env.Stderr, t.AccessToken); err != nil {
+			return err
 		}
 	}
 	if err := finishStart(ctx, env, cfg, format, entries, git); err != nil {

@@ -114,8 +114,8 @@ func newKeeper(s *session, env Env, dir *refresh.Dir) *refresh.Keeper {
 // (exchangeRound masked the first tokens). A detached keeper's output is a
 // file, where a mask would only write the token down.
 func maskRefreshed(k *refresh.Keeper, env Env, cfg *config.Config) {
-	if cfg.Getenv("GITHUB_ACTIONS") == "true" {
-		k.Fresh = func(t exchange.Token) { export.Mask(env.Stderr, t.AccessToken) }
+	if actions := export.InActions(cfg.Getenv); actions != nil {
+		k.Fresh = func(t exchange.Token) { actions.Mask(env.Stderr, t.AccessToken) }
 	}
 }
 
@@ -211,8 +211,8 @@ func warnIDTokenExpiry(env Env, cfg *config.Config, cmd string, k *refresh.Keepe
 	}
 	msg := fmt.Sprintf("hf-oidc %s: warning: %v. Next: finish the job's work with the Hub by then, or run it where the provider can mint ID tokens on demand (GitHub Actions, CircleCI, Buildkite).\n", cmd, w)
 	fmt.Fprint(env.Stderr, msg)
-	if annotate != nil && cfg.Getenv("GITHUB_ACTIONS") == "true" {
-		export.Annotate(annotate, "warning", "hf-oidc: the ID token expires before the next refresh", msg)
+	if annotate != nil {
+		export.InActions(cfg.Getenv).Annotate(annotate, "warning", "hf-oidc: the ID token expires before the next refresh", msg)
 	}
 }
 
