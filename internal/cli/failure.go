@@ -428,4 +428,3 @@ func mdLink(a diag.Anchor) string {
 	}
 	return " ([troubleshooting](" + a.URL() + "))"
 }
-

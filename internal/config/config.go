@@ -122,10 +122,10 @@ var Formats = []Format{FormatAuto, FormatGitHub, FormatShell, FormatDotenv, Form
 
 // Config is everything one exchange needs, resolved and validated.
 type Config struct {
-	Resources    []resource.Resource
-	Provider     string // "auto" or a provider name
-	Audience     string
-	Endpoint     string
+	Resources     []resource.Resource
+	Provider      string // "auto" or a provider name
+	Audience      string
+	Endpoint      string
 	Format        Format
 	Timeout       time.Duration
 	AllowPartial  bool
