@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // A Provider hands out OIDC ID tokens for the CI job it runs in.
@@ -108,11 +110,9 @@ func runCommand(ctx context.Context, name string, args ...string) ([]byte, error
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 200 {
-			msg = msg[:200] + "…"
-		}
-		if msg != "" {
+		// On one line, redacted, and short: a CLI may echo a token or
+		// print a screenful.
+		if msg := safetext.Snippet(stderr.String(), 200); msg != "" {
 			return nil, fmt.Errorf("running %s: %w: %s", name, err, msg)
 		}
 		return nil, fmt.Errorf("running %s: %w", name, err)

@@ -193,6 +193,7 @@ func TestDefaultRunner(t *testing.T) {
 		{name: "failure quotes stderr", script: "echo oops >&2; exit 3", wantErr: []string{"running sh", "exit status 3", ": oops"}},
 		{name: "failure without stderr", script: "exit 4", wantErr: []string{"running sh: exit status 4"}},
 		{name: "stderr cut", script: "printf " + long + " >&2; exit 1", wantErr: []string{strings.Repeat("e", 200) + "…"}},
+		{name: "stderr on one line", script: "printf 'a\\n\\tb\\033[2J' >&2; exit 1", wantErr: []string{`: a b\x1B[2J`}},
 		{name: "stdout kept out of errors", script: "echo STDOUT-SECRET; exit 1", wantErr: []string{"exit status 1"}, leakText: "STDOUT-SECRET"},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // Options says what to measure. Zero fields take the defaults below.
@@ -421,7 +422,7 @@ func (r runner) run(ctx context.Context, underTime bool) (measure, error) {
 	err := cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
-		return measure{}, fmt.Errorf("running %s for %d resources: %w: %s", r.tool, len(r.resources), err, redact(stderr.String(), r.sb.Minted()))
+		return measure{}, fmt.Errorf("running %s for %d resources: %w: %s", r.tool, len(r.resources), err, strings.TrimSpace(safetext.Redact(stderr.String(), r.sb.Minted()...)))
 	}
 	b, err := os.ReadFile(envFile)
 	if err != nil {
@@ -443,17 +444,6 @@ func (r runner) run(ctx context.Context, underTime bool) (measure, error) {
 		m.rss = kb * 1024
 	}
 	return m, nil
-}
-
-// redact blanks every secret the sandbox minted, so that a failure's
-// stderr can be shown.
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return strings.TrimSpace(s)
 }
 
 // WriteJSON writes res, indented.

@@ -10,6 +10,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/config"
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/export"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 const exchangeAbout = `Mints the CI provider's ID token, exchanges it at the Hub once per resource
@@ -146,7 +147,7 @@ func newExporter(format config.Format, env Env, cfg *config.Config) export.Expor
 // makes huggingface_hub run its own exchange and ignore what we export.
 func warnHubClientOverride(env Env, cfg *config.Config) {
 	if v := cfg.Getenv("HF_OIDC_RESOURCE"); v != "" {
-		fmt.Fprintf(env.Stderr, "hf-oidc: warning: HF_OIDC_RESOURCE is set (%q): huggingface_hub then runs its own exchange and ignores HF_TOKEN and HF_TOKEN_PATH. hf-oidc reads its resources from --resource or HF_OIDC_RESOURCES; unset HF_OIDC_RESOURCE.\n", truncate(v, 100))
+		fmt.Fprintf(env.Stderr, "hf-oidc: warning: HF_OIDC_RESOURCE is set (%s): huggingface_hub then runs its own exchange and ignores HF_TOKEN and HF_TOKEN_PATH. hf-oidc reads its resources from --resource or HF_OIDC_RESOURCES; unset HF_OIDC_RESOURCE.\n", safetext.Quote(v, 100))
 	}
 }
 
@@ -201,9 +202,5 @@ func plural(n int) string {
 	return "s"
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+// truncate is safetext.Clip, for the callers in gitsetup.go and pipe.go.
+func truncate(s string, n int) string { return safetext.Clip(s, n) }

@@ -12,6 +12,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
 	"github.com/hf-oidc/hf-oidc/internal/transport"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 const sandboxAbout = `Runs the embedded sandbox (a real OIDC issuer with RS256 keys, discovery and
@@ -72,11 +73,9 @@ func runSandbox(ctx context.Context, env Env, args []string) error {
 	fmt.Fprintf(w, "# In another shell (these are the sandbox's own throwaway credentials):\n")
 	for _, kv := range vars {
 		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(w, "export %s=%s\n", k, shellQuote(v))
+		fmt.Fprintf(w, "export %s=%s\n", k, safetext.ShellQuote(v))
 	}
 	fmt.Fprintf(w, "# then: hf-oidc exchange --resource %s --format json\n", names[0])
 	<-ctx.Done()
 	return nil
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

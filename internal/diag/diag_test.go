@@ -286,7 +286,7 @@ func TestKeyClaimsAndDisplay(t *testing.T) {
 	tk := tok(t, map[string]any{"iss": "https://idp.example", "repository": nil, "workflow_ref": nil, "job_workflow_ref": nil,
 		"b": "x\x1b[31my\n", "a": strings.Repeat("é", 300), "n": json.Number("12345678901234567890")})
 	got := KeyClaims(tk, Generic)
-	want := []Claim{{"a", strings.Repeat("é", 200) + "…"}, {"b", `x\x1b[31my\n`}, {"n", "12345678901234567890"}, {"ref", "refs/heads/main"}}
+	want := []Claim{{"a", strings.Repeat("é", 200) + "…"}, {"b", `x\x1B[31my\n`}, {"n", "12345678901234567890"}, {"ref", "refs/heads/main"}}
 	if len(got) != len(want) {
 		t.Fatalf("KeyClaims = %v", got)
 	}

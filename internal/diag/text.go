@@ -2,12 +2,11 @@ package diag
 
 import (
 	"sort"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // maxShown bounds, in runes, a claim value as shown: a hostile token must not
@@ -15,31 +14,16 @@ import (
 const maxShown = 200
 
 // Display renders a claim value on one line for a terminal or a CI log: as
-// the Hub compares it (hubmatch.Stringify), control and other unprintable
-// characters escaped, at most maxShown runes.
+// the Hub compares it (hubmatch.Stringify), clipped by safetext.Clip to
+// maxShown runes. It redacts nothing: a claim shown must be the claim.
 func Display(v any) string {
 	s, _ := hubmatch.Stringify(v)
 	return clean(s)
 }
 
-func clean(s string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if n == maxShown {
-			b.WriteString("…")
-			break
-		}
-		n++
-		if unicode.IsPrint(r) {
-			b.WriteRune(r)
-			continue
-		}
-		q := strconv.QuoteRuneToASCII(r)
-		b.WriteString(q[1 : len(q)-1])
-	}
-	return b.String()
-}
+// clean is Display's rendering of a string; check.go and expect.go use it
+// on values that are strings already.
+func clean(s string) string { return safetext.Clip(s, maxShown) }
 
 // scalar is the string the Hub compares for claim name, if t has it as a
 // string, boolean or number.
@@ -64,12 +48,8 @@ func Timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func sortStrings(s []string) { sort.Strings(s) }
 
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
-}
+// truncate shortens to n runes what clean has rendered.
+func truncate(s string, n int) string { return safetext.Clip(s, n) }
 
 func joinAudience(aud []string) string {
 	if len(aud) == 0 {

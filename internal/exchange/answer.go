@@ -8,12 +8,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-	"unicode"
+
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 const (
@@ -272,7 +271,7 @@ type oauthError struct {
 func parseFailure(status int, contentType string, body []byte, tooLarge bool, secrets ...string) (code, desc, problem string) {
 	var oe oauthError
 	if !tooLarge && json.Unmarshal(body, &oe) == nil && oe.Code != "" {
-		return clean(redact(oe.Code, secrets), maxSnippet), clean(redact(oe.Description, secrets), maxDescription), ""
+		return safetext.Snippet(oe.Code, maxSnippet, secrets...), safetext.Snippet(oe.Description, maxDescription, secrets...), ""
 	}
 	switch {
 	case status == http.StatusTooManyRequests:
@@ -294,7 +293,8 @@ func parseFailure(status int, contentType string, body []byte, tooLarge bool, se
 			problem += " but " + mt
 		}
 	}
-	return "", "", problem + ": " + snippet(text, secrets)
+	// Quoted, so that where the server's words end is plain.
+	return "", "", problem + ": " + safetext.Quote(strings.Join(strings.Fields(safetext.Redact(text, secrets...)), " "), maxSnippet)
 }
 
 // mediaType is the Content-Type's media type, or "" when it is absent or
@@ -305,54 +305,4 @@ func mediaType(contentType string) string {
 		return ""
 	}
 	return mt
-}
-
-// tokenLike matches what looks like a Hugging Face token or a JWT, so that
-// a server echoing one back does not put it into our errors. An HF token is
-// matched over the whole bearer-token alphabet (RFC 6750): stopping at the
-// first "-" or "." would redact its start and print the rest.
-var tokenLike = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`hf_[A-Za-z0-9._~+/=-]{8,}|eyJ[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*){0,2}`)
-})
-
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 8 {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	// Every match starts with one of these; most text (a request ID on
-	// every answer) has neither, and skips the regexp.
-	if !strings.Contains(s, "hf_") && !strings.Contains(s, "eyJ") {
-		return s
-	}
-	return tokenLike().ReplaceAllString(s, "[redacted]")
-}
-
-// snippet quotes the start of an unexpected body on one line.
-func snippet(text string, secrets []string) string {
-	s := strings.Join(strings.Fields(redact(text, secrets)), " ")
-	if r := []rune(s); len(r) > maxSnippet {
-		s = string(r[:maxSnippet]) + "…"
-	}
-	return strconv.Quote(s)
-}
-
-// clean makes server text fit on one line of a terminal: white space
-// collapsed, other control characters escaped, at most n runes.
-func clean(s string, n int) string {
-	var b strings.Builder
-	for i, r := range []rune(strings.Join(strings.Fields(s), " ")) {
-		if i == n {
-			b.WriteString("…")
-			break
-		}
-		if unicode.IsPrint(r) {
-			b.WriteRune(r)
-		} else {
-			q := strconv.QuoteRuneToASCII(r)
-			b.WriteString(q[1 : len(q)-1])
-		}
-	}
-	return b.String()
 }

@@ -9,6 +9,9 @@ import (
 	"unicode/utf8"
 )
 
+// TestSnippetAndClean: an unexpected body is quoted as a redacted,
+// one-line snippet, and an OAuth error's description is kept redacted and
+// on one line.
 func TestSnippetAndClean(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -16,11 +19,11 @@ func TestSnippetAndClean(t *testing.T) {
 	}{
 		{"plain", "bad gateway", `"bad gateway"`, "bad gateway"},
 		{"white space collapsed", " a\n\tb\r\n c ", `"a b c"`, "a b c"},
-		{"control characters", "a\x00b\x1b[31mc", `"a\x00b\x1b[31mc"`, `a\x00b\x1b[31mc`},
-		{"invalid UTF-8", "a\xffb", `"a\xffb"`, "a\ufffdb"},
+		{"control characters", "a\x00b\x1b[31mc", `"a\x00b\x1B[31mc"`, `a\x00b\x1B[31mc`},
+		{"invalid UTF-8", "a\xffb", `"a\xFFb"`, "a\ufffdb"}, // JSON decodes the byte as U+FFFD
 		{"unicode kept", "café ☕", `"café ☕"`, "café ☕"},
-		{"bidi override escaped", "a\u202eb", `"a\u202eb"`, `a\u202eb`},
-		{"long", strings.Repeat("é", 150), `"` + strings.Repeat("é", 100) + `…"`, strings.Repeat("é", 100) + "…"},
+		{"bidi override escaped", "a\u202eb", `"a\u202Eb"`, `a\u202Eb`},
+		{"long", strings.Repeat("é", 150), `"` + strings.Repeat("é", 100) + `…"`, strings.Repeat("é", 150)},
 		{"exactly the limit", strings.Repeat("x", 100), `"` + strings.Repeat("x", 100) + `"`, strings.Repeat("x", 100)},
 		{"ID token", "token " + idTok + " refused", `"token [redacted] refused"`, "token [redacted] refused"},
 		{"hf token", "hf_abcdefgh1234 is bad", `"[redacted] is bad"`, "[redacted] is bad"},
@@ -31,11 +34,15 @@ func TestSnippetAndClean(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := snippet(tt.in, []string{idTok}); got != tt.snippet {
-				t.Errorf("snippet = %s, want %s", got, tt.snippet)
+			if _, _, problem := parseFailure(502, "text/plain", []byte(tt.in), false, idTok); problem != "server error, not JSON but text/plain: "+tt.snippet {
+				t.Errorf("problem = %s, want the snippet %s", problem, tt.snippet)
 			}
-			if got := clean(redact(tt.in, []string{idTok}), maxSnippet); got != tt.clean {
-				t.Errorf("clean = %s, want %s", got, tt.clean)
+			body, err := json.Marshal(oauthError{Code: "invalid_grant", Description: tt.in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, desc, _ := parseFailure(400, "application/json", body, false, idTok); desc != tt.clean {
+				t.Errorf("description = %s, want %s", desc, tt.clean)
 			}
 		})
 	}

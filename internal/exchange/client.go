@@ -17,6 +17,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/internal/transport"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // Defaults for the Client's zero fields.
@@ -356,7 +357,7 @@ func (c *Client) timeoutProblem(ctx context.Context, u *url.URL, p phase) string
 }
 
 func requestID(resp *http.Response) string {
-	return clean(redact(resp.Header.Get("X-Request-Id"), nil), maxSnippet)
+	return safetext.Snippet(resp.Header.Get("X-Request-Id"), maxSnippet)
 }
 
 // location is a redirect's target without what could be secret in it.
@@ -366,7 +367,7 @@ func location(resp *http.Response) string {
 		return "an unusable location"
 	}
 	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
-	return clean(u.String(), maxSnippet)
+	return safetext.Clip(u.String(), maxSnippet)
 }
 
 func (c *Client) tokenURL() (*url.URL, error) {

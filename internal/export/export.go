@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hf-oidc/hf-oidc/internal/resource"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // An Entry is one exchanged token and where it goes.
@@ -92,7 +92,7 @@ var StaleTokenVars = []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
 func checkClear(names []string) error {
 	for _, n := range names {
 		if !resource.IsIdentifier(n) {
-			return fmt.Errorf("clearing %q: not a variable name", clip(n))
+			return fmt.Errorf("clearing %s: not a variable name", safetext.Quote(n, maxShown))
 		}
 	}
 	return nil
@@ -110,13 +110,13 @@ func variables(entries []Entry, fileMode bool) ([]Var, error) {
 	// anywhere.
 	for _, e := range entries {
 		if err := resource.CheckEnv(e.Env); err != nil {
-			return nil, fmt.Errorf("exporting the token for %s: %w", clip(e.Resource), err)
+			return nil, fmt.Errorf("exporting the token for %s: %w", safetext.Clip(e.Resource, maxShown), err)
 		}
 	}
 	vars := Variables(entries, fileMode)
 	for _, v := range vars {
 		if !resource.IsIdentifier(v.Name) {
-			return nil, fmt.Errorf("exporting %q: not a variable name", clip(v.Name))
+			return nil, fmt.Errorf("exporting %s: not a variable name", safetext.Quote(v.Name, maxShown))
 		}
 		if strings.Contains(v.Value, "\x00") {
 			return nil, fmt.Errorf("exporting %s: the value holds a NUL byte, which no environment variable can", v.Name)
@@ -125,14 +125,5 @@ func variables(entries []Entry, fileMode bool) ([]Var, error) {
 	return vars, nil
 }
 
-// clip keeps a name in a message short, on a rune boundary.
-func clip(s string) string {
-	if len(s) <= 100 {
-		return s
-	}
-	n := 100
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
+// maxShown is how many runes of a name a message quotes.
+const maxShown = 100

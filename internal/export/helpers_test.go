@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/resource"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // tricky are values that break naive quoting in one reader or another.
@@ -91,7 +92,7 @@ func shRead(t *testing.T, content []byte, prelude string, names []string) map[st
 	for _, n := range names {
 		inner += ` "$` + n + `"`
 	}
-	script := prelude + " && exec sh -c " + shellQuote(inner)
+	script := prelude + " && exec sh -c " + safetext.ShellQuote(inner)
 	cmd := exec.Command("sh", "-c", script, "sh", file)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=/nonexistent"}
 	out, err := cmd.CombinedOutput()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // Shell writes POSIX `export NAME='value'` lines, for
@@ -25,7 +27,7 @@ func (s Shell) Export(entries []Entry) error {
 	}
 	var b bytes.Buffer
 	for _, v := range vars {
-		fmt.Fprintf(&b, "export %s=%s\n", v.Name, shellQuote(v.Value))
+		fmt.Fprintf(&b, "export %s=%s\n", v.Name, safetext.ShellQuote(v.Value))
 	}
 	if len(s.Clear) > 0 {
 		fmt.Fprintf(&b, "unset %s\n", strings.Join(s.Clear, " "))
@@ -35,10 +37,4 @@ func (s Shell) Export(entries []Entry) error {
 		return fmt.Errorf("writing shell exports: %w", err)
 	}
 	return nil
-}
-
-// shellQuote quotes s as one POSIX shell word. Inside single quotes every
-// byte is literal; a single quote itself is closed, escaped and reopened.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // A Mode is how an Entry is written to a config file.
@@ -68,15 +70,11 @@ func SSHPrefixes(endpoint *url.URL) []string {
 // HelperCommand is the credential.helper value that runs exe with args: a
 // shell snippet ("!…") git appends the action to. Every word is quoted.
 func HelperCommand(exe string, args ...string) string {
-	words := []string{shellQuote(exe)}
+	words := []string{safetext.ShellQuote(exe)}
 	for _, a := range args {
-		words = append(words, shellQuote(a))
+		words = append(words, safetext.ShellQuote(a))
 	}
 	return "!" + strings.Join(words, " ")
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // A Runner runs git with args.
@@ -113,7 +111,7 @@ func EnvConfig(getenv func(string) string, entries []Entry) ([]string, error) {
 	if c := strings.TrimSpace(getenv("GIT_CONFIG_COUNT")); c != "" {
 		var err error
 		if n, err = strconv.Atoi(c); err != nil || n < 0 {
-			return nil, fmt.Errorf("configuring git: GIT_CONFIG_COUNT is %q, not a count", clip(c))
+			return nil, fmt.Errorf("configuring git: GIT_CONFIG_COUNT is %s, not a count", safetext.Quote(c, 40))
 		}
 	}
 	var vars []string

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // maxInput bounds what a helper reads: git sends a few short lines.
@@ -48,7 +50,7 @@ func ReadRequest(r io.Reader) (Request, error) {
 			return Request{}, fmt.Errorf("reading git's request: line %d has no \"=\"", n)
 		}
 		if strings.ContainsRune(value, 0) {
-			return Request{}, fmt.Errorf("reading git's request: the value of %q holds a NUL byte", clip(key))
+			return Request{}, fmt.Errorf("reading git's request: the value of %s holds a NUL byte", safetext.Quote(key, 40))
 		}
 		switch key {
 		case "protocol":
@@ -178,11 +180,4 @@ func RepoName(path, prefix string) string {
 		}
 	}
 	return strings.Join(parts, "/")
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

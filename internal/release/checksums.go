@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // A Checksum is one line of a checksums file: an asset and its SHA-256.
@@ -73,9 +75,9 @@ func ParseChecksums(data []byte) (Checksums, error) {
 		case !ok:
 			return nil, fmt.Errorf("reading checksums: line %d: expected \"<sha256>  <asset>\" (two spaces)", i+1)
 		case !digestPattern.MatchString(digest):
-			return nil, fmt.Errorf("reading checksums: line %d: %q is not a SHA-256 in lowercase hex", i+1, truncate(digest, 70))
+			return nil, fmt.Errorf("reading checksums: line %d: %s is not a SHA-256 in lowercase hex", i+1, safetext.Quote(digest, 70))
 		case !assetPattern.MatchString(name):
-			return nil, fmt.Errorf("reading checksums: line %d: %q is not an hf-oidc release asset name", i+1, truncate(name, 70))
+			return nil, fmt.Errorf("reading checksums: line %d: %s is not an hf-oidc release asset name", i+1, safetext.Quote(name, 70))
 		case seen[name]:
 			return nil, fmt.Errorf("reading checksums: line %d: %s is listed twice", i+1, name)
 		}
@@ -104,11 +106,4 @@ func Diff(want, got Checksums) []string {
 		}
 	}
 	return lines
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // Kind is what a resource names on the Hub.
@@ -60,7 +62,7 @@ const (
 	MaxResources = 100
 	maxSegment   = 96  // the Hub's limit on a namespace or repo name
 	maxEnv       = 128 // far beyond any real name, short enough to print
-	maxQuoted    = 100 // bytes of a bad entry an error message repeats
+	maxQuoted    = 100 // runes of a bad entry an error message repeats
 )
 
 const expected = `expected "ns/name" (a model), "datasets/ns/name", "spaces/ns/name", "kernels/ns/name" or a username, optionally followed by "=ENV_NAME"`
@@ -76,32 +78,15 @@ func (e *Error) Error() string {
 	if e.Input == "" {
 		return e.Reason
 	}
-	if len(e.Input) > maxQuoted {
-		return fmt.Sprintf("resource %q… (%d bytes): %s", clip(e.Input), len(e.Input), e.Reason)
+	if utf8.RuneCountInString(e.Input) > maxQuoted {
+		return fmt.Sprintf("resource %s (%d bytes): %s", quote(e.Input), len(e.Input), e.Reason)
 	}
-	return fmt.Sprintf("resource %q: %s", e.Input, e.Reason)
+	return fmt.Sprintf("resource %s: %s", quote(e.Input), e.Reason)
 }
 
-// clip shortens s to at most maxQuoted bytes without splitting a rune, so
-// that a huge or hostile entry does not flood the terminal.
-func clip(s string) string {
-	if len(s) <= maxQuoted {
-		return s
-	}
-	n := maxQuoted
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// quote is %q of a piece of an entry, clipped like the entry itself.
-func quote(s string) string {
-	if len(s) > maxQuoted {
-		return fmt.Sprintf("%q…", clip(s))
-	}
-	return fmt.Sprintf("%q", s)
-}
+// quote quotes an entry or a piece of one, clipped so that a huge or
+// hostile entry does not flood the terminal.
+func quote(s string) string { return safetext.Quote(s, maxQuoted) }
 
 // prefixes are the kinds whose names carry their kind, as the Hub's
 // exchange endpoint takes them.

@@ -228,7 +228,7 @@ func TestErrorClip(t *testing.T) {
 	t.Parallel()
 	long := "acme/" + strings.Repeat("x", 10<<10)
 	_, err := Parse(long)
-	want := fmt.Sprintf("resource %q… (%d bytes): ", long[:maxQuoted], len(long))
+	want := fmt.Sprintf("resource \"%s…\" (%d bytes): ", long[:maxQuoted], len(long))
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("error = %v, want it to start with %s", err, want)
 	}
@@ -465,7 +465,7 @@ func TestCheckEnv(t *testing.T) {
 		{"9X", `must be a letter or "_"`},
 		{"A-B", `must be a letter or "_"`},
 		{"A=B", `must be a letter or "_"`},
-		{"A\x1bB", `"A\x1bB" must be`},
+		{"A\x1bB", `"A\x1BB" must be`},
 		{"X" + strings.Repeat("Y", 200), "201 characters long, more than 128"},
 		{"PATH", "would overwrite PATH"},
 		{"Home", "would overwrite HOME"},

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // A Publisher is a Trusted Publisher configured on a repo or user: an issuer
@@ -337,13 +337,7 @@ func (s *Sandbox) rememberVerified(raw string, v verifiedToken) {
 
 // snippet quotes at most the start of a client's value: a confused client
 // may send a token in any field, and reasons must never hold one.
-func snippet(v string) string {
-	const max = 40
-	if len(v) > max {
-		return strconv.Quote(v[:max]) + "…"
-	}
-	return strconv.Quote(v)
-}
+func snippet(v string) string { return safetext.Quote(v, 40) }
 
 func describeMismatch(f hubmatch.Field) string {
 	if !f.Present {

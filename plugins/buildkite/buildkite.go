@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -128,7 +129,7 @@ var tooOld = sync.OnceValue(func() *regexp.Regexp {
 })
 
 func (p *Provider) runFailed(err error, withLifetime bool) error {
-	cause := jwtutil.Redact(err.Error())
+	cause := safetext.Redact(err.Error())
 	switch {
 	case errors.Is(err, exec.ErrNotFound):
 		return &plugins.SetupError{

@@ -180,7 +180,7 @@ func TestOtherFailures(t *testing.T) {
 		want string
 		is   error
 	}{
-		{"agent fails", &fakeAgent{Err: cause}, "running buildkite-agent oidc request-token: running buildkite-agent: exit status 1: fatal: POST /v3/jobs/oidc/tokens: 500 (token [REDACTED])", cause},
+		{"agent fails", &fakeAgent{Err: cause}, "running buildkite-agent oidc request-token: running buildkite-agent: exit status 1: fatal: POST /v3/jobs/oidc/tokens: 500 (token [redacted])", cause},
 		{"prints nothing", &fakeAgent{Out: []byte(" \n")}, "reading the output of buildkite-agent oidc request-token: it printed nothing", nil},
 		{"prints no token", &fakeAgent{Out: []byte("3.41.0\n")}, "reading the output of buildkite-agent oidc request-token: it printed no token (7 bytes)", nil},
 		{"prints two tokens", &fakeAgent{Out: []byte(tok + " " + tok)}, "reading the output of buildkite-agent oidc request-token: it printed 2 tokens, want one", nil},

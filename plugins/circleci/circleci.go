@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 	"os/exec"
 	"slices"
 	"strings"
@@ -98,7 +99,7 @@ func (p *Provider) IDToken(ctx context.Context, audience string) (string, error)
 	} else if ctx.Err() != nil {
 		return "", fmt.Errorf("running %s run oidc get: %w", cli, ctx.Err())
 	}
-	cause := jwtutil.Redact(err.Error())
+	cause := safetext.Redact(err.Error())
 	if fallback {
 		return p.orgToken(audience, cause)
 	}

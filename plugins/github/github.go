@@ -13,12 +13,10 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/hf-oidc/hf-oidc/internal/transport"
 	"github.com/hf-oidc/hf-oidc/plugins"
-	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 const (
@@ -304,81 +302,25 @@ func transient(status int) bool {
 	return status == http.StatusTooManyRequests || status >= 500
 }
 
-const redacted = jwtutil.Redacted
-
 // snippet is the part of an error body fit to quote: the secrets (the
 // request token, the values of the request URL's query) and anything
-// JWT-like redacted first (so truncation cannot leave half a token behind),
-// then control characters escaped, then cut to maxSnippet runes.
+// token-like redacted, on one line of at most maxSnippet runes.
 func snippet(body []byte, secrets ...string) string {
-	s := string(body)
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, redacted)
-		}
-	}
-	s = jwtutil.Redact(s) // a JWT echoed in the body, whoever's it is
-	s = strings.TrimSpace(s)
-
-	var pieces []string
-	total := 0
-	for _, r := range s {
-		p := escapeRune(r)
-		pieces = append(pieces, p)
-		total += utf8.RuneCountInString(p)
-		if total > maxSnippet {
-			break
-		}
-	}
-	if total <= maxSnippet {
-		return strings.Join(pieces, "")
-	}
-	var b strings.Builder
-	n := 0
-	for _, p := range pieces {
-		l := utf8.RuneCountInString(p)
-		if n+l > maxSnippet-1 { // room for the "…"
-			break
-		}
-		b.WriteString(p)
-		n += l
-	}
-	return b.String() + "…"
+	return safetext.Snippet(string(body), maxSnippet, secrets...)
 }
 
-// escapeRune renders r so that a quoted body cannot move the terminal's
-// cursor, forge log lines or hide text.
-func escapeRune(r rune) string {
-	switch {
-	case r == '\\':
-		// Doubled so that a literal `\n` in the body cannot pass for an
-		// escaped newline.
-		return `\\`
-	case r == utf8.RuneError:
-		// Invalid UTF-8 decodes to this; say so rather than guess the byte.
-		return `\ufffd`
-	case r == ' ' || unicode.IsPrint(r):
-		return string(r)
-	case r < 0x80:
-		return fmt.Sprintf(`\x%02x`, r)
-	case r <= 0xffff:
-		return fmt.Sprintf(`\u%04x`, r)
-	default:
-		return fmt.Sprintf(`\U%08x`, r)
-	}
-}
-
-// queryValues are the values of u's query long enough to be secret: a
-// server that echoes its request must not put them into our errors, which
-// quote only the URL without its query (see redactURL).
+// queryValues are the values of u's query long enough to be secret, both
+// as sent and decoded: a server that echoes its request must not put them
+// into our errors, which quote only the URL without its query (see
+// redactURL).
 func queryValues(u *url.URL) []string {
 	var out []string
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		_, v, _ := strings.Cut(kv, "=")
+		out = append(out, v)
+	}
 	for _, vs := range u.Query() {
-		for _, v := range vs {
-			if len(v) >= 8 {
-				out = append(out, v)
-			}
-		}
+		out = append(out, vs...)
 	}
 	return out
 }

@@ -1,6 +1,6 @@
 // Package jwtutil holds what several providers need to handle the ID tokens
 // their CI hands out: picking one out of a CLI's output, reading its
-// audience without verifying it, keeping it out of messages.
+// audience without verifying it. Package safetext keeps it out of messages.
 package jwtutil
 
 import (
@@ -51,16 +51,6 @@ func LooksLikeJWT(w string) bool {
 	}
 	return true
 }
-
-// jwtLike matches anything that starts like a JWT, so that a token a CLI
-// echoed on stderr is not quoted, whoever's it is.
-var jwtLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`eyJ[A-Za-z0-9_\-.]*`) })
-
-// Redacted is what Redact puts in place of a token.
-const Redacted = "[REDACTED]"
-
-// Redact replaces anything shaped like a JWT in s.
-func Redact(s string) string { return jwtLike().ReplaceAllLiteralString(s, Redacted) }
 
 // Audiences reads the aud claim of tok, a string or a list, without
 // verifying it: the Hub does. It reports false when tok is no JWT with an
