@@ -17,6 +17,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/internal/transport"
+	"github.com/hf-oidc/hf-oidc/plugins/retry"
 	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
@@ -24,8 +25,8 @@ import (
 const (
 	DefaultTimeout     = 60 * time.Second
 	DefaultMaxAttempts = 5
-	DefaultMinBackoff  = 250 * time.Millisecond
-	DefaultMaxBackoff  = 10 * time.Second
+	DefaultMinBackoff  = retry.MinWait
+	DefaultMaxBackoff  = retry.MaxWait
 )
 
 // The RFC 8693 parameters the Hub expects.
@@ -248,7 +249,7 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string,
 	}
 	e := &Error{Status: at.status, RequestID: at.requestID, Attempts: at.n}
 	if err != nil {
-		var we *waitError
+		var we *retry.WaitError
 		switch {
 		case errors.As(err, &we):
 			e.Problem = we.Error()
@@ -298,7 +299,7 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string,
 }
 
 // retrying is a retry loop over the shared HTTP client for one exchange,
-// recording into at. Its policy is Retryable and Backoff.
+// recording into at. Its policy is package retry's.
 func (c *Client) retrying(hc *http.Client, at *attempts) *retryablehttp.Client {
 	maxAttempts := c.maxAttempts()
 	return &retryablehttp.Client{
@@ -316,35 +317,19 @@ func (c *Client) retrying(hc *http.Client, at *attempts) *retryablehttp.Client {
 				at.status, at.requestID = resp.StatusCode, requestID(resp)
 			}
 			// After the last attempt, its answer is the error, not a wait.
-			if !Retryable(resp, err) || at.n >= maxAttempts {
+			if at.n >= maxAttempts {
 				return false, nil
 			}
-			if err := ctx.Err(); err != nil {
-				return false, err
-			}
-			if wait, ok := RetryAfter(resp, c.now()); ok {
-				if deadline, ok := ctx.Deadline(); ok && wait > time.Until(deadline) {
-					return false, &waitError{wait: wait, left: time.Until(deadline)}
-				}
-			}
-			return true, nil
+			return retry.Check(ctx, resp, err, c.now())
 		},
 		Backoff: func(lo, hi time.Duration, n int, resp *http.Response) time.Duration {
 			at.phase = phaseRetry
-			return Backoff(lo, hi, n, resp, c.now())
+			return retry.Backoff(lo, hi, n, resp, c.now())
 		},
 		// The last answer and error come back as they are, for exchange to
 		// build the error from; by default both would be dropped.
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
-}
-
-// A waitError is a Retry-After that the round has no time left for.
-type waitError struct{ wait, left time.Duration }
-
-func (e *waitError) Error() string {
-	return fmt.Sprintf("the server asked to wait %s before retrying, longer than the %s left before the timeout",
-		e.wait, e.left.Round(time.Millisecond))
 }
 
 // timeoutProblem says which deadline passed and what it cut short. Ours

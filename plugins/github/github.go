@@ -8,14 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/hf-oidc/hf-oidc/internal/transport"
 	"github.com/hf-oidc/hf-oidc/plugins"
+	"github.com/hf-oidc/hf-oidc/plugins/retry"
 	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
@@ -51,7 +50,7 @@ type Provider struct {
 	// attempts, backoff and attemptTimeout shape the retries; tests shrink
 	// them.
 	attempts       int
-	backoff        func(retry int) time.Duration
+	backoff        func(attempt int, resp *http.Response) time.Duration
 	attemptTimeout time.Duration
 }
 
@@ -64,7 +63,9 @@ func New(opts ...plugins.Option) *Provider {
 		getenv:   o.Getenv,
 		client:   o.HTTPClient,
 		attempts: 4,
-		backoff:  jitteredBackoff,
+		backoff: func(attempt int, resp *http.Response) time.Duration {
+			return retry.Backoff(retry.MinWait, retry.MaxWait, attempt, resp, time.Now())
+		},
 		// A hung request would otherwise eat the caller's whole deadline
 		// and leave no time for the retry that would have worked.
 		attemptTimeout: 15 * time.Second,
@@ -106,8 +107,8 @@ func (p *Provider) Job() string {
 // audience. An empty audience leaves the request URL's query alone, so GitHub
 // picks its default audience.
 //
-// Transient failures (network errors, 429, 5xx) are retried a few times
-// with a short backoff, within ctx. A job without the permission to mint a
+// Transient failures (network errors, 429, 5xx but 501) are retried a few
+// times within ctx, waiting as package retry says. A job without the permission to mint a
 // token gets a *plugins.SetupError; a refusal from the runtime a *StatusError.
 func (p *Provider) IDToken(ctx context.Context, audience string) (string, error) {
 	rawURL, reqToken := p.getenv(envURL), p.getenv(envToken)
@@ -182,7 +183,7 @@ func redactURL(u *url.URL) string {
 
 func (p *Provider) fetch(ctx context.Context, u *url.URL, reqToken string) (string, error) {
 	for attempt := 1; ; attempt++ {
-		tok, retry, err := p.try(ctx, u, reqToken)
+		tok, resp, err := p.try(ctx, u, reqToken)
 		if err == nil {
 			return tok, nil
 		}
@@ -192,13 +193,31 @@ func (p *Provider) fetch(ctx context.Context, u *url.URL, reqToken string) (stri
 			}
 			return "", fmt.Errorf("%w (attempt %d: %w)", ctx.Err(), attempt, err)
 		}
-		if !retry {
-			return "", err
+		var final *permanent
+		if errors.As(err, &final) {
+			return "", final.error
 		}
-		if attempt >= p.attempts {
+		var again bool
+		var werr error
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			// ctx is live, so only this attempt ran out of its time: the
+			// next one may get through.
+			again = true
+		case resp != nil:
+			again, werr = retry.Check(ctx, resp, nil, time.Now())
+		default:
+			again, werr = retry.Check(ctx, nil, err, time.Now())
+		}
+		switch {
+		case werr != nil:
+			return "", fmt.Errorf("%w (attempt %d: %w)", werr, attempt, err)
+		case !again:
+			return "", err
+		case attempt >= p.attempts:
 			return "", fmt.Errorf("giving up after %d attempts: %w", attempt, err)
 		}
-		t := time.NewTimer(p.backoff(attempt))
+		t := time.NewTimer(p.backoff(attempt-1, resp))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -208,9 +227,13 @@ func (p *Provider) fetch(ctx context.Context, u *url.URL, reqToken string) (stri
 	}
 }
 
-// try makes one request. retry reports whether a failure may pass if tried
-// again.
-func (p *Provider) try(parent context.Context, u *url.URL, reqToken string) (tok string, retry bool, err error) {
+// A permanent error is one no retry would change, such as a 200 whose body
+// holds no token.
+type permanent struct{ error }
+
+// try makes one request. On a failure, resp is the answer (its body read
+// and closed) when there was one.
+func (p *Provider) try(parent context.Context, u *url.URL, reqToken string) (tok string, resp *http.Response, err error) {
 	ctx := parent
 	if p.attemptTimeout > 0 {
 		var cancel context.CancelFunc
@@ -227,11 +250,11 @@ func (p *Provider) try(parent context.Context, u *url.URL, reqToken string) (tok
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return "", false, errors.New("building the request failed")
+		return "", nil, &permanent{errors.New("building the request failed")}
 	}
 	req.Header.Set("Authorization", "Bearer "+reqToken)
 	req.Header.Set("Accept", "application/json")
-	resp, err := p.client.Do(req)
+	resp, err = p.client.Do(req)
 	if err != nil {
 		// *url.Error quotes the whole URL, query string included: keep
 		// only the cause.
@@ -239,21 +262,24 @@ func (p *Provider) try(parent context.Context, u *url.URL, reqToken string) (tok
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return "", !transport.Untrusted(err), attemptTimedOut(err)
+		return "", nil, attemptTimedOut(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return "", true, fmt.Errorf("reading the response: %w", attemptTimedOut(err))
+		return "", nil, fmt.Errorf("reading the response: %w", attemptTimedOut(err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", transient(resp.StatusCode), &StatusError{StatusCode: resp.StatusCode, Body: snippet(body, append(queryValues(u), reqToken)...)}
+		return "", resp, &StatusError{StatusCode: resp.StatusCode, Body: snippet(body, append(queryValues(u), reqToken)...)}
 	}
 	if len(body) > maxBody {
-		return "", false, fmt.Errorf("response is larger than %d bytes", maxBody)
+		return "", nil, &permanent{fmt.Errorf("response is larger than %d bytes", maxBody)}
 	}
 	tok, err = parseResponse(body)
-	return tok, false, err
+	if err != nil {
+		return "", nil, &permanent{err}
+	}
+	return tok, nil, nil
 }
 
 // parseResponse reads the runtime's {"value": "<jwt>"}. A 200's body holds
@@ -285,7 +311,7 @@ type StatusError struct {
 
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("status %d %s", e.StatusCode, http.StatusText(e.StatusCode))
-	if !transient(e.StatusCode) {
+	if !retry.RetryableStatus(e.StatusCode) {
 		// Said, because transient ones are retried: a reader need not
 		// wonder whether this one was.
 		msg += " (not retried)"
@@ -294,12 +320,6 @@ func (e *StatusError) Error() string {
 		msg += ": " + e.Body
 	}
 	return msg
-}
-
-// transient reports whether an answer with this status may pass if asked
-// again: a rate limit or a server error. Any other refusal would repeat.
-func transient(status int) bool {
-	return status == http.StatusTooManyRequests || status >= 500
 }
 
 // snippet is the part of an error body fit to quote: the secrets (the
@@ -323,11 +343,4 @@ func queryValues(u *url.URL) []string {
 		out = append(out, vs...)
 	}
 	return out
-}
-
-// jitteredBackoff waits about 250ms, 500ms, 1s, … before retry n (from 1),
-// each ±50% so that jobs that failed together do not retry together.
-func jitteredBackoff(retry int) time.Duration {
-	base := 250 * time.Millisecond << min(retry-1, 4)
-	return base/2 + rand.N(base)
 }

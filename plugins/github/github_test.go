@@ -56,7 +56,7 @@ func actionsEnv(base string) map[string]string {
 
 func newProvider(env map[string]string, client *http.Client) *Provider {
 	p := New(plugins.WithGetenv(getenv(env)), plugins.WithHTTPClient(client))
-	p.backoff = func(int) time.Duration { return 0 }
+	p.backoff = func(int, *http.Response) time.Duration { return 0 }
 	return p
 }
 
@@ -160,6 +160,7 @@ func TestIDTokenStatus(t *testing.T) {
 		{name: "502, 503 then success", answers: []answer{{502, ""}, {503, ""}, ok}, wantCalls: 3},
 		{name: "500 persistent", answers: []answer{{500, "oops"}}, wantCalls: 4, wantCode: 500, wantErr: "giving up after 4 attempts: status 500 Internal Server Error: oops"},
 		{name: "429 persistent", answers: []answer{{429, ""}}, wantCalls: 4, wantCode: 429},
+		{name: "501 not retried", answers: []answer{{501, "not implemented"}, ok}, wantCalls: 1, wantCode: 501, wantErr: "status 501 Not Implemented (not retried): not implemented"},
 		{name: "error body echoing the request token", answers: []answer{{401, "token " + reqToken + " is invalid"}}, wantCalls: 1, wantCode: 401, wantErr: "token [redacted] is invalid"},
 		{name: "error body echoing a JWT", answers: []answer{{500, `{"value":"` + minted + `"}`}}, wantCalls: 4, wantCode: 500, wantErr: `{"value":"[redacted]"}`},
 		// The query's values are shaped like no token: only redaction by
@@ -278,7 +279,7 @@ func TestIDTokenContextCanceled(t *testing.T) {
 			}))
 			defer srv.Close()
 			p := newProvider(actionsEnv(srv.URL), srv.Client())
-			p.backoff = func(int) time.Duration {
+			p.backoff = func(int, *http.Response) time.Duration {
 				cancel()
 				return time.Hour
 			}
@@ -577,19 +578,50 @@ func FuzzParseResponse(f *testing.F) {
 	})
 }
 
-func TestJitteredBackoff(t *testing.T) {
+// TestBackoff: the provider waits as package retry says, honouring a
+// Retry-After.
+func TestBackoff(t *testing.T) {
 	t.Parallel()
-	for retry, base := range map[int]time.Duration{
-		1: 250 * time.Millisecond,
-		2: 500 * time.Millisecond,
-		3: time.Second,
-		5: 4 * time.Second,
-		9: 4 * time.Second, // capped
-	} {
+	p := New()
+	retryAfter := &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"2"}}}
+	tests := []struct {
+		name     string
+		attempt  int
+		resp     *http.Response
+		min, max time.Duration
+	}{
+		{"first retry", 0, nil, 250 * time.Millisecond, 500 * time.Millisecond},
+		{"third retry", 2, &http.Response{StatusCode: 500}, 250 * time.Millisecond, 2 * time.Second},
+		{"Retry-After", 0, retryAfter, 2 * time.Second, 2*time.Second + 250*time.Millisecond},
+	}
+	for _, tt := range tests {
 		for range 200 {
-			if d := jitteredBackoff(retry); d < base/2 || d >= base*3/2 {
-				t.Fatalf("jitteredBackoff(%d) = %v, want within [%v, %v)", retry, d, base/2, base*3/2)
+			if d := p.backoff(tt.attempt, tt.resp); d < tt.min || d > tt.max {
+				t.Fatalf("%s: backoff = %v, want within [%v, %v]", tt.name, d, tt.min, tt.max)
 			}
 		}
+	}
+}
+
+// TestIDTokenRetryAfterTooLong: a Retry-After beyond the caller's deadline
+// ends the round at once, saying so.
+func TestIDTokenRetryAfterTooLong(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "120")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, err := newProvider(actionsEnv(srv.URL), srv.Client()).IDToken(ctx, "aud")
+	checkNoLeak(t, err)
+	if err == nil || !strings.Contains(err.Error(), "asked to wait 2m0s before retrying") {
+		t.Errorf("error = %v, want the wait refused", err)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("made %d requests, want 1", calls.Load())
 	}
 }
