@@ -1,0 +1,274 @@
+package cli
+
+import (
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+)
+
+var allCommands = []string{"exchange", "exec", "refresh", "git-credential", "pipe", "claims", "demo", "sandbox", "providers", "version"}
+
+// TestUsage: help goes to stdout with status 0; bad usage is status 2, on
+// stderr, naming the flag, with the next step; stdout stays clean.
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	type tc struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr []string
+	}
+	tests := []tc{
+		{"no command", nil, 2, []string{"Usage: hf-oidc <command>", "Commands:", "git-credential"}, nil},
+		{"--help", []string{"--help"}, 0, []string{"Usage: hf-oidc <command>", "hf-oidc demo"}, nil},
+		{"help exchange", []string{"help", "exchange"}, 0, []string{"Usage: hf-oidc exchange", "--resource"}, nil},
+		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`, "hf-oidc --help"}},
+	}
+	for _, c := range allCommands {
+		tests = append(tests,
+			tc{c + " --help", []string{c, "--help"}, 0, []string{"Usage: hf-oidc " + c}, nil},
+			tc{c + " bad flag", []string{c, "--no-such-flag"}, 2, nil, []string{"hf-oidc " + c + ":", "-no-such-flag", "'hf-oidc " + c + " --help'"}},
+		)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runMain(t, baseEnv(t), "", tt.args...)
+			r.want(t, tt.code, tt.stdout, tt.stderr)
+			noLeak(t, nil, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+			if tt.code == 2 && tt.stdout == nil && r.stdout != "" {
+				t.Errorf("bad usage printed on stdout: %q", r.stdout)
+			}
+		})
+	}
+}
+
+// TestBadInput: settings that cannot work are refused with status 2 before
+// anything reaches the Hub, naming the flag or variable to fix.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	sb := startSB(t, sandbox.Config{})
+	sb.TrustGitHub("acme/model")
+	gh := newGitHubStep(t, sb)
+	gitlab := providerEnv(t, sb, sandbox.GitLab)
+	none := baseEnv(t)
+	tests := []struct {
+		name   string
+		env    cliEnv
+		args   []string
+		stderr []string
+	}{
+		{"exchange: no resource", gitlab, []string{"exchange", "--format", "json"}, []string{"--resource", "HF_OIDC_RESOURCES"}},
+		{"exchange: a bad resource", gitlab, []string{"exchange", "--format", "json", "--resource", "acme/a b"}, []string{"--resource", "acme/a b"}},
+		{"exchange: a bad timeout", gitlab, []string{"exchange", "--format", "json", "--resource", "acme/model", "--timeout", "soon"}, []string{"--timeout"}},
+		{"exchange: a bad timeout variable", gitlab.with("HF_OIDC_TIMEOUT=-5s"), []string{"exchange", "--format", "json", "--resource", "acme/model"}, []string{"HF_OIDC_TIMEOUT"}},
+		{"exchange: a bad format", gitlab, []string{"exchange", "--format", "xml", "--resource", "acme/model"}, []string{"--format"}},
+		{"exchange: github format elsewhere", gitlab, []string{"exchange", "--format", "github", "--resource", "acme/model"}, []string{"GITHUB_ENV"}},
+		{"exchange: an argument", gitlab, []string{"exchange", "--resource", "acme/model", "acme/other"}, []string{`unexpected argument "acme/other"`}},
+		{"exchange: an unknown provider", gitlab, []string{"exchange", "--format", "json", "--resource", "acme/model", "--provider", "jenkins"}, []string{"--provider", "jenkins"}},
+		{"exchange: a plain-http endpoint", gitlab, []string{"exchange", "--format", "json", "--resource", "acme/model", "--endpoint", "http://hub.example"}, []string{"--endpoint", "http://hub.example"}},
+		{"exchange: no provider", none, []string{"exchange", "--format", "json", "--resource", "acme/model"}, []string{"Next: run this inside a CI job", "HF_OIDC_ID_TOKEN"}},
+		{"exchange: no id-token permission", none.with("GITHUB_ACTIONS=true", "HF_ENDPOINT="+sb.URL()), []string{"exchange", "--format", "json", "--resource", "acme/model"}, []string{"cannot get an ID token from github", "id-token: write"}},
+		{"exchange: --git without a valid endpoint", gitlab, []string{"exchange", "--git", "--format", "json", "--resource", "acme/model", "--endpoint", "ftp://hub.example"}, []string{"--endpoint"}},
+		{"exec: no command", gitlab, []string{"exec", "--resource", "acme/model"}, []string{"no command given"}},
+		{"exec: a format", gitlab, []string{"exec", "--resource", "acme/model", "--format", "json", "--", "true"}, []string{"--format does not apply to exec"}},
+		{"exec: a command not found", gitlab, []string{"exec", "--resource", "acme/model", "--", "hf-oidc-no-such-command"}, []string{`cannot run "hf-oidc-no-such-command"`}},
+		{"exec: a bad margin", gitlab, []string{"exec", "--resource", "acme/model", "--refresh-margin", "-1m", "--", "true"}, []string{"--refresh-margin"}},
+		{"refresh: an argument", gitlab, []string{"refresh", "--resource", "acme/model", "now"}, []string{`unexpected argument "now"`}},
+		{"refresh: --stop --detach", gitlab, []string{"refresh", "--stop", "--detach"}, []string{"--stop takes no --detach"}},
+		{"refresh: a bad margin variable", gitlab.with("HF_OIDC_REFRESH_MARGIN=90"), []string{"refresh", "--format", "json", "--resource", "acme/model"}, []string{"HF_OIDC_REFRESH_MARGIN"}},
+		{"refresh: github format elsewhere", gitlab, []string{"refresh", "--format", "github", "--resource", "acme/model"}, []string{"GITHUB_ENV"}},
+		{"git-credential: no action", gitlab, []string{"git-credential", "--resource", "acme/model"}, []string{"expected the action get, store or erase"}},
+		{"git-credential: an unknown action", gitlab, []string{"git-credential", "fetch"}, []string{`got "fetch"`}},
+		{"git-credential: an argument after the action", gitlab, []string{"git-credential", "get", "more"}, []string{`unexpected argument "more" after get`}},
+		{"git-credential: a bad endpoint", gitlab.with("HF_ENDPOINT=ftp://hub.example"), []string{"git-credential", "--resource", "acme/model", "get"}, []string{"HF_ENDPOINT"}},
+		{"pipe: no resources", none.with("BITBUCKET_PIPE_SHARED_STORAGE_DIR=" + t.TempDir()), []string{"pipe"}, []string{"RESOURCES is not set"}},
+		{"pipe: no shared storage", none.with("RESOURCES=acme/model"), []string{"pipe"}, []string{"BITBUCKET_PIPE_SHARED_STORAGE_DIR is not set"}},
+		{"pipe: an argument", none, []string{"pipe", "acme/model"}, []string{`unexpected argument "acme/model"`}},
+		{"claims: a bad timeout", gh.env, []string{"claims", "--timeout", "0s"}, []string{"--timeout", `"0s"`}},
+		{"claims: a bad timeout variable", gh.env.with("HF_OIDC_TIMEOUT=soon"), []string{"claims"}, []string{"HF_OIDC_TIMEOUT", `"soon"`}},
+		{"claims: an audience with a space", gh.env, []string{"claims", "--audience", "a b"}, []string{"--audience", "no whitespace"}},
+		{"claims: a bad --expect", gh.env, []string{"claims", "--expect", "nonsense"}, []string{"--expect"}},
+		{"claims: an unknown provider", gh.env, []string{"claims", "--provider", "jenkins"}, []string{"--provider", "jenkins"}},
+		{"claims: an argument", gh.env, []string{"claims", "token.jwt"}, []string{`unexpected argument "token.jwt"`}},
+		{"demo: a bad resource", none, []string{"demo", "--resource", "a/b/c/d"}, []string{"--resource"}},
+		{"sandbox: a bad lifetime", none, []string{"sandbox", "--token-lifetime", "0s"}, []string{"--token-lifetime"}},
+		{"sandbox: a bad trust", none, []string{"sandbox", "--trust", "acme/a b"}, []string{"--trust"}},
+		{"providers: an argument", none, []string{"providers", "--json"}, []string{"-json"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runMain(t, tt.env, "", tt.args...)
+			r.want(t, 2, nil, append(tt.stderr, "Next: "))
+			if r.stdout != "" {
+				t.Errorf("bad input printed on stdout: %q", r.stdout)
+			}
+			noLeak(t, sb, map[string]string{"stderr": r.stderr})
+		})
+	}
+	t.Cleanup(func() {
+		if n := sb.Stats().Exchanges; n != 0 {
+			t.Errorf("bad input reached the Hub's exchange %d times", n)
+		}
+	})
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	r := runMain(t, baseEnv(t), "", "version")
+	r.want(t, 0, []string{"hf-oidc " + version + " (commit ", runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH}, nil)
+}
+
+func TestProviders(t *testing.T) {
+	t.Parallel()
+	sb := startSB(t, sandbox.Config{})
+	tests := []struct {
+		name   string
+		env    cliEnv
+		stdout []string
+	}{
+		{"none", baseEnv(t), []string{"PROVIDER", "MINTS FRESH ID TOKENS", "github", "gitlab", "No provider detected here"}},
+		{"github", newGitHubStep(t, sb).env, []string{"github"}},
+		{"gitlab", providerEnv(t, sb, sandbox.GitLab), []string{"gitlab"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runMain(t, tt.env, "", "providers")
+			r.want(t, 0, tt.stdout, nil)
+			detected := regexp.MustCompile(`(?m)^(\S+)\s+yes\s`).FindAllStringSubmatch(r.stdout, -1)
+			switch {
+			case tt.name == "none" && len(detected) != 0:
+				t.Errorf("detected %v with no CI variables:\n%s", detected, r.stdout)
+			case tt.name != "none" && (len(detected) != 1 || detected[0][1] != tt.name):
+				t.Errorf("detected %v, want only %s:\n%s", detected, tt.name, r.stdout)
+			}
+			noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+		})
+	}
+}
+
+// gitHost is the host part of the sandbox's URL, as git sends it.
+func gitHost(t testing.TB, sb *sandbox.Sandbox) string {
+	u, err := url.Parse(sb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
+// TestClaims: claims shows the ID token's claims and what to enter on the
+// Hub, never the token; --expect compares them as the Hub does; a missing
+// or expired ID token is status 1.
+func TestClaims(t *testing.T) {
+	t.Parallel()
+	sb := startSB(t, sandbox.Config{})
+	expired, err := sb.MintIDToken(map[string]any{"iat": time.Now().Add(-2 * time.Hour), "nbf": time.Now().Add(-2 * time.Hour), "exp": time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "id.jwt")
+	if err := os.WriteFile(tokenFile, []byte(expired), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gh := newGitHubStep(t, sb).env
+	tests := []struct {
+		name   string
+		env    cliEnv
+		args   []string
+		code   int
+		stdout []string
+	}{
+		{"github", gh, nil, 0, []string{"the ID token from the github provider, with GitHub Actions claims (never the token itself)", "issuer", sb.GitHubIssuer(), "repository", "acme/training", "To trust this job on the Hub, enter", "workflow"}},
+		{"--expect, all match", gh, []string{"--expect", "repository=acme/training,branch=main", "--expect", "workflow=publish.yml"}, 0, []string{"All 3 fields match"}},
+		{"--expect, a mismatch", gh, []string{"--expect", "repository=acme/training,branch=release"}, 1, []string{"MISMATCH", "Hub: release", "token: main (from ref refs/heads/main)", "1 of 2 fields do not match", "invalid_grant", "Next: "}},
+		{"resources to check", gh, []string{"--resource", "acme/model", "--resource", "datasets/acme/data"}, 0, []string{"the ID token from the github provider"}},
+		{"gitlab", providerEnv(t, sb, sandbox.GitLab), []string{"--provider", "gitlab"}, 0, []string{"the ID token from the gitlab provider", "project_path"}},
+		{"an expired token file", baseEnv(t), []string{"--id-token-file", tokenFile}, 1, []string{"expires", "ago", "Problems ("}},
+		{"no CI", baseEnv(t), []string{"--expect", "repository=acme/training"}, 1, []string{"hf-oidc claims: no ID token.", "Problems (", "nothing to compare: there is no ID token"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runMain(t, tt.env, "", append([]string{"claims"}, tt.args...)...)
+			r.want(t, tt.code, tt.stdout, nil)
+			noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+
+			j := runMain(t, tt.env, "", append([]string{"claims", "--json"}, tt.args...)...)
+			var report struct {
+				Provider string `json:"provider"`
+				OK       bool   `json:"ok"`
+				Token    *struct {
+					Issuer string         `json:"issuer"`
+					Claims map[string]any `json:"claims"`
+				} `json:"token"`
+				Findings []json.RawMessage `json:"findings"`
+			}
+			if err := json.Unmarshal([]byte(j.stdout), &report); err != nil {
+				t.Fatalf("--json: %v\n%s", err, j.stdout)
+			}
+			if j.code != tt.code || report.OK != (tt.code == 0) || report.Findings == nil {
+				t.Errorf("--json: exit %d, ok %v, findings %v; want exit %d\n%s", j.code, report.OK, report.Findings, tt.code, j.stdout)
+			}
+			if tt.name != "no CI" && (report.Token == nil || report.Token.Issuer == "" || len(report.Token.Claims) == 0) {
+				t.Errorf("--json: no token's claims:\n%s", j.stdout)
+			}
+			noLeak(t, sb, map[string]string{"--json stdout": j.stdout, "--json stderr": j.stderr})
+		})
+	}
+}
+
+// TestDemo runs the whole flow against the demo's own sandbox: nothing in
+// its output may look like a token.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	r := runMain(t, baseEnv(t), "", "demo", "--resource", "acme/model", "--resource", "datasets/acme/data=HF_DATA")
+	r.want(t, 0, []string{"hf-oidc demo:", "acme/model", "HF_TOKEN", "HF_DATA", "hf_jwt_****", "ok: ", "2 resources exchanged concurrently", "hf-oidc exchange --resource acme/model"}, nil)
+	noLeak(t, nil, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+}
+
+// TestSandbox: the sandbox command prints the variables that point hf-oidc
+// at it, which work until its context ends, over http and over TLS.
+func TestSandbox(t *testing.T) {
+	t.Parallel()
+	for _, tls := range []bool{false, true} {
+		name := "http"
+		args := []string{"sandbox", "--trust", "acme/model", "--token-lifetime", "10m"}
+		if tls {
+			name = "tls"
+			args = append(args, "--tls")
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var ex cliRun
+			r := runUntil(t, baseEnv(t), false, "# then: ", func(stdout string) {
+				env := baseEnv(t)
+				for _, line := range strings.Split(stdout, "\n") {
+					if kv, ok := strings.CutPrefix(line, "export "); ok {
+						k, v, _ := strings.Cut(kv, "=")
+						env[k] = strings.Trim(v, "'")
+					}
+				}
+				ex = runMain(t, env, "", "exchange", "--resource", "acme/model", "--format", "json")
+			}, args...)
+			r.want(t, 0, []string{"# hf-oidc sandbox on http", "# trusted for the sandbox's GitHub claims: acme/model", "export ACTIONS_ID_TOKEN_REQUEST_URL=", "export HF_ENDPOINT="}, nil)
+			if tls && !strings.Contains(r.stdout, "export SSL_CERT_FILE=") {
+				t.Errorf("no SSL_CERT_FILE with --tls:\n%s", r.stdout)
+			}
+			ex.want(t, 0, []string{`"resource":"acme/model"`, `"token":"hf_`}, []string{"1 token from the github provider"})
+			// The sandbox prints its own throwaway credentials, as it must;
+			// exchange's stdout is the json format's.
+			noLeak(t, nil, map[string]string{"sandbox stderr": r.stderr, "exchange stderr": unmasked(t, nil, ex.stderr)})
+		})
+	}
+}

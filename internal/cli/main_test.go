@@ -1,0 +1,350 @@
+package cli
+
+// The tests in this file and in commands_test.go run every command
+// in-process through Main, with an injected Env, against a real sandbox
+// (internal/sandbox: an OIDC issuer and a Hub on loopback). They check what
+// a user sees: the exit status, stdout, stderr and the files written. The
+// end-to-end tests in internal/e2e run the built binary; these cover the
+// same code where it is cheap to, and fast enough for every `go test`.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	// The providers, registered as cmd/hf-oidc registers them.
+	_ "github.com/hf-oidc/hf-oidc/plugins/all"
+)
+
+// A cliRun is what one call of Main left behind.
+type cliRun struct {
+	code           int
+	stdout, stderr string
+}
+
+// syncBuffer is a buffer safe for the concurrent writes of a command and a
+// child process, which can call back once it holds a string.
+type syncBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	watch   string
+	onWatch func()
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.b.Write(p)
+	if s.onWatch != nil && strings.Contains(s.b.String(), s.watch) {
+		f := s.onWatch
+		s.onWatch = nil
+		go f()
+	}
+	return n, err
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// cliEnv is the whole environment a command sees: nothing of the test
+// process's own reaches it through Getenv.
+type cliEnv map[string]string
+
+// baseEnv is a private temporary directory and home, and nothing else.
+func baseEnv(t testing.TB) cliEnv {
+	return cliEnv{"TMPDIR": t.TempDir(), "HOME": t.TempDir()}
+}
+
+// with returns a copy of e with the NAME=VALUE pairs set.
+func (e cliEnv) with(kvs ...string) cliEnv {
+	out := make(cliEnv, len(e)+len(kvs))
+	for k, v := range e {
+		out[k] = v
+	}
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		out[k] = v
+	}
+	return out
+}
+
+// runMain runs Main with args, env and stdin, bounded by a minute.
+func runMain(t testing.TB, env cliEnv, stdin string, args ...string) cliRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return runMainCtx(ctx, t, env, stdin, args...)
+}
+
+func runMainCtx(ctx context.Context, t testing.TB, env cliEnv, stdin string, args ...string) cliRun {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	return runMainTo(ctx, t, env, stdin, &stdout, &stderr, args...)
+}
+
+func runMainTo(ctx context.Context, t testing.TB, env cliEnv, stdin string, stdout, stderr *syncBuffer, args ...string) cliRun {
+	t.Helper()
+	vars := env.with() // a copy: the command may run on after a caller changes env
+	code := Main(ctx, Env{
+		Stdin:  strings.NewReader(stdin),
+		Stdout: stdout,
+		Stderr: stderr,
+		Getenv: func(k string) string { return vars[k] },
+	}, args)
+	return cliRun{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// runUntil runs Main until stdout (or stderr, when onStderr) holds watch,
+// then calls during, if given, with what stdout holds by then, and cancels
+// Main's context: for the commands that run until stopped (refresh,
+// sandbox).
+func runUntil(t testing.TB, env cliEnv, onStderr bool, watch string, during func(stdout string), args ...string) cliRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr syncBuffer
+	then := func() {
+		defer cancel()
+		if during != nil {
+			during(stdout.String())
+		}
+	}
+	if onStderr {
+		stderr.watch, stderr.onWatch = watch, then
+	} else {
+		stdout.watch, stdout.onWatch = watch, then
+	}
+	r := runMainTo(ctx, t, env, "", &stdout, &stderr, args...)
+	if ctx.Err() == context.DeadlineExceeded {
+		t.Fatalf("hf-oidc %s ran for a minute without saying %q\nstdout: %s\nstderr: %s", strings.Join(args, " "), watch, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// want checks the exit status and that stdout and stderr hold the given
+// substrings; on failure it shows everything.
+func (r cliRun) want(t testing.TB, code int, stdout, stderr []string) {
+	t.Helper()
+	bad := r.code != code
+	for _, s := range stdout {
+		bad = bad || !strings.Contains(r.stdout, s)
+	}
+	for _, s := range stderr {
+		bad = bad || !strings.Contains(r.stderr, s)
+	}
+	if bad {
+		t.Fatalf("exit %d, want %d; stdout should hold %q, stderr %q\nstdout:\n%s\nstderr:\n%s", r.code, code, stdout, stderr, r.stdout, r.stderr)
+	}
+}
+
+// startSB starts a sandbox for one test, with the test process's shared
+// issuer keys, and closes it after.
+func startSB(t testing.TB, cfg sandbox.Config) *sandbox.Sandbox {
+	t.Helper()
+	if cfg.Keys == nil {
+		cfg.Keys = sandbox.SharedKeys
+	}
+	sb, err := sandbox.Start(cfg)
+	if err != nil {
+		t.Fatalf("starting the sandbox: %v", err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return sb
+}
+
+// githubStep is a GitHub Actions step whose ID-token endpoint and Hub are
+// the sandbox, with its own (empty) command files.
+type githubStep struct {
+	env                   cliEnv
+	envFile, out, summary string
+}
+
+func newGitHubStep(t testing.TB, sb *sandbox.Sandbox) githubStep {
+	t.Helper()
+	dir := t.TempDir()
+	s := githubStep{
+		envFile: filepath.Join(dir, "github_env"),
+		out:     filepath.Join(dir, "github_output"),
+		summary: filepath.Join(dir, "step_summary"),
+	}
+	for _, f := range []string{s.envFile, s.out, s.summary} {
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.env = baseEnv(t).with(sb.GitHubEnv()...).with("RUNNER_TEMP="+t.TempDir(), "GITHUB_ENV="+s.envFile, "GITHUB_OUTPUT="+s.out, "GITHUB_STEP_SUMMARY="+s.summary)
+	return s
+}
+
+// providerEnv is a job of provider p, outside GitHub Actions, whose Hub is
+// the sandbox.
+func providerEnv(t testing.TB, sb *sandbox.Sandbox, p sandbox.Provider) cliEnv {
+	t.Helper()
+	vars, err := sb.Env(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return baseEnv(t).with(vars...)
+}
+
+func readText(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Tokens in the shapes hf-oidc handles, for output where the test does not
+// know every secret (the demo's own sandbox).
+var tokenShapes = regexp.MustCompile(`hf_(jwt|oauth)_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.`)
+
+// noLeak fails if any secret sb minted (ID tokens, Hub tokens, the
+// sandbox's request credentials), or anything shaped like a token, is in
+// any of outputs, named for the message.
+func noLeak(t testing.TB, sb *sandbox.Sandbox, outputs map[string]string) {
+	t.Helper()
+	var secrets []string
+	if sb != nil {
+		secrets = sb.Minted()
+	}
+	for name, out := range outputs {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(out, s) {
+				t.Errorf("%s leaks a secret the sandbox minted (%.12s…)", name, s)
+			}
+		}
+		if m := tokenShapes.FindString(out); m != "" {
+			t.Errorf("%s holds something shaped like a token (%.12s…)", name, m)
+		}
+	}
+}
+
+// unmasked is out without its ::add-mask:: commands, whose job is to name
+// a secret; it fails if one masks anything sb did not mint (when sb is
+// known).
+func unmasked(t testing.TB, sb *sandbox.Sandbox, out string) string {
+	t.Helper()
+	minted := map[string]bool{}
+	if sb != nil {
+		for _, s := range sb.Minted() {
+			minted[s] = true
+		}
+	}
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "::add-mask::"); ok {
+			if sb != nil && !minted[v] {
+				t.Errorf("masks %.12q…, which the sandbox did not mint", v)
+			}
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// masks are the values out's ::add-mask:: commands hide.
+func masks(out string) map[string]bool {
+	m := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "::add-mask::"); ok {
+			m[v] = true
+		}
+	}
+	return m
+}
+
+// exportedVars parses what a format printed back into variables, the way
+// their reader does for the simple values tokens and paths are.
+func exportedVars(t testing.TB, format, out string) map[string]string {
+	t.Helper()
+	vars := map[string]string{}
+	switch format {
+	case "shell":
+		re := regexp.MustCompile(`^export ([A-Z_]+)=(?:'([^']*)'|([^'\s]*))$`)
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if strings.HasPrefix(line, "unset ") {
+				for _, n := range strings.Fields(line)[1:] {
+					vars[n] = "(unset)"
+				}
+				continue
+			}
+			m := re.FindStringSubmatch(line)
+			if m == nil {
+				t.Fatalf("not an export line: %q", line)
+			}
+			vars[m[1]] = m[2] + m[3]
+		}
+	case "dotenv":
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				t.Fatalf("not a dotenv line: %q", line)
+			}
+			vars[k] = strings.Trim(v, "'")
+		}
+	case "json":
+		var doc struct {
+			Tokens []struct {
+				Resource, Env, Token, File string
+				ExpiresAt                  string `json:"expires_at"`
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out)
+		}
+		for i, tok := range doc.Tokens {
+			if tok.ExpiresAt == "" {
+				t.Errorf("json: %s has no expires_at", tok.Resource)
+			}
+			vars[tok.Env] = tok.Token
+			if tok.File != "" {
+				vars[tok.Env+"_FILE"] = tok.File
+			}
+			if i == 0 && tok.Env != "HF_TOKEN" {
+				vars["HF_TOKEN"] = tok.Token
+			}
+			if i == 0 && tok.File != "" {
+				vars["HF_TOKEN_PATH"] = tok.File
+			}
+		}
+	case "github": // a command file: NAME<<DELIM, value lines, DELIM
+		sc := bufio.NewScanner(strings.NewReader(out))
+		for sc.Scan() {
+			name, delim, ok := strings.Cut(sc.Text(), "<<")
+			if !ok {
+				t.Fatalf("not a heredoc: %q", sc.Text())
+			}
+			var value []string
+			for sc.Scan() && sc.Text() != delim {
+				value = append(value, sc.Text())
+			}
+			vars[name] = strings.Join(value, "\n")
+		}
+	default:
+		t.Fatalf("unknown format %s", format)
+	}
+	return vars
+}
+
+// issuedFor fails unless tok is a live token the sandbox issued for res.
+func issuedFor(t testing.TB, sb *sandbox.Sandbox, res, tok string) {
+	t.Helper()
+	if info, ok := sb.Token(tok); !ok || info.Resource != res {
+		t.Errorf("token for %s: the sandbox issued %.12q… for %q (known: %v)", res, tok, info.Resource, ok)
+	}
+}
