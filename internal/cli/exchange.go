@@ -201,6 +201,3 @@ func plural(n int) string {
 	}
 	return "s"
 }
-
-// truncate is safetext.Clip, for the callers in gitsetup.go and pipe.go.
-func truncate(s string, n int) string { return safetext.Clip(s, n) }

@@ -10,6 +10,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/config"
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/gitcred"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 const gitFlagUsage = "configure git to get the Hub's credentials from 'hf-oidc git-credential', and rewrite git@hf.co: and ssh://git@hf.co/ remotes to HTTPS"
@@ -78,7 +79,7 @@ func (g *gitSetup) configureGlobal(ctx context.Context) error {
 	run := func(ctx context.Context, args ...string) error {
 		out, err := exec.CommandContext(ctx, "git", args...).CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("git %s: %w: %s", strings.Join(args[:3], " "), err, truncate(strings.TrimSpace(string(out)), 200))
+			return fmt.Errorf("git %s: %w: %s", strings.Join(args[:3], " "), err, safetext.Snippet(string(out), 200))
 		}
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/export"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 const pipeAbout = `The entrypoint of the hf-oidc Bitbucket pipe. It reads the pipe's variables,
@@ -95,7 +96,7 @@ func runPipe(ctx context.Context, env Env, args []string) error {
 	if strings.TrimSpace(env.Getenv("ENDPOINT")) != "" {
 		// The hf CLI and huggingface_hub in the script must talk to the
 		// Hub the tokens are for.
-		fmt.Fprintf(&b, "export HF_ENDPOINT=%s\n", shellWord(cfg.Endpoint))
+		fmt.Fprintf(&b, "export HF_ENDPOINT=%s\n", safetext.ShellWord(cfg.Endpoint))
 	}
 	// The .gitignore goes first: from the moment the env file exists,
 	// git passes it over.
@@ -134,7 +135,7 @@ func pipeEnv(getenv func(string) string) (func(string) string, error) {
 	}
 	if a := strings.TrimSpace(getenv("AUDIENCE")); a != "" {
 		if strings.ContainsAny(a, " \t\r\n") {
-			return nil, config.Usagef("AUDIENCE %q: an audience is a single URL-like string with no whitespace (default https://huggingface.co)", truncate(a, 100))
+			return nil, config.Usagef("AUDIENCE %q: an audience is a single URL-like string with no whitespace (default https://huggingface.co)", safetext.Clip(a, 100))
 		}
 		over["HF_OIDC_AUDIENCE"] = a
 	}
@@ -171,7 +172,7 @@ func pipeResources(getenv func(string) string) ([]pipeValue, error) {
 	}
 	n, err := strconv.Atoi(count)
 	if err != nil || n < 1 || n > resource.MaxResources {
-		return nil, config.Usagef("RESOURCES_COUNT %q: expected the length of the RESOURCES list, 1 to %d (Bitbucket sets it for a list variable)", truncate(count, 20), resource.MaxResources)
+		return nil, config.Usagef("RESOURCES_COUNT %q: expected the length of the RESOURCES list, 1 to %d (Bitbucket sets it for a list variable)", safetext.Clip(count, 20), resource.MaxResources)
 	}
 	values := make([]pipeValue, n)
 	for i := range values {
@@ -205,22 +206,11 @@ func sourceLine(getenv func(string) string, path string) string {
 	if clone == "" {
 		clone, _ = os.Getwd()
 	}
-	w := shellWord(path)
+	w := safetext.ShellWord(path)
 	if rel, err := filepath.Rel(clone, path); err == nil && clone != "" && filepath.IsAbs(clone) && rel != ".." && !strings.HasPrefix(rel, "../") {
-		if r := shellWord(filepath.ToSlash(rel)); !strings.HasPrefix(r, "'") {
+		if r := safetext.ShellWord(filepath.ToSlash(rel)); !strings.HasPrefix(r, "'") {
 			w = `"$BITBUCKET_CLONE_DIR"/` + r
 		}
 	}
 	return ". " + w + " && rm -f " + w
-}
-
-// shellWord is s as one POSIX shell word: bare when that is safe, else in
-// single quotes.
-func shellWord(s string) string {
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,=", r)) {
-			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-		}
-	}
-	return s
 }

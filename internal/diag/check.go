@@ -13,6 +13,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/providerinfo"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/plugins"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // DefaultAudience is the audience the Hub requires of ID tokens.
@@ -76,7 +77,7 @@ func CheckEnv(in Input) []Finding {
 		fs = append(fs, Finding{
 			Anchor:   AnchorHFOIDCResource,
 			Severity: Warning,
-			Problem:  fmt.Sprintf("HF_OIDC_RESOURCE is set (%q): huggingface_hub then runs its own exchange and ignores HF_TOKEN and HF_TOKEN_PATH", truncate(clean(v), 100)),
+			Problem:  fmt.Sprintf("HF_OIDC_RESOURCE is set (%q): huggingface_hub then runs its own exchange and ignores HF_TOKEN and HF_TOKEN_PATH", safetext.Clip(v, 100)),
 			Fix:      "Unset HF_OIDC_RESOURCE in the job's environment: hf-oidc reads its resources from --resource or HF_OIDC_RESOURCES (plural).",
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // maxExpect bounds the fields of one --expect: the Hub's form has a handful.
@@ -27,16 +28,16 @@ func ParseExpect(values []string) (map[string]string, error) {
 			name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 			switch {
 			case !ok:
-				return nil, fmt.Errorf("%q is not name=value (for example repository=acme/training,branch=main,workflow=publish.yml)", truncate(clean(entry), 60))
+				return nil, fmt.Errorf("%q is not name=value (for example repository=acme/training,branch=main,workflow=publish.yml)", safetext.Clip(entry, 60))
 			case name == "":
-				return nil, fmt.Errorf("%q has no name before \"=\"", truncate(clean(entry), 60))
+				return nil, fmt.Errorf("%q has no name before \"=\"", safetext.Clip(entry, 60))
 			case value == "":
-				return nil, fmt.Errorf("%q has no value: leave out a field the publisher does not set", truncate(clean(entry), 60))
+				return nil, fmt.Errorf("%q has no value: leave out a field the publisher does not set", safetext.Clip(entry, 60))
 			case strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }):
-				return nil, fmt.Errorf("%q: a field name has no spaces or control characters", truncate(clean(name), 60))
+				return nil, fmt.Errorf("%q: a field name has no spaces or control characters", safetext.Clip(name, 60))
 			}
 			if prev, dup := want[name]; dup {
-				return nil, fmt.Errorf("%s is given twice (%q and %q)", clean(name), truncate(clean(prev), 60), truncate(clean(value), 60))
+				return nil, fmt.Errorf("%s is given twice (%q and %q)", clean(name), safetext.Clip(prev, 60), safetext.Clip(value, 60))
 			}
 			want[name] = value
 			if len(want) > maxExpect {

@@ -48,9 +48,6 @@ func Timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func sortStrings(s []string) { sort.Strings(s) }
 
-// truncate shortens to n runes what clean has rendered.
-func truncate(s string, n int) string { return safetext.Clip(s, n) }
-
 func joinAudience(aud []string) string {
 	if len(aud) == 0 {
 		return "(none)"

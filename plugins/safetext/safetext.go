@@ -126,3 +126,18 @@ func escape(raw string, r rune, quoted bool) string {
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// ShellWord is s as one POSIX shell word, quoted only when it must be: a
+// word of letters, digits and /._-+:@%,= reads as itself, which keeps a
+// line meant for copying (a path) as plain as it can be.
+func ShellWord(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%,=", r)) {
+			return ShellQuote(s)
+		}
+	}
+	if s == "" {
+		return ShellQuote(s)
+	}
+	return s
+}

@@ -149,13 +149,20 @@ func TestShellQuote(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
-	for _, v := range tricky {
-		out, err := exec.Command("sh", "-c", "printf %s "+ShellQuote(v)).Output()
-		if err != nil {
-			t.Fatalf("sh with %s: %v", ShellQuote(v), err)
+	for _, quote := range []func(string) string{ShellQuote, ShellWord} {
+		for _, v := range append(tricky, "/a/b.env", "x=1,y:2@h%") {
+			out, err := exec.Command("sh", "-c", "printf %s "+quote(v)).Output()
+			if err != nil {
+				t.Fatalf("sh with %s: %v", quote(v), err)
+			}
+			if string(out) != v {
+				t.Errorf("sh read %q back as %q", v, out)
+			}
 		}
-		if string(out) != v {
-			t.Errorf("sh read %q back as %q", v, out)
+	}
+	for in, want := range map[string]string{"/a/b.env": "/a/b.env", "": "''", "a b": "'a b'", "~x": "'~x'"} {
+		if got := ShellWord(in); got != want {
+			t.Errorf("ShellWord(%q) = %s, want %s", in, got, want)
 		}
 	}
 }
