@@ -520,9 +520,17 @@ func TestRoundTimeout(t *testing.T) {
 
 func TestCallerCancels(t *testing.T) {
 	t.Parallel()
-	h := newHub(t, func(w http.ResponseWriter, r *http.Request, _ int32, req request) { <-r.Context().Done() })
+	// Cancelled once the request has arrived, not after a guess at when.
+	arrived := make(chan struct{}, 1)
+	h := newHub(t, func(w http.ResponseWriter, r *http.Request, _ int32, req request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+	})
 	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	go func() { <-arrived; cancel() }()
 	_, err := h.client().Exchange(ctx, idTok, res("acme/model"))
 	asError(t, err)
 	if !errors.Is(err, context.Canceled) || h.requests.Load() != 1 {
