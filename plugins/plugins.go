@@ -195,11 +195,11 @@ func New(name string, opts ...Option) (Provider, error) {
 	return e.factory(opts...), nil
 }
 
-// ErrNotDetected is returned by Detect when no provider recognises the
+// NotDetectedError is returned by Detect when no provider recognises the
 // environment.
-type ErrNotDetected struct{ Tried []string }
+type NotDetectedError struct{ Tried []string }
 
-func (e *ErrNotDetected) Error() string {
+func (e *NotDetectedError) Error() string {
 	return "no CI provider detected (tried " + strings.Join(e.Tried, ", ") + ")"
 }
 
@@ -214,5 +214,5 @@ func Detect(opts ...Option) (Provider, error) {
 		}
 		tried = append(tried, e.name)
 	}
-	return nil, &ErrNotDetected{Tried: tried}
+	return nil, &NotDetectedError{Tried: tried}
 }

@@ -91,7 +91,7 @@ func TestDetect(t *testing.T) {
 	tests := []struct {
 		name string
 		env  []string
-		want string // "" for ErrNotDetected
+		want string // "" for NotDetectedError
 	}{
 		{name: "one", env: []string{"FAKE_beta", "1"}, want: "beta"},
 		{name: "lower order wins", env: []string{"FAKE_beta", "1", "FAKE_zeta", "1"}, want: "zeta"},
@@ -108,9 +108,9 @@ func TestDetect(t *testing.T) {
 				}
 				return
 			}
-			var nd *plugins.ErrNotDetected
+			var nd *plugins.NotDetectedError
 			if !errors.As(err, &nd) || !slices.Equal(nd.Tried, wantOrder) {
-				t.Fatalf("Detect error = %v, want ErrNotDetected having tried %q", err, wantOrder)
+				t.Fatalf("Detect error = %v, want NotDetectedError having tried %q", err, wantOrder)
 			}
 			if want := "no CI provider detected (tried zeta, mid, alpha, beta)"; err.Error() != want {
 				t.Errorf("error = %q, want %q", err, want)

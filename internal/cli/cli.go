@@ -18,6 +18,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
 	"github.com/hf-oidc/hf-oidc/internal/transport"
 	"github.com/hf-oidc/hf-oidc/plugins"
+	"github.com/hf-oidc/hf-oidc/plugins/retry"
 )
 
 // Env is everything a command touches outside itself, so that tests run
@@ -158,7 +159,7 @@ func report(env Env, cmd string, err error) int {
 	var (
 		rep   *reportedError
 		setup *plugins.SetupError
-		nd    *plugins.ErrNotDetected
+		nd    *plugins.NotDetectedError
 		idErr *idTokenError
 	)
 	switch {
@@ -188,10 +189,10 @@ func report(env Env, cmd string, err error) int {
 	case config.IsUsage(err):
 		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v.\nNext: run 'hf-oidc %s --help' for usage. %s\n", cmd, strings.TrimSuffix(err.Error(), "."), cmd, diag.AnchorBadInput.See())
 		return 2
-	case errors.As(err, &idErr) && !transport.Untrusted(err) && !errors.As(err, new(*idtoken.ExpiredError)):
+	case errors.As(err, &idErr) && !retry.Untrusted(err) && !errors.As(err, new(*idtoken.ExpiredError)):
 		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\nNext: the %s provider did not hand out an ID token, so nothing was sent to the Hub. Run the job again; if it keeps failing, check the provider's status and that this job may mint ID tokens. %s\n", cmd, err, idErr.provider, diag.AnchorNoIDToken.See())
 		return 1
-	case transport.Untrusted(err):
+	case retry.Untrusted(err):
 		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\nNext: %s %s\n", cmd, err, transport.UntrustedHint, diag.AnchorHubUnreachable.See())
 		return 1
 	default:

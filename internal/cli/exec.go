@@ -73,6 +73,7 @@ func execCommand(ctx context.Context, env Env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	defer dir.Close()
 	lock, err := dir.TryLock()
 	if err != nil {
 		if created {

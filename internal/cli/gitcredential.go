@@ -90,6 +90,7 @@ func runGitCredential(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer dir.Close()
 	r := pickResource(cfg.Resources, gitcred.RepoName(req.Path, endpoint.Path))
 	release, err := dir.LockCache()
 	if err != nil {

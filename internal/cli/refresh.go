@@ -85,6 +85,7 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer dir.Close()
 	var git *gitSetup
 	if *withGit {
 		pinned := ""
@@ -249,6 +250,7 @@ func stopKeeper(env Env, flags *config.Flags) error {
 	if err != nil {
 		return err
 	}
+	defer dir.Close()
 	pid, held := dir.Holder()
 	if !held {
 		fmt.Fprintf(env.Stderr, "hf-oidc refresh: no keeper runs for %s.\n", dir.Path)
@@ -362,6 +364,7 @@ func runKeeper(ctx context.Context, env Env, cfg *config.Config, dirPath string)
 	if err != nil {
 		return err
 	}
+	defer dir.Close()
 	fi, err := lockF.Stat()
 	want, werr := os.Stat(filepath.Join(dir.Path, refresh.LockFile))
 	if err != nil || werr != nil || !os.SameFile(fi, want) {

@@ -258,7 +258,7 @@ func checkGitHub(t *idtoken.Token) []Finding {
 // noToken explains why there is no ID token.
 func noToken(in Input) Finding {
 	var setup *plugins.SetupError
-	var nd *plugins.ErrNotDetected
+	var nd *plugins.NotDetectedError
 	switch {
 	case errors.As(in.TokenErr, &nd):
 		return Finding{

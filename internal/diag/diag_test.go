@@ -236,7 +236,7 @@ func TestNoToken(t *testing.T) {
 		{"unreadable event", "github", actions("GITHUB_EVENT_NAME", "pull_request", "GITHUB_EVENT_PATH", "/missing.json"), setup, AnchorGitHubPermission, ""},
 		{"URL set but no request token", "github", actions("ACTIONS_ID_TOKEN_REQUEST_URL", "https://x"), setup, AnchorGitHubPermission, ""},
 		{"another provider's setup", "env", nil, &plugins.SetupError{Provider: "env", Problem: "neither is set", Fix: "Set one."}, AnchorNoIDToken, "the env provider has no ID token to give: neither is set"},
-		{"nothing detected", "", nil, &plugins.ErrNotDetected{Tried: []string{"env", "github"}}, AnchorNoProvider, "no CI provider detected (tried env, github)"},
+		{"nothing detected", "", nil, &plugins.NotDetectedError{Tried: []string{"env", "github"}}, AnchorNoProvider, "no CI provider detected (tried env, github)"},
 		{"a fetch that failed", "github", actions("ACTIONS_ID_TOKEN_REQUEST_URL", "https://x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t"), errors.New("status 500"), AnchorNoIDToken, "getting an ID token from the github provider failed: status 500"},
 	}
 	for _, tt := range tests {

@@ -57,17 +57,6 @@ func Expect(claims map[string]any, want map[string]string) []hubmatch.Field {
 	return hubmatch.Match(claims, want)
 }
 
-// Mismatches counts the fields that do not match.
-func Mismatches(fields []hubmatch.Field) int {
-	n := 0
-	for _, f := range fields {
-		if !f.OK {
-			n++
-		}
-	}
-	return n
-}
-
 // ExpectNext is the "Next:" line for a dry run with mismatches.
 func ExpectNext() string {
 	return "Make each mismatched field of the publisher on the Hub equal the token's value shown, or run the job that has the configured values; the Hub compares exactly, with no patterns. " + AnchorExpectMismatch.See()

@@ -31,7 +31,7 @@ func TestDetect(t *testing.T) {
 	tests := []struct {
 		name string
 		env  map[string]string
-		want string // "" for ErrNotDetected
+		want string // "" for NotDetectedError
 	}{
 		{name: "GitHub only", env: github, want: "github"},
 		{name: "env only", env: map[string]string{"HF_OIDC_ID_TOKEN": "a.b.c"}, want: "env"},
@@ -66,9 +66,9 @@ func TestDetect(t *testing.T) {
 				}
 				return
 			}
-			var nd *plugins.ErrNotDetected
+			var nd *plugins.NotDetectedError
 			if !errors.As(err, &nd) {
-				t.Fatalf("Detect = %v, %v; want *plugins.ErrNotDetected", p, err)
+				t.Fatalf("Detect = %v, %v; want *plugins.NotDetectedError", p, err)
 			}
 			if !slices.Equal(nd.Tried, detectionOrder) {
 				t.Errorf("Tried = %q, want %q", nd.Tried, detectionOrder)

@@ -3,9 +3,10 @@ package bitbucket
 import (
 	"context"
 	"fmt"
-	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
 	"slices"
 	"strings"
+
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
 )

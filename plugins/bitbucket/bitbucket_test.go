@@ -2,10 +2,11 @@ package bitbucket
 
 import (
 	"errors"
-	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
-	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 	"strings"
 	"testing"
+
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
+	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
 )

@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
-	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
 )

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
 )

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
-	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 	"os/exec"
 	"slices"
 	"strings"
 	"sync/atomic"
+
+	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
 )

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 
 	"github.com/hf-oidc/hf-oidc/plugins"
 )
@@ -27,8 +28,8 @@ func newProvider(env map[string]string, cli *fakeCLI) *Provider {
 	return New(plugins.WithGetenv(func(k string) string { return env[k] }), plugins.WithRunner(cli.Run))
 }
 
-// notFound is what exec returns for a command missing from PATH.
-var notFound = fmt.Errorf("running circleci: %w", &exec.Error{Name: "circleci", Err: exec.ErrNotFound})
+// errNotFound is what exec returns for a command missing from PATH.
+var errNotFound = fmt.Errorf("running circleci: %w", &exec.Error{Name: "circleci", Err: exec.ErrNotFound})
 
 func TestDetect(t *testing.T) {
 	t.Parallel()
@@ -111,7 +112,7 @@ func TestSetupErrors(t *testing.T) {
 		{
 			name:    "CLI missing",
 			env:     map[string]string{"CIRCLECI": "true"},
-			cli:     &fakeCLI{Err: notFound},
+			cli:     &fakeCLI{Err: errNotFound},
 			problem: "the circleci CLI is not on PATH",
 			fix:     "Run this in a CircleCI job whose image has the circleci CLI (CircleCI's convenience images do), or install it in the job. " + note,
 			ran:     true,
@@ -158,7 +159,7 @@ func TestSetupErrors(t *testing.T) {
 		{
 			name:    "fallback without the org token",
 			env:     map[string]string{"CIRCLECI": "true", "HF_OIDC_CIRCLECI_FALLBACK": "org-token"},
-			cli:     &fakeCLI{Err: notFound},
+			cli:     &fakeCLI{Err: errNotFound},
 			problem: "`circleci run oidc get` failed (running circleci: exec: \"circleci\": executable file not found in $PATH) and $CIRCLE_OIDC_TOKEN_V2, the fallback HF_OIDC_CIRCLECI_FALLBACK asks for, is not set",
 			fix:     "Run this in a CircleCI job, where `circleci run oidc get` works or CircleCI sets $CIRCLE_OIDC_TOKEN_V2.",
 			ran:     true,
@@ -216,7 +217,7 @@ func TestFallback(t *testing.T) {
 
 	// A Hub whose audience is the org id takes the job's fixed token, which
 	// cannot be re-minted.
-	for _, cliErr := range []error{notFound, errors.New("running circleci: exit status 1")} {
+	for _, cliErr := range []error{errNotFound, errors.New("running circleci: exit status 1")} {
 		p := newProvider(env, &fakeCLI{Err: cliErr})
 		if !p.CanMint() {
 			t.Fatal("CanMint is false before any token")

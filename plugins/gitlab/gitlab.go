@@ -19,10 +19,10 @@ const (
 	order = 30
 
 	envCI = "GITLAB_CI"
-	// TokenVarVar names the variable that holds the ID token. The CLI maps
+	// TokenNameVar names the variable that holds the ID token. The CLI maps
 	// its --id-token-var flag onto it, so the provider reads only Getenv.
-	TokenVarVar = "HF_OIDC_ID_TOKEN_VAR"
-	// DefaultTokenVar is the variable read when TokenVarVar is not set.
+	TokenNameVar = "HF_OIDC_ID_TOKEN_VAR"
+	// DefaultTokenVar is the variable read when TokenNameVar is not set.
 	DefaultTokenVar = "HF_ID_TOKEN"
 
 	defaultAudience = "https://huggingface.co"
@@ -96,14 +96,14 @@ func (p *Provider) IDToken(_ context.Context, audience string) (string, error) {
 // tokenVar returns the variable that holds the ID token, and whether the
 // user named it.
 func (p *Provider) tokenVar() (string, bool, error) {
-	v := strings.TrimSpace(p.getenv(TokenVarVar))
+	v := strings.TrimSpace(p.getenv(TokenNameVar))
 	if v == "" {
 		return DefaultTokenVar, false, nil
 	}
 	if !resource.IsIdentifier(v) {
 		// The value is never quoted: pasting the token instead of the
 		// variable's name is the likeliest mistake.
-		problem := TokenVarVar + " (--id-token-var) is not a variable name: it must be letters, digits and underscores, not starting with a digit"
+		problem := TokenNameVar + " (--id-token-var) is not a variable name: it must be letters, digits and underscores, not starting with a digit"
 		if strings.Count(v, ".") == 2 || strings.HasPrefix(v, "eyJ") {
 			problem += "; it looks like a token"
 		}
@@ -119,14 +119,14 @@ func (p *Provider) tokenVar() (string, bool, error) {
 func (p *Provider) missing(varName string, custom bool, audience string) *plugins.SetupError {
 	problem := varName + " is not set"
 	if custom {
-		problem = varName + " (named by --id-token-var or " + TokenVarVar + ") is not set"
+		problem = varName + " (named by --id-token-var or " + TokenNameVar + ") is not set"
 	}
 	if !p.Detect() {
 		problem = "not running in GitLab CI (" + envCI + " is not \"true\") and " + problem
 	}
 	fix := "Declare the ID token in the job in .gitlab-ci.yml:\n" + idTokensBlock(varName, audience)
 	if !custom {
-		fix += "\nTo use another variable name, pass --id-token-var NAME or set " + TokenVarVar + "."
+		fix += "\nTo use another variable name, pass --id-token-var NAME or set " + TokenNameVar + "."
 	}
 	return &plugins.SetupError{Provider: name, Problem: problem, Fix: fix}
 }

@@ -1,11 +1,12 @@
 package jwtutil
 
 import (
-	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 )
 
 var fakeJWT = plugintest.FakeJWT
