@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -132,6 +133,45 @@ func TestTransportHTTPS(t *testing.T) {
 			t.Errorf("SSL_CERT_FILE %s: requests were sent", name)
 		}
 	}
+}
+
+// TestTransportSystemRoots: without SSL_CERT_FILE the binary trusts the
+// system's roots as crypto/x509 reads them, which on Linux include the
+// directories SSL_CERT_DIR names; with SSL_CERT_FILE, that file's roots
+// replace the system's, directories and all.
+func TestTransportSystemRoots(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skipf("crypto/x509 reads SSL_CERT_DIR on Linux, not on %s", runtime.GOOS)
+	}
+	sb := startSandbox(t, sandbox.Config{TLS: true})
+	resources := transportResources(sb, 2)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "sandbox.pem"), sb.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	certDir := "SSL_CERT_DIR=" + dir + ":/etc/ssl/certs:/etc/pki/tls/certs"
+	otherCA := transportCAFile(t, startSandbox(t, sandbox.Config{TLS: true}).CertPEM())
+
+	tokens, r := transportJSON(t, sb, append(sb.GitHubEnv(), certDir), resources)
+	if r.code != 0 {
+		t.Fatalf("the sandbox's CA in SSL_CERT_DIR: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, res := range resources {
+		if info, ok := sb.Token(tokens[res]); !ok || info.Resource != res {
+			t.Errorf("token for %s: issued for %q", res, info.Resource)
+		}
+	}
+
+	before := sb.Stats()
+	r = runBin(t, append(sb.GitHubEnv(), certDir, "SSL_CERT_FILE="+otherCA), transportArgs("json", resources)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "Next: The server's certificate is not trusted") {
+		t.Errorf("SSL_CERT_FILE naming another CA, the sandbox's in SSL_CERT_DIR: exit %d, want 1 and the server untrusted:\n%s", r.code, r.stderr)
+	}
+	if n := sb.Stats().Exchanges + sb.Stats().IDTokenRequests - before.Exchanges - before.IDTokenRequests; n != 0 {
+		t.Errorf("%d requests reached the sandbox through an untrusted certificate", n)
+	}
+	assertNoLeak(t, sb, map[string]string{"stderr without its mask commands": withoutMasks(t, sb, r.stderr)})
 }
 
 // transportFront is an https server with a certificate for the IP address

@@ -3,7 +3,6 @@ package transport
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -30,19 +29,12 @@ const (
 // inspecting proxy works the same on macOS and Windows.
 const EnvCAFile = "SSL_CERT_FILE"
 
-// EnvCADir adds directories of CA certificates (colon-separated) to the
-// system's bundle, replacing its default directories, as crypto/x509 and
-// OpenSSL read it on Linux.
-const EnvCADir = "SSL_CERT_DIR"
-
 // New returns a client that
 //   - speaks only https, except to loopback addresses (the local sandbox);
 //   - takes proxies from HTTPS_PROXY, HTTP_PROXY and NO_PROXY (and their
 //     lower-case forms), as curl and the Hub's own client do;
-//   - trusts the roots in SSL_CERT_FILE when it is set, else the system's
-//     (both read in the background from the start; on Linux the system's
-//     directories only if its bundle does not vouch for a server: see
-//     systemRoots);
+//   - trusts the roots in SSL_CERT_FILE when it is set, else the system's,
+//     as crypto/x509 finds them (on Linux it honours SSL_CERT_DIR too);
 //   - follows a redirect only to the same scheme, host and port (a POST only
 //     on 307 and 308, which keep its body), so that neither the ID token in
 //     an exchange's body nor a bearer header ever reaches another host.
@@ -50,26 +42,23 @@ const EnvCADir = "SSL_CERT_DIR"
 // getenv reads SSL_CERT_FILE (nil: os.Getenv); the proxy variables are read
 // from the process environment by net/http.
 func New(getenv func(string) string) (*http.Client, error) {
-	return newClient(getenv, systemStore)
-}
-
-func newClient(getenv func(string) string, store func(func(string) string) (rootStore, bool)) (*http.Client, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	var roots rootStore
+	// A nil RootCAs makes crypto/tls verify with the system's roots, which
+	// crypto/x509 reads at the first handshake.
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if file := getenv(EnvCAFile); file != "" {
-		if err := checkCAFile(file); err != nil {
+		pool, err := readCAFile(file)
+		if err != nil {
 			return nil, err
 		}
-		roots = rootStore{files: []string{file}}
-	} else if s, ok := store(getenv); ok {
-		roots = s
+		tlsConfig.RootCAs = pool
 	}
 	t := &http.Transport{
 		Proxy:                 proxy,
 		DialContext:           (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSClientConfig:       tlsConfig,
 		TLSHandshakeTimeout:   TLSHandshakeTimeout,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
@@ -83,47 +72,32 @@ func newClient(getenv func(string) string, store func(func(string) string) (root
 	plain := t.Clone()
 	plain.Proxy = nil
 	plain.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second, Control: loopbackOnly}).DialContext
-	g := &schemeGuard{next: t, plain: plain}
-	if len(roots.files) > 0 || len(roots.dirs) > 0 {
-		g.roots = newSystemRoots(t, roots)
-	}
-	return &http.Client{Transport: g, CheckRedirect: CheckRedirect}, nil
+	return &http.Client{Transport: &schemeGuard{next: t, plain: plain}, CheckRedirect: CheckRedirect}, nil
 }
 
-// checkCAFile fails unless file holds a certificate, as
-// x509.CertPool.AppendCertsFromPEM would read it; the whole of it is read
-// in the background.
-func checkCAFile(file string) error {
+// readCAFile reads file's certificates as crypto/x509 reads a bundle, and
+// fails unless it holds at least one.
+func readCAFile(file string) (*x509.CertPool, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return fmt.Errorf("reading %s=%s: %v; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", EnvCAFile, file, err)
+		return nil, fmt.Errorf("reading %s=%s: %v; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", EnvCAFile, file, err)
 	}
-	for len(data) > 0 {
-		var block *pem.Block
-		if block, data = pem.Decode(data); block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
-			continue
-		}
-		if _, err := x509.ParseCertificate(block.Bytes); err == nil {
-			return nil
-		}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("reading %s=%s: no PEM certificate in it; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", EnvCAFile, file)
 	}
-	return fmt.Errorf("reading %s=%s: no PEM certificate in it; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", EnvCAFile, file)
+	return pool, nil
 }
 
 // schemeGuard refuses plain http to anything but loopback, whatever asked
-// for it: a variable, a redirect or a provider's URL. With roots, https
-// goes through a transport that trusts them (see systemRoots).
+// for it: a variable, a redirect or a provider's URL.
 type schemeGuard struct {
-	next  http.RoundTripper
+	next  http.RoundTripper // for https
 	plain http.RoundTripper // for http: no proxy, loopback only
-	roots *systemRoots
 }
 
 // proxy is http.ProxyFromEnvironment, but never for a loopback host,
@@ -156,34 +130,7 @@ func (g *schemeGuard) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Scheme == "http" {
 		return g.plain.RoundTrip(r)
 	}
-	if g.roots == nil {
-		return g.next.RoundTrip(r)
-	}
-	t := g.roots.transport()
-	resp, err := t.RoundTrip(r)
-	if err != nil && g.roots.widen(t, err) {
-		if again, ok := rewound(r); ok {
-			return g.roots.transport().RoundTrip(again)
-		}
-	}
-	return resp, err
-}
-
-// rewound is r ready to be sent again, if its body can be had again.
-func rewound(r *http.Request) (*http.Request, bool) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return r, true
-	}
-	if r.GetBody == nil {
-		return nil, false
-	}
-	body, err := r.GetBody()
-	if err != nil {
-		return nil, false
-	}
-	again := r.Clone(r.Context())
-	again.Body = body
-	return again, true
+	return g.next.RoundTrip(r)
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the
@@ -193,9 +140,6 @@ func (g *schemeGuard) CloseIdleConnections() {
 		if c, ok := t.(interface{ CloseIdleConnections() }); ok {
 			c.CloseIdleConnections()
 		}
-	}
-	if g.roots != nil {
-		g.roots.closeIdle()
 	}
 }
 
@@ -256,17 +200,6 @@ func port(u *url.URL) string {
 	return "80"
 }
 
-// Untrusted reports whether err is a failure to verify the server's
-// certificate: trying again cannot help, trusting its CA can.
-func Untrusted(err error) bool {
-	var (
-		verify   *tls.CertificateVerificationError
-		unknown  x509.UnknownAuthorityError
-		invalid  x509.CertificateInvalidError
-		hostname x509.HostnameError
-	)
-	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &hostname)
-}
-
-// UntrustedHint is the next step after an Untrusted error.
+// UntrustedHint is the next step after a certificate that did not verify
+// (retry.Untrusted).
 const UntrustedHint = "The server's certificate is not trusted. If a proxy inspects TLS on this runner, set " + EnvCAFile + " to a PEM bundle of its CA; otherwise check that the URL points at the real server."

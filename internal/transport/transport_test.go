@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hf-oidc/hf-oidc/plugins/retry"
 )
 
 func TestCheckURL(t *testing.T) {
@@ -162,6 +164,11 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// TestCAFile: SSL_CERT_FILE's certificates replace the system's roots on
+// every platform, read as crypto/x509 reads a bundle; without it the
+// system's roots are left to crypto/x509, and do not vouch for a test
+// server's own certificate. A file with no certificate is refused at once,
+// naming it.
 func TestCAFile(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) }))
@@ -170,14 +177,26 @@ func TestCAFile(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 	dir := t.TempDir()
-	good := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(good, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
+	file := func(name string, blocks ...*pem.Block) string {
+		var b []byte
+		for _, block := range blocks {
+			b = append(b, pem.EncodeToMemory(block)...)
+		}
+		if len(blocks) == 0 {
+			b = []byte("not a certificate\n")
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
 	}
-	empty := filepath.Join(dir, "empty.pem")
-	if err := os.WriteFile(empty, []byte("not a certificate\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	server := &pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}
+	// Blocks crypto/x509 skips: not a certificate, a certificate with
+	// headers (encrypted), a certificate that does not parse.
+	key := &pem.Block{Type: "PRIVATE KEY", Bytes: []byte("x")}
+	encrypted := &pem.Block{Type: "CERTIFICATE", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED"}, Bytes: srv.Certificate().Raw}
+	notDER := &pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")}
 	env := func(file string) func(string) string {
 		return func(k string) string {
 			if k == EnvCAFile {
@@ -187,31 +206,43 @@ func TestCAFile(t *testing.T) {
 		}
 	}
 
-	c, err := New(env(good))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := c.Get(srv.URL)
-	if err != nil {
-		t.Fatalf("with %s naming the server's CA: %v", EnvCAFile, err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(body) != "HTTP/2.0" {
-		t.Errorf("protocol %q, want HTTP/2.0 (the Hub's)", body)
-	}
-
-	c, err = New(env(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Get(srv.URL); err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Errorf("without %s: %v, want a certificate error", EnvCAFile, err)
+	for _, tc := range []struct {
+		name, file string
+		trusted    bool
+	}{
+		{"the server's CA", file("ca.pem", server), true},
+		{"the server's CA among blocks that are skipped", file("mixed.pem", key, encrypted, notDER, server), true},
+		{"unset: the system's roots", "", false},
+	} {
+		c, err := New(env(tc.file))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if roots := c.Transport.(*schemeGuard).next.(*http.Transport).TLSClientConfig.RootCAs; (roots == nil) != (tc.file == "") {
+			t.Errorf("%s: RootCAs %v; want nil (crypto/x509's system roots) exactly when %s is unset", tc.name, roots, EnvCAFile)
+		}
+		resp, err := c.Get(srv.URL)
+		if !tc.trusted {
+			if err == nil || !retry.Untrusted(err) {
+				t.Errorf("%s: %v, want the server's certificate untrusted", tc.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "HTTP/2.0" {
+			t.Errorf("%s: protocol %q, want HTTP/2.0 (the Hub's)", tc.name, body)
+		}
 	}
 
 	for file, want := range map[string]string{
-		filepath.Join(dir, "missing.pem"): "no such file",
-		empty:                             "no PEM certificate",
+		filepath.Join(dir, "missing.pem"):           "no such file",
+		file("empty.pem"):                           "no PEM certificate",
+		file("skipped.pem", key, encrypted, notDER): "no PEM certificate",
 	} {
 		_, err := New(env(file))
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), EnvCAFile+"="+file) || !strings.Contains(err.Error(), "unset it") {
@@ -243,9 +274,6 @@ func TestTLSHandshakeBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := c.Transport.(*schemeGuard).next.(*http.Transport)
-	if roots := c.Transport.(*schemeGuard).roots; roots != nil {
-		tr = roots.transport() // the one https goes through
-	}
 	if tr.TLSHandshakeTimeout != TLSHandshakeTimeout || tr.Proxy == nil || !tr.ForceAttemptHTTP2 {
 		t.Fatalf("transport: handshake timeout %s, proxy set %v, HTTP/2 %v", tr.TLSHandshakeTimeout, tr.Proxy != nil, tr.ForceAttemptHTTP2)
 	}
