@@ -33,10 +33,7 @@ type Options struct {
 	// (HTTP/2), as the Hub and every CI's ID-token endpoint do, so TLS and
 	// connection reuse are measured too.
 	Plain bool
-	// SandboxCAOnly trusts the sandbox's CA alone rather than with the
-	// system's roots, leaving reading those out of what is measured.
-	SandboxCAOnly bool
-	Log           io.Writer // progress lines; nil for none
+	Log   io.Writer // progress lines; nil for none
 }
 
 func (o *Options) defaults() {
@@ -148,7 +145,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		N:           opts.N,
 		RecipeN:     opts.RecipeN,
 		BinaryBytes: fi.Size(),
-		RootsNote:   rootsNote(opts.Plain, opts.SandboxCAOnly),
+		RootsNote:   rootsNote(opts.Plain),
 	}
 	work, err := os.MkdirTemp("", "hf-oidc-bench-")
 	if err != nil {
@@ -279,7 +276,7 @@ func latencyCases(opts Options, work, recipe string, lat time.Duration) (*sandbo
 	}
 	var caEnv []string
 	if pem := sb.CertPEM(); pem != nil {
-		if caEnv, err = trustSandbox(work, fmt.Sprint(lat.Microseconds()), pem, !opts.SandboxCAOnly); err != nil {
+		if caEnv, err = trustSandbox(work, fmt.Sprint(lat.Microseconds()), pem); err != nil {
 			sb.Close()
 			return nil, nil, err
 		}
@@ -311,42 +308,51 @@ func latencyCases(opts Options, work, recipe string, lat time.Duration) (*sandbo
 	return sb, cases, nil
 }
 
-// systemBundle is where crypto/x509 finds the roots on Debian and Ubuntu,
-// GitHub's runners.
+// systemBundle and systemDirs are where crypto/x509 finds the roots on
+// Debian and Ubuntu, GitHub's runners.
 const systemBundle = "/etc/ssl/certs/ca-certificates.crt"
 
+var systemDirs = []string{"/etc/ssl/certs", "/etc/pki/tls/certs"}
+
 // trustSandbox returns the environment that makes the tools trust the
-// sandbox's CA as a real job trusts the Hub's: among the system's roots, so
-// that reading those, the first TLS handshake's largest cost, is measured
-// too. The CA joins a copy of the system's bundle that SSL_CERT_FILE (and
-// curl's CURL_CA_BUNDLE) names, as on a runner that sets it; hf-oidc reads
-// the same bundle without it. Go's own client also reads /etc/ssl/certs.
-// Where there is no such bundle, the CA alone is trusted.
-func trustSandbox(work, name string, pem []byte, system bool) ([]string, error) {
-	bundle, err := os.ReadFile(systemBundle)
-	if err != nil || !system {
-		bundle = nil
-	}
-	ca := filepath.Join(work, "roots-"+name+".pem")
-	if err := os.WriteFile(ca, append(append(bundle, '\n'), pem...), 0o644); err != nil {
+// sandbox's CA as a real job trusts the Hub's: besides the system's roots,
+// so that reading those, the first TLS handshake's largest cost, is
+// measured too. The Go clients read the system's bundle and directories
+// as they would in a job, SSL_CERT_DIR adding a directory that holds the
+// CA alone; curl reads a copy of the bundle with the CA appended. Where the
+// system's roots are not read from those paths, the CA alone is trusted.
+func trustSandbox(work, name string, pem []byte) ([]string, error) {
+	dir := filepath.Join(work, "ca-"+name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("writing the sandbox's certificate: %w", err)
 	}
-	return []string{"SSL_CERT_FILE=" + ca, "CURL_CA_BUNDLE=" + ca}, nil
+	ca := filepath.Join(dir, "sandbox.pem")
+	if err := os.WriteFile(ca, pem, 0o644); err != nil {
+		return nil, fmt.Errorf("writing the sandbox's certificate: %w", err)
+	}
+	bundle, err := os.ReadFile(systemBundle)
+	if runtime.GOOS != "linux" || err != nil {
+		return []string{"SSL_CERT_FILE=" + ca, "CURL_CA_BUNDLE=" + ca}, nil
+	}
+	// Outside dir, which the Go clients read every file of.
+	both := filepath.Join(work, "curl-roots-"+name+".pem")
+	if err := os.WriteFile(both, append(append(bundle, '\n'), pem...), 0o644); err != nil {
+		return nil, fmt.Errorf("writing the sandbox's certificate: %w", err)
+	}
+	return []string{"SSL_CERT_DIR=" + strings.Join(append([]string{dir}, systemDirs...), ":"), "CURL_CA_BUNDLE=" + both}, nil
 }
 
 // rootsNote says which roots the tools trusted.
-func rootsNote(plain, sandboxOnly bool) string {
-	switch {
-	case plain:
+func rootsNote(plain bool) string {
+	if plain {
 		return "plain http: no TLS"
-	case sandboxOnly:
-		return "TLS roots: the sandbox's CA alone (-sandbox-ca-only): reading the system's roots is not measured"
 	}
 	b, err := os.ReadFile(systemBundle)
-	if err != nil {
+	if runtime.GOOS != "linux" || err != nil {
 		return "TLS roots: the sandbox's CA alone (" + systemBundle + " not found)"
 	}
-	return fmt.Sprintf("TLS roots: the system's %d (%s) and the sandbox's CA, in the file SSL_CERT_FILE names", bytes.Count(b, []byte("-----BEGIN CERTIFICATE-----")), systemBundle)
+	return fmt.Sprintf("TLS roots: the system's (%d certificates in %s, and %s) and the sandbox's CA, read as a real job reads them",
+		bytes.Count(b, []byte("-----BEGIN CERTIFICATE-----")), systemBundle, strings.Join(systemDirs, " and "))
 }
 
 // startupOnce times `hf-oidc version`, which does no network work.

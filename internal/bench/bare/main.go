@@ -1,9 +1,10 @@
 // Command bare does an exchange round's protocol work and nothing else, as
 // a yardstick for the benchmark: the GitHub ID-token request, one POST per
 // resource, all at once over Go's default client (which shares one HTTP/2
-// connection and reads SSL_CERT_FILE), then a mask and a GITHUB_ENV line
-// per token. No retries, checks, diagnostics or configuration: what
-// hf-oidc costs beyond it is what its care costs.
+// connection and trusts the system's roots as crypto/x509 reads them),
+// then a mask and a GITHUB_ENV line per token. No retries, checks,
+// diagnostics or configuration: what hf-oidc costs beyond it is what its
+// care costs.
 //
 //	bare RESOURCE...
 package main

@@ -43,7 +43,6 @@ func realMain(ctx context.Context) error {
 	noBare := flag.Bool("no-bare", false, "skip the bare Go client (the protocol's requests and nothing else)")
 	from := flag.String("from", "", "measure nothing: redraw the table and chart from this results.json")
 	plain := flag.Bool("plain", false, "serve the sandbox over plain http instead of https (HTTP/2)")
-	caOnly := flag.Bool("sandbox-ca-only", false, "trust the sandbox's CA alone, not among the system's roots (reading those is then not measured)")
 	latencies := flag.String("latencies", "0,20ms,100ms", "injected round-trip times, comma-separated")
 	resources := flag.String("resources", "1,4,16,64", "numbers of resources, comma-separated")
 	flag.Parse()
@@ -56,7 +55,7 @@ func realMain(ctx context.Context) error {
 	if *from != "" {
 		res, err = readResults(*from)
 	} else {
-		opts := bench.Options{N: *n, RecipeN: *recipeN, StartupRuns: *startup, Recipe: !*noRecipe, Plain: *plain, SandboxCAOnly: *caOnly, Log: os.Stderr}
+		opts := bench.Options{N: *n, RecipeN: *recipeN, StartupRuns: *startup, Recipe: !*noRecipe, Plain: *plain, Log: os.Stderr}
 		if opts.Latencies, err = parseList(*latencies, parseLatency); err != nil {
 			return fmt.Errorf("-latencies: %w", err)
 		}
