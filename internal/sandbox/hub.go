@@ -193,21 +193,15 @@ func readExchange(w http.ResponseWriter, r *http.Request) (exchangeRequest, *rej
 // verify runs the Hub's checks on the ID token and the publishers of the
 // resource, in the order the Hub is assumed to run them.
 func (s *Sandbox) verify(ctx context.Context, req exchangeRequest) *rejectError {
-	// A token already verified is not parsed or checked for its signature
-	// again while its key stands; its claims are checked again below.
-	seen, cached := s.verifiedToken(req.subjectToken)
-	uclaims, kid := seen.claims, seen.kid
-	if !cached {
-		unverified, _, err := jwt.NewParser(jwt.WithJSONNumber()).ParseUnverified(req.subjectToken, jwt.MapClaims{})
-		if err != nil {
-			return badGrant(CheckMalformed, "subject_token is not a JWT: %v", err)
-		}
-		if alg := unverified.Method.Alg(); alg != "RS256" {
-			return badGrant(CheckAlgorithm, "alg %q is not RS256", alg)
-		}
-		uclaims = unverified.Claims.(jwt.MapClaims)
-		kid, _ = unverified.Header["kid"].(string)
+	unverified, _, err := jwt.NewParser(jwt.WithJSONNumber()).ParseUnverified(req.subjectToken, jwt.MapClaims{})
+	if err != nil {
+		return badGrant(CheckMalformed, "subject_token is not a JWT: %v", err)
 	}
+	if alg := unverified.Method.Alg(); alg != "RS256" {
+		return badGrant(CheckAlgorithm, "alg %q is not RS256", alg)
+	}
+	uclaims := unverified.Claims.(jwt.MapClaims)
+	kid, _ := unverified.Header["kid"].(string)
 	iss, _ := uclaims["iss"].(string)
 	if iss == "" {
 		return badGrant(CheckIssuer, "token has no iss")
@@ -230,37 +224,18 @@ func (s *Sandbox) verify(ctx context.Context, req exchangeRequest) *rejectError 
 	}
 
 	// Only now, with an issuer some publisher names, is anything fetched.
-	claims := uclaims
-	var err error
-	if cached {
-		if key, kerr := s.issuerKey(ctx, iss, kid); kerr != nil || key != seen.key {
-			cached = false // the issuer's keys changed: verify afresh
-		} else {
-			if err = jwt.NewValidator(s.claimChecks()...).Validate(claims); err != nil {
-				err = fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, err) // as Parse words it
-			}
-		}
-	}
-	if !cached {
-		var (
-			tok *jwt.Token
-			key *rsa.PublicKey
-		)
-		verifier := jwt.NewParser(append(s.claimChecks(), jwt.WithValidMethods([]string{"RS256"}))...)
-		tok, err = verifier.Parse(req.subjectToken, func(*jwt.Token) (any, error) {
-			var err error
-			if key, err = s.issuerKey(ctx, iss, kid); err == nil {
-				s.mu.Lock()
-				s.stats.SignatureChecks++
-				s.mu.Unlock()
-			}
-			return key, err
-		})
-		if err == nil {
-			claims = tok.Claims.(jwt.MapClaims)
-			s.rememberVerified(req.subjectToken, verifiedToken{claims: claims, kid: kid, key: key})
-		}
-	}
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{"RS256"}),
+		jwt.WithAudience(s.cfg.Audience),
+		jwt.WithTimeFunc(s.cfg.Now),
+		jwt.WithLeeway(s.cfg.Leeway),
+		jwt.WithIssuedAt(),
+		jwt.WithExpirationRequired(),
+		jwt.WithJSONNumber(),
+	)
+	tok, err := parser.Parse(req.subjectToken, func(*jwt.Token) (any, error) {
+		return s.issuerKey(ctx, iss, kid)
+	})
 	switch {
 	case err == nil:
 	case errors.Is(err, errKeyFetch):
@@ -279,6 +254,7 @@ func (s *Sandbox) verify(ctx context.Context, req exchangeRequest) *rejectError 
 		return badGrant(CheckMalformed, "%v", err)
 	}
 
+	claims := tok.Claims.(jwt.MapClaims)
 	var mismatches []string
 	for _, p := range trusting {
 		if hubmatch.Matches(claims, p.Claims) {
@@ -291,48 +267,6 @@ func (s *Sandbox) verify(ctx context.Context, req exchangeRequest) *rejectError 
 		}
 	}
 	return badGrant(CheckClaims, "no publisher of %s matches: %s", req.resource, strings.Join(mismatches, "; "))
-}
-
-// claimChecks are the checks of an ID token's claims, made at every
-// exchange, cached or not.
-func (s *Sandbox) claimChecks() []jwt.ParserOption {
-	return []jwt.ParserOption{
-		jwt.WithAudience(s.cfg.Audience),
-		jwt.WithTimeFunc(s.cfg.Now),
-		jwt.WithLeeway(s.cfg.Leeway),
-		jwt.WithIssuedAt(),
-		jwt.WithExpirationRequired(),
-		jwt.WithJSONNumber(),
-	}
-}
-
-// A verifiedToken is an ID token whose signature was checked with key. A
-// round of exchanges sends one ID token per resource; a Hub verifies it
-// once, as this does, rather than parse it and check its RS256 signature
-// for each.
-type verifiedToken struct {
-	claims jwt.MapClaims // read only once stored
-	kid    string
-	key    *rsa.PublicKey
-}
-
-// maxVerified bounds the verified-token cache; it is emptied when full.
-const maxVerified = 1024
-
-func (s *Sandbox) verifiedToken(raw string) (verifiedToken, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.verified[raw]
-	return v, ok
-}
-
-func (s *Sandbox) rememberVerified(raw string, v verifiedToken) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.verified) >= maxVerified {
-		clear(s.verified)
-	}
-	s.verified[raw] = v
 }
 
 // snippet quotes at most the start of a client's value: a confused client

@@ -77,7 +77,6 @@ type Sandbox struct {
 	mu         sync.Mutex
 	publishers map[string][]Publisher    // by resource
 	keys       map[string]keySet         // fetched issuer keys, by issuer URL
-	verified   map[string]verifiedToken  // ID tokens whose signature checked out, by token
 	tokens     map[string]issued         // issued HF tokens
 	faults     map[string][]Fault        // queued faults, by path
 	requests   map[string]int            // by path
@@ -94,7 +93,6 @@ type Stats struct {
 	Issued          int            // HF tokens issued
 	Rejected        int            // exchanges answered 400
 	KeyFetches      int            // JWKS fetches by the Hub side (cached per issuer)
-	SignatureChecks int            // ID-token signatures checked (once per token while its key stands)
 	Requests        map[string]int // every request, by path
 	// Connections counts the connections clients opened; HTTP2 the
 	// requests that came over HTTP/2.
@@ -132,7 +130,6 @@ func Start(cfg Config) (*Sandbox, error) {
 		issuers:     map[string]*issuer{},
 		publishers:  map[string][]Publisher{},
 		keys:        map[string]keySet{},
-		verified:    map[string]verifiedToken{},
 		tokens:      map[string]issued{},
 		faults:      map[string][]Fault{},
 		requests:    map[string]int{},
