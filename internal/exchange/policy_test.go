@@ -25,7 +25,6 @@ func TestBackoff(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	c := &Client{Now: func() time.Time { return now }}
-	rc := c.retrying(http.DefaultClient, &attempts{attempted: func() {}})
 	ms := time.Millisecond
 	tests := []struct {
 		name     string
@@ -43,6 +42,9 @@ func TestBackoff(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			// A client of its own, as each request has: one records its
+			// attempts' phases.
+			rc := c.retrying(http.DefaultClient, &attempts{attempted: func() {}})
 			seen := map[time.Duration]bool{}
 			for range 500 {
 				got := rc.Backoff(rc.RetryWaitMin, rc.RetryWaitMax, tt.attempt, tt.resp)
