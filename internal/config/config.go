@@ -76,7 +76,7 @@ var Vars = []Var{
 	{Name: "BUILDKITE", CI: true, Help: "`true` inside Buildkite: selects the `buildkite` provider, which runs `buildkite-agent oidc request-token`"},
 	{Name: "RUNNER_TEMP", CI: true, Help: "GitHub's per-job temporary directory, emptied when the job ends: the default home of token files"},
 	{Name: "SSL_CERT_FILE", CI: true, Help: "a PEM bundle of the CAs to trust instead of the system's, on every platform (a TLS-inspecting proxy's CA, say)"},
-	{Name: "SSL_CERT_DIR", CI: true, Help: "on Linux, directories (colon-separated) of CA certificates to trust besides the system's bundle, instead of `/etc/ssl/certs` and `/etc/pki/tls/certs`, as Go and OpenSSL read it"},
+	{Name: "SSL_CERT_DIR", CI: true, Help: "on Linux, when `SSL_CERT_FILE` is unset: directories (colon-separated) of CA certificates that Go's crypto/x509 reads besides the system's bundle, instead of `/etc/ssl/certs` and `/etc/pki/tls/certs`"},
 	{Name: "HTTPS_PROXY", CI: true, Help: "the proxy for https requests (or `https_proxy`), as curl reads it; loopback addresses never use a proxy"},
 	{Name: "NO_PROXY", CI: true, Help: "hosts reached without the proxy (or `no_proxy`): comma-separated names, domains (`.example.com`) and CIDRs"},
 	{Name: "HF_OIDC_RESOURCE", CI: true, Help: "huggingface_hub's own switch: read only to warn that it makes huggingface_hub ignore the exported tokens"},
