@@ -27,13 +27,24 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	HTTPClient     *http.Client // nil: the default transport
-	Now            func() time.Time
+	// Environ lists the environment that the processes hf-oidc starts (exec's
+	// command, a keeper, git) inherit; nil: the process's own.
+	Environ    func() []string
+	HTTPClient *http.Client // nil: the default transport
+	Now        func() time.Time
 }
 
 // OSEnv is the real process environment.
 func OSEnv() Env {
-	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Now: time.Now}
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ, Now: time.Now}
+}
+
+// environ is e.Environ, or the process's own environment.
+func (e Env) environ() []string {
+	if e.Environ != nil {
+		return e.Environ()
+	}
+	return os.Environ()
 }
 
 type command struct {

@@ -52,7 +52,7 @@ func runExchange(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	if git != nil {
-		if err := git.configureGlobal(ctx); err != nil {
+		if err := git.configureGlobal(ctx, env); err != nil {
 			return err
 		}
 	}

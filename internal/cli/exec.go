@@ -107,7 +107,7 @@ func execCommand(ctx context.Context, env Env, args []string) (int, error) {
 		return 0, err
 	}
 	maskRefreshed(k, env, cfg)
-	childEnv, err := execEnv(entries, git)
+	childEnv, err := execEnv(env, entries, git)
 	if err != nil {
 		return 0, err
 	}
@@ -148,14 +148,14 @@ func execTokenDir(cfg *config.Config, env Env) (*refresh.Dir, bool, error) {
 // execEnv is CMD's environment: ours without HF_TOKEN (and its old name,
 // which huggingface_hub also prefers to the file), plus the file-mode
 // variables and the git configuration.
-func execEnv(entries []export.Entry, git *gitSetup) ([]string, error) {
+func execEnv(env Env, entries []export.Entry, git *gitSetup) ([]string, error) {
 	vars := export.Variables(entries, true)
 	set := map[string]bool{"HF_TOKEN": true, "HUGGING_FACE_HUB_TOKEN": true}
 	for _, v := range vars {
 		set[v.Name] = true
 	}
 	var out []string
-	for _, kv := range os.Environ() {
+	for _, kv := range env.environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if !set[name] {
 			out = append(out, kv)
@@ -165,7 +165,7 @@ func execEnv(entries []export.Entry, git *gitSetup) ([]string, error) {
 		out = append(out, v.Name+"="+v.Value)
 	}
 	if git != nil {
-		gv, err := git.envConfig(os.Getenv)
+		gv, err := git.envConfig(env.Getenv)
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +211,8 @@ func runChild(cmd *exec.Cmd, k *refresh.Keeper) (int, error) {
 	})
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	fromTerminal := export.IsTerminal(os.Stdin)
+	stdin, _ := cmd.Stdin.(*os.File)
+	fromTerminal := stdin != nil && export.IsTerminal(stdin)
 	var err error
 wait:
 	for {

@@ -74,10 +74,13 @@ func helperArgs(cfg *config.Config, tokenDir string) []string {
 }
 
 // configureGlobal writes the configuration with git config --global, which
-// writes GIT_CONFIG_GLOBAL when set, else ~/.gitconfig.
-func (g *gitSetup) configureGlobal(ctx context.Context) error {
+// writes GIT_CONFIG_GLOBAL when set, else ~/.gitconfig, as env describes
+// them.
+func (g *gitSetup) configureGlobal(ctx context.Context, env Env) error {
 	run := func(ctx context.Context, args ...string) error {
-		out, err := exec.CommandContext(ctx, "git", args...).CombinedOutput()
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Env = env.environ()
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("git %s: %w: %s", strings.Join(args[:3], " "), err, safetext.Snippet(string(out), 200))
 		}

@@ -128,7 +128,7 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	keeping := "kept fresh by this process until it is stopped"
 	var stopChild func()
 	if *detach {
-		pid, err := startKeeper(cfg, dir, lock)
+		pid, err := startKeeper(env, cfg, dir, lock)
 		if err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 // finishStart configures git, if asked, and exports the files.
 func finishStart(ctx context.Context, env Env, cfg *config.Config, format config.Format, entries []export.Entry, git *gitSetup) error {
 	if git != nil {
-		if err := git.configureGlobal(ctx); err != nil {
+		if err := git.configureGlobal(ctx, env); err != nil {
 			return err
 		}
 	}
@@ -289,7 +289,7 @@ func signalPID(pid int, sig os.Signal) error {
 // settings in its environment (never a secret on its command line), the
 // lock handed over as fd 3, and fd 4 to say it is ready. It waits for that,
 // so that a keeper that cannot start fails this command.
-func startKeeper(cfg *config.Config, dir *refresh.Dir, lock *refresh.Lock) (int, error) {
+func startKeeper(env Env, cfg *config.Config, dir *refresh.Dir, lock *refresh.Lock) (int, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, fmt.Errorf("starting the keeper: %w", err)
@@ -305,7 +305,7 @@ func startKeeper(cfg *config.Config, dir *refresh.Dir, lock *refresh.Lock) (int,
 	}
 	defer readyR.Close()
 	cmd := detachedCommand(exe, "refresh", "--keeper")
-	cmd.Env = keeperEnv(cfg, dir)
+	cmd.Env = keeperEnv(env, cfg, dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{lock.File(), readyW}
 	err = cmd.Start()
@@ -328,7 +328,7 @@ func startKeeper(cfg *config.Config, dir *refresh.Dir, lock *refresh.Lock) (int,
 
 // keeperEnv is our environment with every setting resolved into its
 // variable, flags included, so that the keeper reads what we read.
-func keeperEnv(cfg *config.Config, dir *refresh.Dir) []string {
+func keeperEnv(env Env, cfg *config.Config, dir *refresh.Dir) []string {
 	set := map[string]string{
 		"HF_OIDC_RESOURCES":      strings.Join(resourceStrings(cfg.Resources), "\n"),
 		"HF_ENDPOINT":            cfg.Endpoint,
@@ -343,7 +343,7 @@ func keeperEnv(cfg *config.Config, dir *refresh.Dir) []string {
 		}
 	}
 	var out []string
-	for _, kv := range os.Environ() {
+	for _, kv := range env.environ() {
 		if name, _, _ := strings.Cut(kv, "="); set[name] == "" {
 			out = append(out, kv)
 		}
