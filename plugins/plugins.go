@@ -43,6 +43,19 @@ type Provider interface {
 	Job() string
 }
 
+// IsVarName reports whether s is a name a shell takes as a variable's:
+// ASCII letters, digits and underscores, not starting with a digit. (Hand
+// written: a regexp compiled at start-up costs every run of hf-oidc.)
+func IsVarName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '_' && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') && (i == 0 || !('0' <= c && c <= '9')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // JobVar is a Job made of one variable: "NAME=value", or "" when it is
 // unset.
 func JobVar(getenv func(string) string, name string) string {

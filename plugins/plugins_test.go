@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -222,4 +223,30 @@ func TestDefaultRunner(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestIsVarName(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"HF_TOKEN": true, "_x": true, "a1": true, "Z": true, "_": true,
+		"": false, "1A": false, "A-B": false, "A B": false, "É": false, "A\n": false, "$A": false, "a.b": false,
+	} {
+		if got := plugins.IsVarName(s); got != want {
+			t.Errorf("IsVarName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// FuzzIsVarName: the hand-written check agrees with the regexp it
+// replaced.
+func FuzzIsVarName(f *testing.F) {
+	for _, s := range []string{"HF_TOKEN", "1A", "", "a-b", "_9", "\xff"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := plugins.IsVarName(s), re.MatchString(s); got != want {
+			t.Errorf("IsVarName(%q) = %v, the regexp says %v", s, got, want)
+		}
+	})
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
-	"github.com/hf-oidc/hf-oidc/internal/resource"
+	"github.com/hf-oidc/hf-oidc/plugins"
 )
 
 // Limits on settings. Each is far beyond any real value and short enough to
@@ -130,7 +130,7 @@ func checkPath(src, v string) error {
 }
 
 func checkVarName(src, v string) error {
-	if len(v) > maxVarName || !resource.IsIdentifier(v) {
+	if len(v) > maxVarName || !plugins.IsVarName(v) {
 		return Usagef("%s %s: expected the name of a variable (a letter or \"_\" followed by letters, digits and \"_\"), such as HF_ID_TOKEN, not its value", src, show(v))
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/resource"
+	"github.com/hf-oidc/hf-oidc/plugins"
 	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
@@ -91,7 +92,7 @@ var StaleTokenVars = []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
 // writes unquoted.
 func checkClear(names []string) error {
 	for _, n := range names {
-		if !resource.IsIdentifier(n) {
+		if !plugins.IsVarName(n) {
 			return fmt.Errorf("clearing %s: not a variable name", safetext.Quote(n, maxShown))
 		}
 	}
@@ -115,7 +116,7 @@ func variables(entries []Entry, fileMode bool) ([]Var, error) {
 	}
 	vars := Variables(entries, fileMode)
 	for _, v := range vars {
-		if !resource.IsIdentifier(v.Name) {
+		if !plugins.IsVarName(v.Name) {
 			return nil, fmt.Errorf("exporting %s: not a variable name", safetext.Quote(v.Name, maxShown))
 		}
 		if strings.Contains(v.Value, "\x00") {

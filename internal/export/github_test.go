@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hf-oidc/hf-oidc/internal/resource"
+	"github.com/hf-oidc/hf-oidc/plugins"
 )
 
 // runner is a fake GitHub Actions job: the files the runner makes, and a
@@ -298,7 +298,7 @@ func FuzzHeredoc(f *testing.F) {
 	}
 	f.Add("token-file", "x\nNAME<<EOF\nEOF\n")
 	f.Fuzz(func(t *testing.T, name, value string) {
-		if !resource.IsIdentifier(strings.ReplaceAll(name, "-", "_")) {
+		if !plugins.IsVarName(strings.ReplaceAll(name, "-", "_")) {
 			t.Skip()
 		}
 		var b bytes.Buffer

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hf-oidc/hf-oidc/internal/resource"
+	"github.com/hf-oidc/hf-oidc/plugins"
 	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
@@ -205,7 +205,7 @@ func parseDotenv(text string) ([][2]string, error) {
 	var vars [][2]string
 	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
 		name, value, ok := strings.Cut(line, "=")
-		if !ok || !resource.IsIdentifier(name) {
+		if !ok || !plugins.IsVarName(name) {
 			return nil, fmt.Errorf("invalid line %q", line)
 		}
 		v, err := unquoteDotenv(value)

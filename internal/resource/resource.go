@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hf-oidc/hf-oidc/plugins"
 	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
@@ -226,19 +227,6 @@ func checkSegment(what, s string) string {
 	return ""
 }
 
-// IsIdentifier reports whether s is a name a shell takes as a variable's:
-// ASCII letters, digits and underscores, not starting with a digit. (Hand
-// written: a regexp compiled at start-up costs every run of hf-oidc.)
-func IsIdentifier(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '_' && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') && (i == 0 || !('0' <= c && c <= '9')) {
-			return false
-		}
-	}
-	return s != ""
-}
-
 // A reserved name or prefix, and why a token must not take its place.
 type reserved struct {
 	name   string
@@ -306,7 +294,7 @@ func checkEnv(env, derived string) string {
 		return fmt.Sprintf("empty variable name after %q; write %q or leave out %q", "=", "R=ENV_NAME", "=")
 	case len(env) > maxEnv:
 		return fmt.Sprintf("variable name %s is %d characters long, more than %d; a variable name is %s", quote(env), len(env), maxEnv, allowedEnv)
-	case !IsIdentifier(env):
+	case !plugins.IsVarName(env):
 		return fmt.Sprintf("variable name %s must be a letter or %q followed by letters, digits and %q (no spaces, quotes, \"$\" or other shell characters)", quote(env), "_", "_")
 	}
 	alt := ""

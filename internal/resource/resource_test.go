@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hf-oidc/hf-oidc/plugins"
 )
 
 func TestParseAccepts(t *testing.T) {
@@ -502,7 +504,7 @@ func FuzzCheckEnv(f *testing.F) {
 			}
 			return
 		}
-		if !IsIdentifier(name) || len(name) > maxEnv {
+		if !plugins.IsVarName(name) || len(name) > maxEnv {
 			t.Fatalf("CheckEnv accepted %q", name)
 		}
 		for _, v := range []string{name, name + "_EXPIRES_AT", name + "_FILE"} {
@@ -516,32 +518,6 @@ func FuzzCheckEnv(f *testing.F) {
 		r, perr := Parse("acme/x=" + name)
 		if perr != nil || r.Env != name || !r.Explicit {
 			t.Fatalf("CheckEnv accepts %q but Parse gives %+v, %v", name, r, perr)
-		}
-	})
-}
-
-func TestIsIdentifier(t *testing.T) {
-	t.Parallel()
-	for s, want := range map[string]bool{
-		"HF_TOKEN": true, "_x": true, "a1": true, "Z": true, "_": true,
-		"": false, "1A": false, "A-B": false, "A B": false, "É": false, "A\n": false, "$A": false, "a.b": false,
-	} {
-		if got := IsIdentifier(s); got != want {
-			t.Errorf("IsIdentifier(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
-// FuzzIsIdentifier: the hand-written check agrees with the regexp it
-// replaced.
-func FuzzIsIdentifier(f *testing.F) {
-	for _, s := range []string{"HF_TOKEN", "1A", "", "a-b", "_9", "\xff"} {
-		f.Add(s)
-	}
-	re := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := IsIdentifier(s), re.MatchString(s); got != want {
-			t.Errorf("IsIdentifier(%q) = %v, the regexp says %v", s, got, want)
 		}
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/plugins"
 	"github.com/hf-oidc/hf-oidc/plugins/internal/jwtutil"
 )
@@ -100,7 +99,7 @@ func (p *Provider) tokenVar() (string, bool, error) {
 	if v == "" {
 		return DefaultTokenVar, false, nil
 	}
-	if !resource.IsIdentifier(v) {
+	if !plugins.IsVarName(v) {
 		// The value is never quoted: pasting the token instead of the
 		// variable's name is the likeliest mistake.
 		problem := TokenNameVar + " (--id-token-var) is not a variable name: it must be letters, digits and underscores, not starting with a digit"

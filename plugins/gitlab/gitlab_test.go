@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/plugins"
 	"github.com/hf-oidc/hf-oidc/plugins/internal/plugintest"
 )
@@ -240,7 +239,7 @@ func FuzzIDToken(f *testing.F) {
 		if trimmed := strings.TrimSpace(tok); len(trimmed) > 8 && strings.Contains(text, trimmed) && !strings.Contains(audience+name, trimmed) {
 			t.Fatalf("error quotes the token: %q", text)
 		}
-		if !resource.IsIdentifier(name) && len(name) > 8 && strings.Contains(text, name) {
+		if !plugins.IsVarName(name) && len(name) > 8 && strings.Contains(text, name) {
 			t.Fatalf("error quotes a variable name that is no name: %q", text)
 		}
 	})
