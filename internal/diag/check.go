@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hf-oidc/hf-oidc/internal/export"
 	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
 	"github.com/hf-oidc/hf-oidc/internal/providerinfo"
@@ -267,7 +268,7 @@ func noToken(in Input) Finding {
 			Problem:  nd.Error(),
 			Fix:      "Run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file.",
 		}
-	case in.getenv("GITHUB_ACTIONS") == "true" && in.Provider == "github" &&
+	case export.InActions(in.getenv) != nil && in.Provider == "github" &&
 		(in.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || in.getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == ""):
 		if fork, base, ok := forkPullRequest(in); ok {
 			return Finding{
