@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // useTokens is a step after the action: it prints every variable (the
@@ -69,7 +70,7 @@ func assertTokensWork(t *testing.T, sb *sandbox.Sandbox, run actRun) {
 	if st := sb.Stats(); st.Issued < len(trusted) {
 		t.Errorf("the sandbox issued %d tokens, want at least %d", st.Issued, len(trusted))
 	}
-	assertNoLeak(t, sb, run.out)
+	testkit.NoLeak(t, sb, map[string]string{"act's output": run.out})
 }
 
 func TestActionExportsTokens(t *testing.T) {
@@ -114,7 +115,7 @@ func TestActionRejected(t *testing.T) {
 	if strings.Contains(run.out, "the step after ran") {
 		t.Errorf("the step after the failed action ran")
 	}
-	assertNoLeak(t, sb, run.out)
+	testkit.NoLeak(t, sb, map[string]string{"act's output": run.out})
 }
 
 func TestActionBadInput(t *testing.T) {
@@ -139,7 +140,7 @@ func TestActionBadInput(t *testing.T) {
 			r := newRepo(t, false)
 			r.workflow(t, fmt.Sprintf("      - uses: ./\n        with:\n          binary: %s\n%s", binary, c.with))
 			run := runActFailing(t, r, sb, actOptions{}, c.want)
-			assertNoLeak(t, sb, run.out)
+			testkit.NoLeak(t, sb, map[string]string{"act's output": run.out})
 		})
 	}
 	if st := sb.Stats(); st.Exchanges != 0 {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // BenchmarkActionStartup measures, in act, the time from the job's first
@@ -29,10 +31,10 @@ func BenchmarkActionStartup(b *testing.B) {
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			sb := startSandbox(b, "acme/awesome-model")
-			srv := startReleaseServer(b)
+			srv := testkit.StartReleaseServer(b)
 			r := newRepo(b, c.source)
 			asset := commitRelease(b, r, p)
-			srv.serve(testVersion, asset, goodRelease(b, p))
+			srv.Serve(testVersion, asset, goodRelease(b, p))
 			r.write(b, ".github/workflows/test.yml", `name: bench
 on: push
 permissions: { id-token: write, contents: read }

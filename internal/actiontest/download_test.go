@@ -2,60 +2,19 @@ package actiontest
 
 import (
 	"bytes"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hf-oidc/hf-oidc/internal/release"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // testVersion is the release the tests publish: the action used at @v1
 // installs it, as it would v1.4.2.
 const testVersion = "v1.0.0-test"
-
-// releaseServer serves release archives as GitHub's release downloads do:
-// GET /<version>/<asset>. It counts what it served.
-type releaseServer struct {
-	*httptest.Server
-	mu     sync.Mutex
-	assets map[string][]byte
-	hits   int
-}
-
-func startReleaseServer(t testing.TB) *releaseServer {
-	t.Helper()
-	s := &releaseServer{assets: map[string][]byte{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		data, ok := s.assets[r.URL.Path]
-		s.hits++
-		s.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(data)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *releaseServer) serve(version, asset string, data []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.assets["/"+version+"/"+asset] = data
-}
-
-func (s *releaseServer) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hits
-}
 
 // host is the platform act's jobs run on here.
 var host = release.Platform{OS: runtime.GOOS, Arch: runtime.GOARCH}
@@ -94,6 +53,18 @@ func commitRelease(t testing.TB, r *repo, p release.Platform) string {
 	return release.AssetName(testVersion, p)
 }
 
+// released is the action with the host's release of testVersion
+// committed, and a release server that serves that release: the
+// repository, the server, and the release archive's name.
+func released(t testing.TB) (*repo, *testkit.ReleaseServer, string) {
+	t.Helper()
+	srv := testkit.StartReleaseServer(t)
+	r := newRepo(t, false)
+	asset := commitRelease(t, r, host)
+	srv.Serve(testVersion, asset, goodRelease(t, host))
+	return r, srv, asset
+}
+
 // quickStart is the README's GitHub Actions example, as a user copies it.
 const quickStart = `      - id: hf
         uses: hf-oidc/hf-oidc@v1
@@ -107,10 +78,7 @@ func TestActionDownloadsRelease(t *testing.T) {
 	t.Parallel()
 	p := host
 	sb := startSandbox(t, trusted...)
-	srv := startReleaseServer(t)
-	r := newRepo(t, false)
-	asset := commitRelease(t, r, p)
-	srv.serve(testVersion, asset, goodRelease(t, p))
+	r, srv, asset := released(t)
 	// Twice in one job: the second use finds the archive the first kept.
 	r.workflow(t, quickStart+`      - uses: hf-oidc/hf-oidc@v1
         with:
@@ -126,7 +94,7 @@ func TestActionDownloadsRelease(t *testing.T) {
 		asset+" SHA-256 verified against the action's committed checksums",
 		asset+" downloaded earlier in this job, SHA-256 verified again",
 	)
-	if n := srv.count(); n != 1 {
+	if n := srv.Count(); n != 1 {
 		t.Errorf("the release server was asked %d times, want once", n)
 	}
 
@@ -136,7 +104,7 @@ func TestActionDownloadsRelease(t *testing.T) {
 		run := runAct(t, r, sb, opts)
 		assertTokensWork(t, sb, run)
 		assertContains(t, run.out, asset+" from the tool cache, SHA-256 verified")
-		if n := srv.count(); n != 1 {
+		if n := srv.Count(); n != 1 {
 			t.Errorf("the release server was asked %d times, want once", n)
 		}
 	})
@@ -146,11 +114,11 @@ func TestActionDownloadsRelease(t *testing.T) {
 		if err := os.WriteFile(cached, archive(t, p, []byte("#!/bin/sh\nexit 0\n")), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		before := srv.count()
+		before := srv.Count()
 		run := runAct(t, r, sb, opts)
 		assertTokensWork(t, sb, run)
 		assertContains(t, run.out, "the tool cache's "+asset+" does not match its committed SHA-256; removed, downloading it again")
-		if n := srv.count(); n != before+1 {
+		if n := srv.Count(); n != before+1 {
 			t.Errorf("the release server was asked %d times, want %d", n, before+1)
 		}
 	})
@@ -163,12 +131,12 @@ func TestActionRefusesTamperedRelease(t *testing.T) {
 	t.Parallel()
 	p := host
 	sb := startSandbox(t, trusted...)
-	srv := startReleaseServer(t)
+	srv := testkit.StartReleaseServer(t)
 	r := newRepo(t, true) // with the source: a fallback to building it must not happen
 	marker := filepath.Join(t.TempDir(), "tampered-binary-ran")
 	evil := archive(t, p, []byte("#!/bin/sh\ntouch '"+marker+"'\n"))
 	asset := commitRelease(t, r, p)
-	srv.serve(testVersion, asset, evil)
+	srv.Serve(testVersion, asset, evil)
 	r.workflow(t, quickStart+"      - run: echo \"the step after ran\"\n")
 	cache := t.TempDir()
 	run := runActFailing(t, r, sb, actOptions{refs: []string{"v1"}, cacheDir: cache, env: []string{"HF_OIDC_RELEASE_BASE_URL=" + srv.URL}},
@@ -196,7 +164,7 @@ func TestActionReleaseErrors(t *testing.T) {
 	t.Parallel()
 	p := host
 	sb := startSandbox(t, trusted...)
-	srv := startReleaseServer(t)
+	srv := testkit.StartReleaseServer(t)
 	cases := []struct {
 		name, with string
 		refs       []string

@@ -8,13 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/release"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 var (
@@ -67,23 +67,11 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
-// requireTool returns the path of a tool, skipping the test when it is
-// missing, except in CI, where a missing tool is a broken .ci/install.
+// requireTool is testkit.RequireTool, looking also where .ci/install puts
+// tools off PATH: Go's bin and /usr/local/bin.
 func requireTool(t testing.TB, name string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{goBin(), "/usr/local/bin"} {
-		if p := filepath.Join(dir, name); isExecutable(p) {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed: .ci/install must install it", name)
-	}
-	t.Skipf("%s is not installed; .ci/install installs it", name)
-	return ""
+	return testkit.RequireTool(t, name, filepath.Join(goBin(), name), filepath.Join("/usr/local/bin", name))
 }
 
 func goBin() string {
@@ -325,25 +313,6 @@ func hermeticEnv(t testing.TB, path string) []string {
 		}
 	}
 	return env
-}
-
-// Tokens in the shapes hf-oidc handles, for output where a test does not
-// know every secret.
-var secretShapes = regexp.MustCompile(`hf_(jwt|oauth)_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.`)
-
-// assertNoLeak fails if any secret the sandbox minted (HF tokens, ID
-// tokens, the request token), or anything shaped like a token, appears in
-// act's output.
-func assertNoLeak(t testing.TB, sb *sandbox.Sandbox, out string) {
-	t.Helper()
-	for _, s := range sb.Minted() {
-		if s != "" && strings.Contains(out, s) {
-			t.Errorf("act's output holds a secret in clear (%.8s…)", s)
-		}
-	}
-	if m := secretShapes.FindString(out); m != "" {
-		t.Errorf("act's output holds something shaped like a token (%.12s…)", m)
-	}
 }
 
 func assertContains(t testing.TB, out string, wants ...string) {

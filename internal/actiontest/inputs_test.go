@@ -1,14 +1,13 @@
 package actiontest
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // TestActionInputsReachScriptsAsData checks action.yml: each step's run:
@@ -17,23 +16,7 @@ import (
 // one variable each, and every input is handed to a step so.
 func TestActionInputsReachScriptsAsData(t *testing.T) {
 	t.Parallel()
-	py := requireTool(t, "python3")
-	cmd := exec.Command(py, "-c", "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)")
-	f, err := os.Open(filepath.Join(root, "action.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cmd.Stdin = f
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		if strings.Contains(stderr.String(), "No module named 'yaml'") && os.Getenv("CI") != "true" {
-			t.Skip("python3 has no yaml module; .ci/install installs python3-yaml")
-		}
-		t.Fatalf("parsing action.yml: %v\n%s", err, stderr.String())
-	}
+	doc := testkit.YAMLDocs(t, testkit.ReadText(t, filepath.Join(root, "action.yml")))[0]
 	var action struct {
 		Inputs map[string]any `json:"inputs"`
 		Runs   struct {
@@ -44,7 +27,7 @@ func TestActionInputsReachScriptsAsData(t *testing.T) {
 			} `json:"steps"`
 		} `json:"runs"`
 	}
-	if err := json.Unmarshal(out, &action); err != nil {
+	if err := json.Unmarshal(doc, &action); err != nil {
 		t.Fatal(err)
 	}
 	var passed []string

@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // requireCommand skips when the binary under test lacks a command or flag
@@ -55,7 +57,7 @@ func TestActionExportFile(t *testing.T) {
 		"token-file is HF_TOKEN_PATH",
 		"whoami HF_TOKEN_PATH: [OIDC] acme/awesome-model",
 	)
-	assertNoLeak(t, sb, run.out)
+	testkit.NoLeak(t, sb, map[string]string{"act's output": run.out})
 }
 
 // TestActionGit: git: true configures git's credential helper for the Hub,
@@ -82,5 +84,5 @@ func TestActionGit(t *testing.T) {
 		t.Fatalf("act exited %d:\n%s", run.code, run.out)
 	}
 	assertContains(t, run.out, "git rewrites: url.", "git passwords: 1")
-	assertNoLeak(t, sb, run.out)
+	testkit.NoLeak(t, sb, map[string]string{"act's output": run.out})
 }

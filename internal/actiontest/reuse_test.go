@@ -17,12 +17,8 @@ import (
 // archives no longer match, downloads the release again.
 func TestActionReverifiesItsBinary(t *testing.T) {
 	t.Parallel()
-	p := host
 	sb := startSandbox(t, trusted...)
-	srv := startReleaseServer(t)
-	r := newRepo(t, false)
-	asset := commitRelease(t, r, p)
-	srv.serve(testVersion, asset, goodRelease(t, p))
+	r, srv, asset := released(t)
 	marker := filepath.Join(t.TempDir(), "tampered-binary-ran")
 	// tamper replaces every hf-oidc binary in the job's temporary
 	// directory, and the files that more finds, with a script that leaves
@@ -60,7 +56,7 @@ func TestActionReverifiesItsBinary(t *testing.T) {
 	if n := strings.Count(run.out, "hf-oidc: installed "+testVersion); n != 3 {
 		t.Errorf("hf-oidc was installed %d times, want once per use (3)", n)
 	}
-	if n := srv.count(); n != 2 {
+	if n := srv.Count(); n != 2 {
 		t.Errorf("the release server was asked %d times, want twice (at first, and once the archives were tampered with)", n)
 	}
 	// Every exchange ran a verified binary: each use's own tokens work

@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/hf-oidc/hf-oidc/internal/release"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // TestInstallPicksTheBinary runs the action's install script alone, as the
@@ -17,10 +18,7 @@ import (
 func TestInstallPicksTheBinary(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "bash")
-	srv := startReleaseServer(t)
-	srv.serve(testVersion, release.AssetName(testVersion, host), goodRelease(t, host))
-	r := newRepo(t, false)
-	commitRelease(t, r, host)
+	r, srv, _ := released(t)
 	runner := map[string]string{"linux": "Linux", "darwin": "macOS", "windows": "Windows"}[host.OS]
 	arch := map[string]string{"amd64": "X64", "arm64": "ARM64"}[host.Arch]
 
@@ -52,45 +50,57 @@ func TestInstallPicksTheBinary(t *testing.T) {
 			if c.os == runner && c.arch == arch && strings.Contains(c.want, "no SHA-256") {
 				t.Skip("the host's own platform has a digest")
 			}
-			tmp := t.TempDir()
-			out := filepath.Join(tmp, "github_output")
-			if err := os.WriteFile(out, nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command("bash", filepath.Join(r.dir, ".github", "action", "install.sh"))
-			cmd.Dir = tmp
-			cmd.Env = []string{
-				"PATH=" + pathWithout(t, "go"),
-				"GITHUB_ACTION_PATH=" + r.dir,
-				"GITHUB_OUTPUT=" + out,
-				"RUNNER_TEMP=" + tmp,
-				"RUNNER_OS=" + c.os,
-				"RUNNER_ARCH=" + c.arch,
-				"HF_OIDC_ACTION_REF=" + c.ref,
-				"HF_OIDC_INPUT_VERSION=" + c.version,
-				"HF_OIDC_RELEASE_BASE_URL=" + srv.URL,
-			}
-			got, err := cmd.CombinedOutput()
-			if !strings.Contains(string(got), c.want) {
-				t.Errorf("install.sh (err %v) said:\n%s\nwant %q", err, got, c.want)
+			run := runInstall(t, r, pathWithout(t, "go"),
+				"RUNNER_OS="+c.os,
+				"RUNNER_ARCH="+c.arch,
+				"HF_OIDC_ACTION_REF="+c.ref,
+				"HF_OIDC_INPUT_VERSION="+c.version,
+				"HF_OIDC_RELEASE_BASE_URL="+srv.URL,
+			)
+			if !strings.Contains(run.out, c.want) {
+				t.Errorf("install.sh (err %v) said:\n%s\nwant %q", run.err, run.out, c.want)
 			}
 			if c.want == download {
-				path := strings.TrimSpace(strings.TrimPrefix(readText(t, out), "path="))
-				if v, err := exec.Command(path, "version").Output(); err != nil || !strings.HasPrefix(string(v), "hf-oidc "+testVersion) {
-					t.Errorf("the installed binary %s: %q, %v", path, v, err)
-				}
-			} else if err == nil {
+				run.assertInstalled(t)
+			} else if run.err == nil {
 				t.Errorf("install.sh succeeded")
 			}
 		})
 	}
 }
 
-func readText(t *testing.T, path string) string {
+// installRun is what one run of the action's install script left.
+type installRun struct {
+	out    string // stdout and stderr
+	err    error
+	took   time.Duration
+	output string // the path of its GITHUB_OUTPUT
+}
+
+// runInstall runs the action's install.sh of r alone, as the runner's step
+// would: in a new temporary directory, which is also its RUNNER_TEMP, with
+// an empty GITHUB_OUTPUT, PATH path, and the NAME=VALUE pairs of env.
+func runInstall(t testing.TB, r *repo, path string, env ...string) installRun {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
+	tmp := t.TempDir()
+	output := filepath.Join(tmp, "github_output")
+	if err := os.WriteFile(output, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	cmd := exec.Command("bash", filepath.Join(r.dir, ".github", "action", "install.sh"))
+	cmd.Dir = tmp
+	cmd.Env = append([]string{"PATH=" + path, "GITHUB_ACTION_PATH=" + r.dir, "GITHUB_OUTPUT=" + output, "RUNNER_TEMP=" + tmp}, env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	return installRun{out: string(out), err: err, took: time.Since(start), output: output}
+}
+
+// assertInstalled fails unless the binary the run's GITHUB_OUTPUT names is
+// hf-oidc testVersion.
+func (run installRun) assertInstalled(t testing.TB) {
+	t.Helper()
+	bin := strings.TrimSpace(strings.TrimPrefix(testkit.ReadText(t, run.output), "path="))
+	if v, err := exec.Command(bin, "version").Output(); err != nil || !strings.HasPrefix(string(v), "hf-oidc "+testVersion) {
+		t.Errorf("the installed binary %s: %q, %v", bin, v, err)
+	}
 }

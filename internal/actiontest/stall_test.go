@@ -1,18 +1,13 @@
 package actiontest
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hf-oidc/hf-oidc/internal/release"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // TestInstallStalledDownload runs the action's install script against a
@@ -27,77 +22,24 @@ func TestInstallStalledDownload(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "bash")
 	requireTool(t, "curl")
-	archive := goodRelease(t, host)
-	path := "/" + testVersion + "/" + release.AssetName(testVersion, host)
-	var mu sync.Mutex
-	hits := 0
-	done := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != path {
-			http.NotFound(w, r)
-			return
-		}
-		mu.Lock()
-		hits++
-		first := hits == 1
-		mu.Unlock()
-		w.Header().Set("Content-Length", strconv.Itoa(len(archive)))
-		if !first {
-			w.Write(archive)
-			return
-		}
-		w.Write(archive[:len(archive)/2])
-		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done():
-		case <-done:
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(done) }) // runs first: no handler holds Close up
-
-	r := newRepo(t, false)
-	commitRelease(t, r, host)
-	tmp := t.TempDir()
-	out := filepath.Join(tmp, "github_output")
-	if err := os.WriteFile(out, nil, 0o644); err != nil {
-		t.Fatal(err)
+	r, srv, _ := released(t)
+	srv.Stall(1)
+	run := runInstall(t, r, os.Getenv("PATH"), "HF_OIDC_ACTION_REF=v1", "HF_OIDC_RELEASE_BASE_URL="+srv.URL, "HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT=2")
+	if run.err != nil {
+		t.Fatalf("install.sh failed after %s: %v\n%s", run.took, run.err, run.out)
 	}
-	cmd := exec.Command("bash", filepath.Join(r.dir, ".github", "action", "install.sh"))
-	cmd.Dir = tmp
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"GITHUB_ACTION_PATH=" + r.dir,
-		"GITHUB_OUTPUT=" + out,
-		"RUNNER_TEMP=" + tmp,
-		"HF_OIDC_ACTION_REF=v1",
-		"HF_OIDC_RELEASE_BASE_URL=" + srv.URL,
-		"HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT=2",
+	if !strings.Contains(run.out, "SHA-256 verified against the action's committed checksums") {
+		t.Errorf("install.sh said:\n%s", run.out)
 	}
-	start := time.Now()
-	got, err := cmd.CombinedOutput()
-	took := time.Since(start)
-	if err != nil {
-		t.Fatalf("install.sh failed after %s: %v\n%s", took, err, got)
-	}
-	if !strings.Contains(string(got), "SHA-256 verified against the action's committed checksums") {
-		t.Errorf("install.sh said:\n%s", got)
-	}
-	mu.Lock()
-	n := hits
-	mu.Unlock()
-	if n != 2 {
+	if n := srv.Count(); n != 2 {
 		t.Errorf("%d requests, want 2 (the stalled one, then one that worked)", n)
 	}
 	// 2 s for the stalled attempt, 1 s before the next, and the next: well
 	// under 15 s even on a loaded machine.
-	if took < 2*time.Second || took > 15*time.Second {
-		t.Errorf("the install took %s, want 2 s to 15 s", took)
+	if run.took < 2*time.Second || run.took > 15*time.Second {
+		t.Errorf("the install took %s, want 2 s to 15 s", run.took)
 	}
-	bin := strings.TrimSpace(strings.TrimPrefix(readText(t, out), "path="))
-	if v, err := exec.Command(bin, "version").Output(); err != nil || !strings.HasPrefix(string(v), "hf-oidc "+testVersion) {
-		t.Errorf("the installed binary %s: %q, %v", bin, v, err)
-	}
+	run.assertInstalled(t)
 }
 
 // TestInstallAttemptTimeoutChecked: a value of HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT
@@ -106,25 +48,19 @@ func TestInstallStalledDownload(t *testing.T) {
 func TestInstallAttemptTimeoutChecked(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "bash")
-	srv := startReleaseServer(t)
+	srv := testkit.StartReleaseServer(t)
 	r := newRepo(t, false)
 	commitRelease(t, r, host)
 	for _, v := range []string{"0", "1.5", "60s", "999999", "$(id)"} {
-		tmp := t.TempDir()
-		out := filepath.Join(tmp, "github_output")
-		cmd := exec.Command("bash", filepath.Join(r.dir, ".github", "action", "install.sh"))
-		cmd.Dir = tmp
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_ACTION_PATH=" + r.dir, "GITHUB_OUTPUT=" + out, "RUNNER_TEMP=" + tmp,
-			"HF_OIDC_ACTION_REF=v1", "HF_OIDC_RELEASE_BASE_URL=" + srv.URL, "HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT=" + v}
-		got, err := cmd.CombinedOutput()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
-			t.Errorf("%q: install.sh exited with %v, want 2 (bad input):\n%s", v, err, got)
+		run := runInstall(t, r, os.Getenv("PATH"), "HF_OIDC_ACTION_REF=v1", "HF_OIDC_RELEASE_BASE_URL="+srv.URL, "HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT="+v)
+		if ee, ok := run.err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+			t.Errorf("%q: install.sh exited with %v, want 2 (bad input):\n%s", v, run.err, run.out)
 		}
-		if !strings.Contains(string(got), "hf-oidc setup: HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT is '"+v+"': expected the most seconds one download attempt may take") {
-			t.Errorf("%q: install.sh said:\n%s", v, got)
+		if !strings.Contains(run.out, "hf-oidc setup: HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT is '"+v+"': expected the most seconds one download attempt may take") {
+			t.Errorf("%q: install.sh said:\n%s", v, run.out)
 		}
 	}
-	if n := srv.count(); n != 0 {
+	if n := srv.Count(); n != 0 {
 		t.Errorf("%d downloads, want none", n)
 	}
 }

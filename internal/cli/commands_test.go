@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 var allCommands = []string{"exchange", "exec", "refresh", "git-credential", "pipe", "claims", "demo", "sandbox", "providers", "version"}
@@ -44,7 +45,7 @@ func TestUsage(t *testing.T) {
 			t.Parallel()
 			r := runMain(t, baseEnv(t), "", tt.args...)
 			r.want(t, tt.code, tt.stdout, tt.stderr)
-			noLeak(t, nil, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+			testkit.NoLeak(t, nil, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 			if tt.code == 2 && tt.stdout == nil && r.stdout != "" {
 				t.Errorf("bad usage printed on stdout: %q", r.stdout)
 			}
@@ -113,7 +114,7 @@ func TestBadInput(t *testing.T) {
 			if r.stdout != "" {
 				t.Errorf("bad input printed on stdout: %q", r.stdout)
 			}
-			noLeak(t, sb, map[string]string{"stderr": r.stderr})
+			testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 		})
 	}
 	t.Cleanup(func() {
@@ -153,7 +154,7 @@ func TestProviders(t *testing.T) {
 			case tt.name != "none" && (len(detected) != 1 || detected[0][1] != tt.name):
 				t.Errorf("detected %v, want only %s:\n%s", detected, tt.name, r.stdout)
 			}
-			noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+			testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 		})
 	}
 }
@@ -202,7 +203,7 @@ func TestClaims(t *testing.T) {
 			t.Parallel()
 			r := runMain(t, tt.env, "", append([]string{"claims"}, tt.args...)...)
 			r.want(t, tt.code, tt.stdout, nil)
-			noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+			testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 
 			j := runMain(t, tt.env, "", append([]string{"claims", "--json"}, tt.args...)...)
 			var report struct {
@@ -223,7 +224,7 @@ func TestClaims(t *testing.T) {
 			if tt.name != "no CI" && (report.Token == nil || report.Token.Issuer == "" || len(report.Token.Claims) == 0) {
 				t.Errorf("--json: no token's claims:\n%s", j.stdout)
 			}
-			noLeak(t, sb, map[string]string{"--json stdout": j.stdout, "--json stderr": j.stderr})
+			testkit.NoLeak(t, sb, map[string]string{"--json stdout": j.stdout, "--json stderr": j.stderr})
 		})
 	}
 }
@@ -234,7 +235,7 @@ func TestDemo(t *testing.T) {
 	t.Parallel()
 	r := runMain(t, baseEnv(t), "", "demo", "--resource", "acme/model", "--resource", "datasets/acme/data=HF_DATA")
 	r.want(t, 0, []string{"hf-oidc demo:", "acme/model", "HF_TOKEN", "HF_DATA", "hf_jwt_****", "ok: ", "2 resources exchanged concurrently", "hf-oidc exchange --resource acme/model"}, nil)
-	noLeak(t, nil, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+	testkit.NoLeak(t, nil, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 }
 
 // TestSandbox: the sandbox command prints the variables that point hf-oidc
@@ -268,7 +269,7 @@ func TestSandbox(t *testing.T) {
 			ex.want(t, 0, []string{`"resource":"acme/model"`, `"token":"hf_`}, []string{"1 token from the github provider"})
 			// The sandbox prints its own throwaway credentials, as it must;
 			// exchange's stdout is the json format's.
-			noLeak(t, nil, map[string]string{"sandbox stderr": r.stderr, "exchange stderr": unmasked(t, nil, ex.stderr)})
+			testkit.NoLeak(t, nil, map[string]string{"sandbox stderr": r.stderr, "exchange stderr": unmasked(t, nil, ex.stderr)})
 		})
 	}
 }

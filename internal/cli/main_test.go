@@ -8,12 +8,9 @@ package cli
 // same code where it is cheap to, and fast enough for every `go test`.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,6 +18,8 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
+
 	// The providers, registered as cmd/hf-oidc registers them.
 	_ "github.com/hf-oidc/hf-oidc/plugins/all"
 )
@@ -165,27 +164,17 @@ func startSB(t testing.TB, cfg sandbox.Config) *sandbox.Sandbox {
 }
 
 // githubStep is a GitHub Actions step whose ID-token endpoint and Hub are
-// the sandbox, with its own (empty) command files.
+// the sandbox (testkit.GitHubStep), with env, its variables as Main sees
+// them: on a base environment, with a RUNNER_TEMP of its own.
 type githubStep struct {
-	env                   cliEnv
-	envFile, out, summary string
+	testkit.GitHubStep
+	env cliEnv
 }
 
 func newGitHubStep(t testing.TB, sb *sandbox.Sandbox) githubStep {
 	t.Helper()
-	dir := t.TempDir()
-	s := githubStep{
-		envFile: filepath.Join(dir, "github_env"),
-		out:     filepath.Join(dir, "github_output"),
-		summary: filepath.Join(dir, "step_summary"),
-	}
-	for _, f := range []string{s.envFile, s.out, s.summary} {
-		if err := os.WriteFile(f, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.env = baseEnv(t).with(sb.GitHubEnv()...).with("RUNNER_TEMP="+t.TempDir(), "GITHUB_ENV="+s.envFile, "GITHUB_OUTPUT="+s.out, "GITHUB_STEP_SUMMARY="+s.summary)
-	return s
+	s := testkit.NewGitHubStep(t, sb)
+	return githubStep{GitHubStep: s, env: baseEnv(t).with(s.Env...).with("RUNNER_TEMP=" + t.TempDir())}
 }
 
 // providerEnv is a job of provider p, outside GitHub Actions, whose Hub is
@@ -197,40 +186,6 @@ func providerEnv(t testing.TB, sb *sandbox.Sandbox, p sandbox.Provider) cliEnv {
 		t.Fatal(err)
 	}
 	return baseEnv(t).with(vars...)
-}
-
-func readText(t testing.TB, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// Tokens in the shapes hf-oidc handles, for output where the test does not
-// know every secret (the demo's own sandbox).
-var tokenShapes = regexp.MustCompile(`hf_(jwt|oauth)_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.`)
-
-// noLeak fails if any secret sb minted (ID tokens, Hub tokens, the
-// sandbox's request credentials), or anything shaped like a token, is in
-// any of outputs, named for the message.
-func noLeak(t testing.TB, sb *sandbox.Sandbox, outputs map[string]string) {
-	t.Helper()
-	var secrets []string
-	if sb != nil {
-		secrets = sb.Minted()
-	}
-	for name, out := range outputs {
-		for _, s := range secrets {
-			if s != "" && strings.Contains(out, s) {
-				t.Errorf("%s leaks a secret the sandbox minted (%.12s…)", name, s)
-			}
-		}
-		if m := tokenShapes.FindString(out); m != "" {
-			t.Errorf("%s holds something shaped like a token (%.12s…)", name, m)
-		}
-	}
 }
 
 // unmasked is out without its ::add-mask:: commands, whose job is to name
@@ -323,18 +278,7 @@ func exportedVars(t testing.TB, format, out string) map[string]string {
 			}
 		}
 	case "github": // a command file: NAME<<DELIM, value lines, DELIM
-		sc := bufio.NewScanner(strings.NewReader(out))
-		for sc.Scan() {
-			name, delim, ok := strings.Cut(sc.Text(), "<<")
-			if !ok {
-				t.Fatalf("not a heredoc: %q", sc.Text())
-			}
-			var value []string
-			for sc.Scan() && sc.Text() != delim {
-				value = append(value, sc.Text())
-			}
-			vars[name] = strings.Join(value, "\n")
-		}
+		vars = testkit.CommandFile(t, out)
 	default:
 		t.Fatalf("unknown format %s", format)
 	}

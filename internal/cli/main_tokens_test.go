@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // TestExchangeFormats: each format exports one token per resource, plus
@@ -27,12 +28,12 @@ func TestExchangeFormats(t *testing.T) {
 			r := runMain(t, step.env, "", "exchange", "--format", format, "--resource", "acme/model", "--resource", "datasets/acme/data=HF_DATA_TOKEN")
 			r.want(t, 0, nil, []string{"2 tokens from the github provider's ID token at " + sb.URL(), "acme/model", "HF_DATA_TOKEN"})
 
-			outputs := map[string]string{"step summary": readText(t, step.summary)}
+			outputs := map[string]string{"step summary": testkit.ReadText(t, step.Summary)}
 			var vars map[string]string
 			var masked map[string]bool
 			if format == "github" {
-				vars = exportedVars(t, "github", readText(t, step.envFile))
-				out := exportedVars(t, "github", readText(t, step.out))
+				vars = exportedVars(t, "github", testkit.ReadText(t, step.EnvFile))
+				out := exportedVars(t, "github", testkit.ReadText(t, step.Output))
 				if out["token"] != vars["HF_TOKEN"] || out["expires-at"] == "" {
 					t.Errorf("$GITHUB_OUTPUT: %v", out)
 				}
@@ -41,7 +42,7 @@ func TestExchangeFormats(t *testing.T) {
 				outputs["stderr"] = r.stderr
 			} else {
 				vars = exportedVars(t, format, r.stdout)
-				if s := readText(t, step.envFile); s != "" {
+				if s := testkit.ReadText(t, step.EnvFile); s != "" {
 					t.Errorf("--format %s wrote $GITHUB_ENV: %q", format, s)
 				}
 				masked = masks(r.stderr)
@@ -54,7 +55,7 @@ func TestExchangeFormats(t *testing.T) {
 					t.Errorf("%s was not masked", name)
 				}
 			}
-			noLeak(t, sb, outputs)
+			testkit.NoLeak(t, sb, outputs)
 		})
 	}
 }
@@ -98,7 +99,7 @@ func TestExchangeOutsideActions(t *testing.T) {
 			if strings.Contains(r.stderr, "::") {
 				t.Errorf("workflow commands outside GitHub Actions:\n%s", r.stderr)
 			}
-			noLeak(t, sb, map[string]string{"stderr": r.stderr})
+			testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 		})
 	}
 }
@@ -148,7 +149,7 @@ func TestExchangeFails(t *testing.T) {
 				want = 0
 			}
 			r.want(t, want, nil, tt.stderr)
-			summary := readText(t, step.summary)
+			summary := testkit.ReadText(t, step.Summary)
 			if !strings.Contains(summary, "### hf-oidc: the token exchange failed") || !strings.Contains(summary, "| acme/model |") {
 				t.Errorf("the step summary does not tell the failure:\n%s", summary)
 			}
@@ -158,17 +159,17 @@ func TestExchangeFails(t *testing.T) {
 			case tt.format != "github" && !strings.Contains(r.stderr, "::error title=hf-oidc%3A token exchange failed::"):
 				t.Errorf("no ::error:: annotation on stderr:\n%s", r.stderr)
 			}
-			outputs := map[string]string{"stderr": unmasked(t, sb, r.stderr), "step summary": summary, "$GITHUB_OUTPUT": readText(t, step.out)}
+			outputs := map[string]string{"stderr": unmasked(t, sb, r.stderr), "step summary": summary, "$GITHUB_OUTPUT": testkit.ReadText(t, step.Output)}
 			if tt.partial {
 				issuedFor(t, sb, "acme/trusted", exportedVars(t, "shell", r.stdout)["HF_TOKEN"])
 			} else {
 				outputs["stdout"] = unmasked(t, sb, r.stdout)
-				outputs["$GITHUB_ENV"] = readText(t, step.envFile)
-				if strings.Contains(r.stdout, "export ") || readText(t, step.envFile) != "" || readText(t, step.out) != "" {
-					t.Errorf("something was exported:\nstdout: %s\n$GITHUB_ENV: %s\n$GITHUB_OUTPUT: %s", r.stdout, readText(t, step.envFile), readText(t, step.out))
+				outputs["$GITHUB_ENV"] = testkit.ReadText(t, step.EnvFile)
+				if strings.Contains(r.stdout, "export ") || testkit.ReadText(t, step.EnvFile) != "" || testkit.ReadText(t, step.Output) != "" {
+					t.Errorf("something was exported:\nstdout: %s\n$GITHUB_ENV: %s\n$GITHUB_OUTPUT: %s", r.stdout, testkit.ReadText(t, step.EnvFile), testkit.ReadText(t, step.Output))
 				}
 			}
-			noLeak(t, sb, outputs)
+			testkit.NoLeak(t, sb, outputs)
 		})
 	}
 }
@@ -200,7 +201,7 @@ func TestExchangeIDTokenFails(t *testing.T) {
 			if r.stdout != "" {
 				t.Errorf("stdout: %q", r.stdout)
 			}
-			noLeak(t, sb, map[string]string{"stderr": unmasked(t, sb, r.stderr)})
+			testkit.NoLeak(t, sb, map[string]string{"stderr": unmasked(t, sb, r.stderr)})
 		})
 	}
 	t.Cleanup(func() {
@@ -218,7 +219,7 @@ func TestExchangeWarnings(t *testing.T) {
 	sb.TrustGitLab("acme/model")
 	r := runMain(t, providerEnv(t, sb, sandbox.GitLab).with("HF_OIDC_RESOURCE=acme/model"), "", "exchange", "--format", "dotenv", "--resource", "acme/model")
 	r.want(t, 0, []string{"HF_TOKEN="}, []string{"warning: HF_OIDC_RESOURCE is set", "unset HF_OIDC_RESOURCE"})
-	noLeak(t, sb, map[string]string{"stderr": r.stderr})
+	testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 }
 
 // TestExec: CMD runs with the token in a file that HF_TOKEN_PATH names and
@@ -248,7 +249,7 @@ func TestExec(t *testing.T) {
 			report := filepath.Join(t.TempDir(), "report")
 			r := runMain(t, tt.env(t), "", "exec", "--resource", "acme/model", "--", "sh", "-c", script, "sh", report, tt.status)
 			r.want(t, tt.code, []string{"child ran"}, tt.stderr)
-			lines := strings.Split(readText(t, report), "\n")
+			lines := strings.Split(testkit.ReadText(t, report), "\n")
 			if len(lines) < 4 {
 				t.Fatalf("CMD's report: %q", lines)
 			}
@@ -262,7 +263,7 @@ func TestExec(t *testing.T) {
 			if _, err := os.Stat(lines[1]); !os.IsNotExist(err) {
 				t.Errorf("the token file %s outlived exec: %v", lines[1], err)
 			}
-			noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": unmasked(t, sb, r.stderr)})
+			testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": unmasked(t, sb, r.stderr)})
 		})
 	}
 }
@@ -279,7 +280,7 @@ func TestExecOutcomes(t *testing.T) {
 		t.Parallel()
 		r := runMain(t, env, "", "exec", "--resource", "acme/model", "--", "sh", "-c", "kill -TERM $$")
 		r.want(t, 128+15, nil, nil)
-		noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 	})
 	t.Run("a given token directory", func(t *testing.T) {
 		t.Parallel()
@@ -289,7 +290,7 @@ func TestExecOutcomes(t *testing.T) {
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
 			t.Errorf("exec made %s and left it: %v", dir, err)
 		}
-		noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 	})
 	t.Run("--git", func(t *testing.T) {
 		t.Parallel()
@@ -298,7 +299,7 @@ func TestExecOutcomes(t *testing.T) {
 		}
 		r := runMain(t, env, "", "exec", "--git", "--resource", "acme/model", "--", "git", "config", "--get-regexp", `^credential\.`)
 		r.want(t, 0, []string{"git-credential", "--resource=acme/model", "--token-dir=", "usehttppath true"}, nil)
-		noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 	})
 	t.Run("an ID token that expires before the next refresh", func(t *testing.T) {
 		t.Parallel()
@@ -306,7 +307,7 @@ func TestExecOutcomes(t *testing.T) {
 		short.TrustGitLab("acme/model")
 		r := runMain(t, providerEnv(t, short, sandbox.GitLab), "", "exec", "--resource", "acme/model", "--", "true")
 		r.want(t, 0, nil, []string{"hf-oidc exec: warning: ", "Next: finish the job's work with the Hub by then"})
-		noLeak(t, short, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+		testkit.NoLeak(t, short, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 	})
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
@@ -316,7 +317,7 @@ func TestExecOutcomes(t *testing.T) {
 		if _, err := os.Stat(marker); !os.IsNotExist(err) {
 			t.Errorf("CMD ran after a refusal")
 		}
-		noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 	})
 }
 
@@ -343,13 +344,13 @@ func TestRefresh(t *testing.T) {
 				// git's helper takes the kept token: no exchange.
 				cred := runMain(t, env, "protocol=http\nhost="+gitHost(t, sb)+"\npath=acme/model.git\n\n", "git-credential", "--resource", "acme/model", "get")
 				cred.want(t, 0, []string{"username=acme\n", "password=hf_"}, nil)
-				noLeak(t, sb, map[string]string{"git-credential stderr": unmasked(t, sb, cred.stderr)})
+				testkit.NoLeak(t, sb, map[string]string{"git-credential stderr": unmasked(t, sb, cred.stderr)})
 				// exec may not take over the files a keeper keeps.
 				if format == "shell" {
 					dir := filepath.Dir(exportedVars(t, "shell", stdout)["HF_TOKEN_PATH"])
 					held := runMain(t, env, "", "exec", "--resource", "acme/model", "--token-dir", dir, "--", "true")
 					held.want(t, 2, nil, []string{"hf-oidc refresh --stop --token-dir " + dir})
-					noLeak(t, sb, map[string]string{"exec stdout": held.stdout, "exec stderr": held.stderr})
+					testkit.NoLeak(t, sb, map[string]string{"exec stdout": held.stdout, "exec stderr": held.stderr})
 				}
 				if n := sb.Stats().Exchanges; n != exchanges {
 					t.Errorf("a second start or the helper exchanged again (%d exchanges, then %d)", exchanges, n)
@@ -361,7 +362,7 @@ func TestRefresh(t *testing.T) {
 			var vars map[string]string
 			outputs := map[string]string{"stderr": unmasked(t, sb, r.stderr), "second stderr": unmasked(t, sb, second.stderr)}
 			if format == "github" {
-				vars = exportedVars(t, "github", readText(t, step.envFile))
+				vars = exportedVars(t, "github", testkit.ReadText(t, step.EnvFile))
 				outputs["stdout"] = unmasked(t, sb, r.stdout)
 			} else {
 				// Each resource's own variable holds its token in every
@@ -378,11 +379,11 @@ func TestRefresh(t *testing.T) {
 			if path == "" {
 				t.Fatalf("no HF_TOKEN_PATH exported: %v", vars)
 			}
-			issuedFor(t, sb, "acme/model", strings.TrimSpace(readText(t, path)))
+			issuedFor(t, sb, "acme/model", strings.TrimSpace(testkit.ReadText(t, path)))
 			if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 				t.Errorf("the token file: %v, %v", fi.Mode(), err)
 			}
-			noLeak(t, sb, outputs)
+			testkit.NoLeak(t, sb, outputs)
 		})
 	}
 }
@@ -400,7 +401,7 @@ func TestRefreshOutcomes(t *testing.T) {
 		env := gitlab.with("TMPDIR=" + t.TempDir())
 		r := runMain(t, env, "", "refresh", "--stop")
 		r.want(t, 0, nil, []string{"hf-oidc refresh: no keeper runs for "})
-		noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 	})
 	t.Run("--stop, no keeper in a given directory", func(t *testing.T) {
 		t.Parallel()
@@ -411,7 +412,7 @@ func TestRefreshOutcomes(t *testing.T) {
 		}
 		r := runMain(t, env, "", "refresh", "--stop", "--token-dir", dir)
 		r.want(t, 0, nil, []string{"hf-oidc refresh: no keeper runs for " + dir})
-		noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 	})
 	t.Run("--stop, a directory that is not private", func(t *testing.T) {
 		t.Parallel()
@@ -436,7 +437,7 @@ func TestRefreshOutcomes(t *testing.T) {
 		if r.stdout != "" {
 			t.Errorf("stdout: %q", r.stdout)
 		}
-		noLeak(t, sb, map[string]string{"stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 	})
 }
 
@@ -464,7 +465,7 @@ func TestGitCredential(t *testing.T) {
 		if r.stdout != "" && !masks(r.stderr)[fields["password"]] {
 			t.Errorf("the token handed to git was not masked first:\n%s", r.stderr)
 		}
-		noLeak(t, sb, map[string]string{"stderr": unmasked(t, sb, r.stderr)})
+		testkit.NoLeak(t, sb, map[string]string{"stderr": unmasked(t, sb, r.stderr)})
 		return r, fields
 	}
 
@@ -501,7 +502,7 @@ func TestGitCredential(t *testing.T) {
 	// The action may come first, as a user may configure it.
 	r = runMain(t, step.env, req("acme/model.git"), append([]string{"git-credential", "get"}, args[1:]...)...)
 	r.want(t, 0, []string{"password=" + model["password"]}, nil)
-	noLeak(t, sb, map[string]string{"stderr": unmasked(t, sb, r.stderr)})
+	testkit.NoLeak(t, sb, map[string]string{"stderr": unmasked(t, sb, r.stderr)})
 
 	before = sb.Stats().Exchanges
 	for _, tt := range []struct{ name, stdin, action string }{
@@ -527,7 +528,7 @@ func TestGitCredential(t *testing.T) {
 	if refused.stdout != "" {
 		t.Errorf("a refused get answered git: %q", refused.stdout)
 	}
-	noLeak(t, sb, map[string]string{"stderr": unmasked(t, sb, refused.stderr)})
+	testkit.NoLeak(t, sb, map[string]string{"stderr": unmasked(t, sb, refused.stderr)})
 }
 
 // TestPipe: the Bitbucket pipe writes the tokens to a private env file
@@ -546,7 +547,7 @@ func TestPipe(t *testing.T) {
 	r := runMain(t, env, "", "pipe")
 	envFile := filepath.Join(shared, "hf-oidc.env")
 	r.want(t, 0, []string{"hf-oidc pipe: 2 tokens from the bitbucket provider's ID token", "(mode 0600)", `. "$BITBUCKET_CLONE_DIR"/.bitbucket/pipelines/generated/pipeline/pipes/hf-oidc.env && rm -f`}, nil)
-	vars := exportedVars(t, "shell", readText(t, envFile))
+	vars := exportedVars(t, "shell", testkit.ReadText(t, envFile))
 	issuedFor(t, sb, "acme/model", vars["HF_TOKEN"])
 	issuedFor(t, sb, "datasets/acme/data", vars["HF_DATA"])
 	if vars["HF_ENDPOINT"] != sb.URL() {
@@ -555,10 +556,10 @@ func TestPipe(t *testing.T) {
 	if fi, err := os.Stat(envFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("the env file: %v, %v", fi.Mode(), err)
 	}
-	if !strings.Contains(readText(t, filepath.Join(shared, ".gitignore")), "*") {
+	if !strings.Contains(testkit.ReadText(t, filepath.Join(shared, ".gitignore")), "*") {
 		t.Error("no .gitignore keeps the env file out of git")
 	}
-	noLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+	testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 
 	refusedDir := t.TempDir()
 	refused := runMain(t, env.with("RESOURCES_COUNT=", "RESOURCES=acme/other", "BITBUCKET_PIPE_SHARED_STORAGE_DIR="+refusedDir), "", "pipe")
@@ -566,5 +567,5 @@ func TestPipe(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(refusedDir, "hf-oidc.env")); !os.IsNotExist(err) {
 		t.Errorf("a refused pipe wrote the env file: %v", err)
 	}
-	noLeak(t, sb, map[string]string{"stdout": refused.stdout, "stderr": refused.stderr})
+	testkit.NoLeak(t, sb, map[string]string{"stdout": refused.stdout, "stderr": refused.stderr})
 }

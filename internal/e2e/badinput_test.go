@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // A badCase is one malformed flag, variable or input: the real binary must
@@ -28,12 +29,12 @@ type badCase struct {
 // files, token directory and Hub are watched.
 type badSetup struct {
 	sb                 *sandbox.Sandbox
-	step               githubStep
+	step               testkit.GitHubStep
 	tokenDir, cloneDir string
 }
 
 func newBadSetup(t *testing.T, sb *sandbox.Sandbox) badSetup {
-	s := badSetup{sb: sb, step: newGitHubStep(t, sb)}
+	s := badSetup{sb: sb, step: testkit.NewGitHubStep(t, sb)}
 	s.tokenDir = filepath.Join(t.TempDir(), "tokens")
 	s.cloneDir = t.TempDir()
 	return s
@@ -46,7 +47,7 @@ func (s badSetup) run(t *testing.T, c badCase) {
 	if cmd == nil {
 		cmd = []string{"exchange", "--format", "github"}
 	}
-	env := append(append([]string{}, s.step.env...), "HF_OIDC_TOKEN_DIR="+s.tokenDir)
+	env := append(append([]string{}, s.step.Env...), "HF_OIDC_TOKEN_DIR="+s.tokenDir)
 	r := runBin(t, append(env, c.env...), append(append([]string{}, cmd...), c.args...)...)
 	if r.code != 2 {
 		t.Errorf("exit %d, want 2\nstderr: %s", r.code, r.stderr)
@@ -75,8 +76,8 @@ func (s badSetup) run(t *testing.T, c badCase) {
 // output holds a token or the case's secret.
 func (s badSetup) assertUntouched(t *testing.T, outputs map[string]string, secret string) {
 	t.Helper()
-	for name, path := range map[string]string{"GITHUB_ENV": s.step.envFile, "GITHUB_OUTPUT": s.step.out, "GITHUB_STEP_SUMMARY": s.step.summary} {
-		if got := readFile(t, path); got != "" {
+	for name, path := range map[string]string{"GITHUB_ENV": s.step.EnvFile, "GITHUB_OUTPUT": s.step.Output, "GITHUB_STEP_SUMMARY": s.step.Summary} {
+		if got := testkit.ReadText(t, path); got != "" {
 			t.Errorf("%s was written: %q", name, got)
 		}
 	}
@@ -86,7 +87,7 @@ func (s badSetup) assertUntouched(t *testing.T, outputs map[string]string, secre
 	if ents, _ := os.ReadDir(s.cloneDir); len(ents) > 0 {
 		t.Errorf("the clone directory holds %d entries: the pipe wrote something", len(ents))
 	}
-	assertNoLeak(t, s.sb, outputs)
+	testkit.NoLeak(t, s.sb, outputs)
 	for name, out := range outputs {
 		if secret != "" && strings.Contains(out, secret) {
 			t.Errorf("%s repeats the ID token or secret given", name)
@@ -321,7 +322,7 @@ func TestBadInputActionScripts(t *testing.T) {
 			work := t.TempDir()
 			cmd := exec.Command(bash, filepath.Join(root, ".github", "action", c.script))
 			cmd.Dir = work
-			cmd.Env = hermeticEnv(t, append(append(s.step.env, "HF_OIDC_BIN="+bin, "HF_OIDC_INPUT_RESOURCES=acme/model",
+			cmd.Env = hermeticEnv(t, append(append(s.step.Env, "HF_OIDC_BIN="+bin, "HF_OIDC_INPUT_RESOURCES=acme/model",
 				"GITHUB_ACTION_PATH="+root, "RUNNER_TEMP="+t.TempDir(), "HF_OIDC_TOKEN_DIR="+s.tokenDir), c.env...)...)
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -342,8 +343,8 @@ func TestBadInputActionScripts(t *testing.T) {
 			}
 			// The scripts' own refusals go to the summary and as an
 			// annotation; hf-oidc's are on stderr alone.
-			summary := readFile(t, s.step.summary)
-			if err := os.WriteFile(s.step.summary, nil, 0o644); err != nil {
+			summary := testkit.ReadText(t, s.step.Summary)
+			if err := os.WriteFile(s.step.Summary, nil, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			if strings.Contains(summary, "\x1b") || strings.Contains(stdout.String(), "\x1b") {

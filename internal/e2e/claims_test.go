@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // docs is the troubleshooting page every Next: line links to.
@@ -146,7 +147,7 @@ func pattern(want string) *regexp.Regexp {
 func claimsRun(t *testing.T, sb *sandbox.Sandbox, env []string, args ...string) run {
 	t.Helper()
 	r := runBin(t, env, append([]string{"claims"}, args...)...)
-	assertNoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+	testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 	return r
 }
 

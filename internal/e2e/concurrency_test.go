@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // concClient calls whoami from many goroutines at once.
@@ -188,12 +189,12 @@ func TestConcReadersDuringRefresh(t *testing.T) {
 	if reads.Load() < 1000 || whoamis.Load() < 100 || statusReads.Load() < 100 {
 		t.Errorf("only %d reads, %d whoami calls, %d status reads", reads.Load(), whoamis.Load(), statusReads.Load())
 	}
-	log := readFile(t, filepath.Join(dir, "keeper.log"))
+	log := testkit.ReadText(t, filepath.Join(dir, "keeper.log"))
 	st, raw := readStatus(t, dir)
 	if st.State != "stopped" {
 		t.Errorf("status after --stop: %s", raw)
 	}
-	assertNoLeak(t, sb, map[string]string{"keeper.log": log, "status.json": raw})
+	testkit.NoLeak(t, sb, map[string]string{"keeper.log": log, "status.json": raw})
 	t.Logf("readers: %d reads (%d checked on whoami, %d just expired by the call), %d status reads; tokens seen: %d and %d",
 		reads.Load(), whoamis.Load(), edge.Load(), statusReads.Load(), len(seen["acme/model"]), len(seen["datasets/acme/data"]))
 }
@@ -256,10 +257,10 @@ func TestConcRefreshStarts(t *testing.T) {
 			if ex := sb.Stats().Exchanges; ex != 1 {
 				t.Errorf("%d exchanges for %d starts, want 1: the others must take the keeper's files", ex, n)
 			}
-			if code, _ := concWhoami(sb, readFile(t, file)); code != http.StatusOK {
+			if code, _ := concWhoami(sb, testkit.ReadText(t, file)); code != http.StatusOK {
 				t.Errorf("the token file's token: whoami %d", code)
 			}
-			assertNoLeak(t, sb, outputs)
+			testkit.NoLeak(t, sb, outputs)
 
 			if r := runBin(t, sb.GitHubEnv(), "refresh", "--stop", "--token-dir", dir); r.code != 0 {
 				t.Fatalf("--stop: exit %d\n%s", r.code, r.stderr)
@@ -366,7 +367,7 @@ func TestConcGitCredential(t *testing.T) {
 		t.Errorf("the cache lists %d tokens, want both resources': %s", len(st.Tokens), raw)
 	}
 	for _, r := range resources {
-		if f := readFile(t, filepath.Join(tokens, strings.ReplaceAll(r, "/", "--")+".token")); f != first[r] {
+		if f := testkit.ReadText(t, filepath.Join(tokens, strings.ReplaceAll(r, "/", "--")+".token")); f != first[r] {
 			t.Errorf("the cache file of %s does not hold the token git got", r)
 		}
 	}
@@ -382,5 +383,5 @@ func TestConcGitCredential(t *testing.T) {
 		t.Errorf("%d exchanges after 16 rejects and 16 more gets, want 4: one per resource per rejected token", st.Exchanges)
 	}
 	out, _ := stripMasks(strings.Join(stderrs, "\n"))
-	assertNoLeak(t, sb, map[string]string{"git's stderr": out, "gitconfig": readFile(t, filepath.Join(g.dir, "gitconfig"))})
+	testkit.NoLeak(t, sb, map[string]string{"git's stderr": out, "gitconfig": testkit.ReadText(t, filepath.Join(g.dir, "gitconfig"))})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 var requestIDShape = regexp.MustCompile(`request ID Root=1-[0-9a-f]{8}-[0-9a-f]{24}\)`)
@@ -164,8 +165,8 @@ func TestExchangeFailure(t *testing.T) {
 			} else {
 				t.Parallel()
 			}
-			step := newGitHubStep(t, sb)
-			env, inActions, format := step.env, true, "shell"
+			step := testkit.NewGitHubStep(t, sb)
+			env, inActions, format := step.Env, true, "shell"
 			if c.env != nil {
 				env, inActions = c.env(sb), false
 			}
@@ -222,7 +223,7 @@ func TestExchangeFailure(t *testing.T) {
 				t.Errorf("want exactly one Next: line:\n%s", r.stderr)
 			}
 
-			summary := readFile(t, step.summary)
+			summary := testkit.ReadText(t, step.Summary)
 			stdout := withoutMasks(t, sb, r.stdout)
 			if c.github {
 				if !strings.HasPrefix(stdout, "::error title=hf-oidc%3A token exchange failed::hf-oidc: the exchange failed") || !requestIDShape.MatchString(stdout) {
@@ -244,10 +245,10 @@ func TestExchangeFailure(t *testing.T) {
 			} else if summary != "" {
 				t.Errorf("a step summary outside GitHub Actions: %q", summary)
 			}
-			if got := readFile(t, step.envFile) + readFile(t, step.out); got != "" {
+			if got := testkit.ReadText(t, step.EnvFile) + testkit.ReadText(t, step.Output); got != "" {
 				t.Errorf("something was exported after a failure: %d bytes", len(got))
 			}
-			assertNoLeak(t, sb, map[string]string{"stdout": stdout, "stderr": withoutMasks(t, sb, r.stderr), "step summary": summary})
+			testkit.NoLeak(t, sb, map[string]string{"stdout": stdout, "stderr": withoutMasks(t, sb, r.stderr), "step summary": summary})
 		})
 	}
 }
@@ -259,8 +260,8 @@ func TestExchangeFailureKinds(t *testing.T) {
 	// Neither resource has a publisher; the first exchange to arrive gets a
 	// 501 instead of its invalid_grant.
 	sb.Inject(sandbox.PathToken, sandbox.Fault{Status: 501, Body: "not implemented"})
-	step := newGitHubStep(t, sb)
-	r := runBin(t, step.env, "exchange", "--format", "shell", "--resource", "acme/a", "--resource", "acme/b")
+	step := testkit.NewGitHubStep(t, sb)
+	r := runBin(t, step.Env, "exchange", "--format", "shell", "--resource", "acme/a", "--resource", "acme/b")
 	if r.code != 1 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -273,5 +274,5 @@ func TestExchangeFailureKinds(t *testing.T) {
 	if !strings.Contains(r.stderr, "the exchange failed for 2 of 2 resources; nothing was exported.\n") || strings.Count(r.stderr, "request ID Root=") < 2 {
 		t.Errorf("want both failures with their request IDs:\n%s", r.stderr)
 	}
-	assertNoLeak(t, sb, map[string]string{"stderr": withoutMasks(t, sb, r.stderr), "step summary": readFile(t, step.summary)})
+	testkit.NoLeak(t, sb, map[string]string{"stderr": withoutMasks(t, sb, r.stderr), "step summary": testkit.ReadText(t, step.Summary)})
 }

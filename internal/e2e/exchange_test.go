@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,75 +10,8 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
-
-// githubEnv is the environment of a GitHub Actions step whose ID-token
-// endpoint and Hub are the sandbox, with the step's command files.
-type githubStep struct {
-	env                   []string
-	envFile, out, summary string
-}
-
-func newGitHubStep(t *testing.T, sb *sandbox.Sandbox) githubStep {
-	dir := t.TempDir()
-	s := githubStep{
-		envFile: filepath.Join(dir, "github_env"),
-		out:     filepath.Join(dir, "github_output"),
-		summary: filepath.Join(dir, "step_summary"),
-	}
-	for _, f := range []string{s.envFile, s.out, s.summary} {
-		if err := os.WriteFile(f, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.env = append(sb.GitHubEnv(), "GITHUB_ENV="+s.envFile, "GITHUB_OUTPUT="+s.out, "GITHUB_STEP_SUMMARY="+s.summary)
-	return s
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// parseHeredocs reads a GitHub command file the way the runner does:
-// NAME=VALUE lines, or NAME<<DELIM, value lines, DELIM.
-func parseHeredocs(t *testing.T, content string) map[string]string {
-	t.Helper()
-	vars := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(content))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
-		if name, delim, ok := strings.Cut(line, "<<"); ok {
-			var value []string
-			closed := false
-			for sc.Scan() {
-				if sc.Text() == delim {
-					closed = true
-					break
-				}
-				value = append(value, sc.Text())
-			}
-			if !closed {
-				t.Fatalf("heredoc for %s is not closed by its delimiter", name)
-			}
-			vars[name] = strings.Join(value, "\n")
-			continue
-		}
-		name, value, ok := strings.Cut(line, "=")
-		if !ok {
-			t.Fatalf("command file line is neither NAME=VALUE nor a heredoc: %.40q", line)
-		}
-		vars[name] = value
-	}
-	return vars
-}
 
 // evalShell runs the shell format's output through a real POSIX shell and
 // returns the environment it leaves. The lines go through stdin, never argv.
@@ -135,24 +67,24 @@ type jsonTokens struct {
 // meant to hold a token is scanned for leaks.
 func exported(t *testing.T, sb *sandbox.Sandbox, format string, resources ...string) map[string]string {
 	t.Helper()
-	step := newGitHubStep(t, sb)
+	step := testkit.NewGitHubStep(t, sb)
 	args := []string{"exchange", "--format", format}
 	for _, r := range resources {
 		args = append(args, "--resource", r)
 	}
-	r := runBin(t, step.env, args...)
+	r := runBin(t, step.Env, args...)
 	if r.code != 0 {
 		t.Fatalf("exchange --format %s: exit %d\nstderr: %s", format, r.code, r.stderr)
 	}
 	// In GitHub Actions, formats other than github mask on stderr, which
 	// the runner reads workflow commands from too.
-	outputs := map[string]string{"stderr without its mask commands": withoutMasks(t, sb, r.stderr), "step summary": readFile(t, step.summary)}
+	outputs := map[string]string{"stderr without its mask commands": withoutMasks(t, sb, r.stderr), "step summary": testkit.ReadText(t, step.Summary)}
 	var vars map[string]string
 	switch format {
 	case "github":
-		vars = parseHeredocs(t, readFile(t, step.envFile))
+		vars = testkit.CommandFile(t, testkit.ReadText(t, step.EnvFile))
 		outputs["stdout without its mask commands"] = withoutMasks(t, sb, r.stdout)
-		outputs["GITHUB_OUTPUT without its token output"] = withoutOutput(t, readFile(t, step.out), "token")
+		outputs["GITHUB_OUTPUT without its token output"] = withoutOutput(t, testkit.ReadText(t, step.Output), "token")
 	case "shell":
 		vars = evalShell(t, r.stdout)
 	case "dotenv":
@@ -182,10 +114,10 @@ func exported(t *testing.T, sb *sandbox.Sandbox, format string, resources ...str
 				t.Errorf("%s is not masked on stderr in GitHub Actions", name)
 			}
 		}
-		outputs["GITHUB_ENV"] = readFile(t, step.envFile)
-		outputs["GITHUB_OUTPUT"] = readFile(t, step.out)
+		outputs["GITHUB_ENV"] = testkit.ReadText(t, step.EnvFile)
+		outputs["GITHUB_OUTPUT"] = testkit.ReadText(t, step.Output)
 	}
-	assertNoLeak(t, sb, outputs)
+	testkit.NoLeak(t, sb, outputs)
 	return vars
 }
 
@@ -217,7 +149,7 @@ func withoutMasks(t *testing.T, sb *sandbox.Sandbox, stdout string) string {
 
 func withoutOutput(t *testing.T, content, name string) string {
 	t.Helper()
-	vars := parseHeredocs(t, content)
+	vars := testkit.CommandFile(t, content)
 	delete(vars, name)
 	b, _ := json.Marshal(vars)
 	return string(b)
@@ -282,8 +214,8 @@ func TestExchangeOneIDTokenPerRound(t *testing.T) {
 		sb.TrustGitHub(r)
 		args = append(args, "--resource", r)
 	}
-	step := newGitHubStep(t, sb)
-	r := runBin(t, step.env, append([]string{"exchange", "--format", "json"}, args...)...)
+	step := testkit.NewGitHubStep(t, sb)
+	r := runBin(t, step.Env, append([]string{"exchange", "--format", "json"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -291,7 +223,7 @@ func TestExchangeOneIDTokenPerRound(t *testing.T) {
 	if st.IDTokenRequests != 1 || st.Exchanges != 16 {
 		t.Errorf("got %d ID-token requests and %d exchanges, want 1 and 16", st.IDTokenRequests, st.Exchanges)
 	}
-	assertNoLeak(t, sb, map[string]string{"stderr": withoutMasks(t, sb, r.stderr)})
+	testkit.NoLeak(t, sb, map[string]string{"stderr": withoutMasks(t, sb, r.stderr)})
 }
 
 func TestExchangeRejected(t *testing.T) {
@@ -301,8 +233,8 @@ func TestExchangeRejected(t *testing.T) {
 	sb.Trust(sandbox.Publisher{Resource: "acme/untrusted", Issuer: sb.GitHubIssuer(), Claims: map[string]string{"repository": "acme/training", "branch": "main-backup"}})
 	for _, format := range []string{"github", "shell"} {
 		t.Run(format, func(t *testing.T) {
-			step := newGitHubStep(t, sb)
-			r := runBin(t, step.env, "exchange", "--format", format, "--resource", "acme/trusted", "--resource", "acme/untrusted")
+			step := testkit.NewGitHubStep(t, sb)
+			r := runBin(t, step.Env, "exchange", "--format", format, "--resource", "acme/trusted", "--resource", "acme/untrusted")
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1\nstderr: %s", r.code, r.stderr)
 			}
@@ -317,7 +249,7 @@ func TestExchangeRejected(t *testing.T) {
 					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 				}
 			}
-			if got := readFile(t, step.envFile) + readFile(t, step.out); got != "" {
+			if got := testkit.ReadText(t, step.EnvFile) + testkit.ReadText(t, step.Output); got != "" {
 				t.Errorf("something was exported after a failure: %d bytes", len(got))
 			}
 			if format == "shell" && r.stdout != "" {
@@ -326,7 +258,7 @@ func TestExchangeRejected(t *testing.T) {
 			if format == "github" && !strings.Contains(r.stdout, "::error") {
 				t.Errorf("no ::error annotation on stdout: %q", r.stdout)
 			}
-			assertNoLeak(t, sb, map[string]string{"stdout": withoutMasks(t, sb, r.stdout), "stderr": withoutMasks(t, sb, r.stderr)})
+			testkit.NoLeak(t, sb, map[string]string{"stdout": withoutMasks(t, sb, r.stdout), "stderr": withoutMasks(t, sb, r.stderr)})
 		})
 	}
 }
@@ -352,15 +284,15 @@ func TestExchangeBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			step := newGitHubStep(t, sb)
-			r := runBin(t, append(step.env, c.env...), append([]string{"exchange", "--format", "github"}, c.args...)...)
+			step := testkit.NewGitHubStep(t, sb)
+			r := runBin(t, append(step.Env, c.env...), append([]string{"exchange", "--format", "github"}, c.args...)...)
 			if r.code != 2 {
 				t.Errorf("exit %d, want 2\nstderr: %s", r.code, r.stderr)
 			}
 			if !strings.Contains(r.stderr, c.want) {
 				t.Errorf("stderr lacks %q:\n%s", c.want, r.stderr)
 			}
-			if readFile(t, step.envFile) != "" {
+			if testkit.ReadText(t, step.EnvFile) != "" {
 				t.Errorf("something was exported")
 			}
 		})
@@ -402,7 +334,7 @@ func TestExchangePreMinted(t *testing.T) {
 			if !strings.Contains(r.stderr, "env provider") {
 				t.Errorf("stderr does not name the env provider: %s", r.stderr)
 			}
-			assertNoLeak(t, sb, map[string]string{"stderr": r.stderr})
+			testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 		})
 	}
 }
@@ -442,7 +374,7 @@ func TestAutoFormatRefusesTerminal(t *testing.T) {
 	if sb.Stats().Exchanges != 0 {
 		t.Errorf("it exchanged before refusing")
 	}
-	assertNoLeak(t, sb, map[string]string{"terminal": string(out)})
+	testkit.NoLeak(t, sb, map[string]string{"terminal": string(out)})
 }
 
 func TestDemo(t *testing.T) {
@@ -458,7 +390,7 @@ func TestDemo(t *testing.T) {
 	if n := strings.Count(r.stdout, " ok: "); n != 4 {
 		t.Errorf("want 4 tokens that work against whoami, got %d:\n%s", n, r.stdout)
 	}
-	assertNoLeak(t, nil, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+	testkit.NoLeak(t, nil, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 }
 
 func TestHelp(t *testing.T) {

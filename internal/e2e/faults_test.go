@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // faultCase is one fault of the Hub or of GitHub's ID-token endpoint, and
@@ -193,9 +194,9 @@ func TestFaults(t *testing.T) {
 			sb.Inject(sandbox.PathGitHubIDToken, c.idToken...)
 			before := sb.Stats()
 
-			step := newGitHubStep(t, sb)
+			step := testkit.NewGitHubStep(t, sb)
 			tokenDir := faultPrivateDir(t)
-			env := append(step.env, "RUNNER_TEMP="+tokenDir, "HF_OIDC_TOKEN_DIR="+tokenDir)
+			env := append(step.Env, "RUNNER_TEMP="+tokenDir, "HF_OIDC_TOKEN_DIR="+tokenDir)
 			r := runBin(t, env, append([]string{"exchange", "--format", "github", "--resource", "acme/model"}, c.args...)...)
 
 			if r.code != c.code {
@@ -209,14 +210,14 @@ func TestFaults(t *testing.T) {
 				t.Errorf("the ID-token endpoint saw %d requests, want %d", got, c.idTokens)
 			}
 			faultWantInOrder(t, r.stderr, c.want)
-			assertNoLeak(t, sb, map[string]string{
+			testkit.NoLeak(t, sb, map[string]string{
 				"stdout":       withoutMasks(t, sb, r.stdout),
 				"stderr":       r.stderr,
-				"step summary": readFile(t, step.summary),
+				"step summary": testkit.ReadText(t, step.Summary),
 			})
 
 			if c.code != 0 {
-				if got := readFile(t, step.envFile) + readFile(t, step.out); got != "" {
+				if got := testkit.ReadText(t, step.EnvFile) + testkit.ReadText(t, step.Output); got != "" {
 					t.Errorf("exported after a failure: %d bytes", len(got))
 				}
 				faultAssertNoTokens(t, sb, tokenDir)
@@ -228,7 +229,7 @@ func TestFaults(t *testing.T) {
 				}
 				return
 			}
-			vars := parseHeredocs(t, readFile(t, step.envFile))
+			vars := testkit.CommandFile(t, testkit.ReadText(t, step.EnvFile))
 			assertWorks(t, sb, "acme/model", vars["HF_TOKEN"])
 			exp, err := time.Parse(time.RFC3339, vars["HF_TOKEN_EXPIRES_AT"])
 			if d := time.Until(exp); err != nil || d > c.lifetime || d < c.lifetime-5*time.Minute {
@@ -307,7 +308,7 @@ func faultAssertNoTokens(t *testing.T, sb *sandbox.Sandbox, dir string) {
 		}
 		return nil
 	})
-	assertNoLeak(t, sb, contents)
+	testkit.NoLeak(t, sb, contents)
 }
 
 // TestFaultExecRunsNothing: under exec, a failed first round runs no
@@ -347,7 +348,7 @@ func TestFaultExecRunsNothing(t *testing.T) {
 				t.Errorf("the Hub saw %d exchanges, want %d", got, c.exchangeSeen)
 			}
 			faultWantInOrder(t, r.stderr, c.want)
-			assertNoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": withoutMasks(t, sb, r.stderr)})
+			testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": withoutMasks(t, sb, r.stderr)})
 		})
 	}
 }
@@ -387,13 +388,13 @@ func TestFaultEnormousBody(t *testing.T) {
 			var written atomic.Int64
 			c.fault.Written = &written
 			sb.Inject(c.path, c.fault)
-			step := newGitHubStep(t, sb)
+			step := testkit.NewGitHubStep(t, sb)
 
 			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
 			rss := filepath.Join(t.TempDir(), "maxrss")
 			cmd := exec.CommandContext(ctx, gnuTime, "-o", rss, "-f", "%M", bin, "exchange", "--format", "github", "--resource", "acme/model")
-			cmd.Env = hermeticEnv(t, step.env...)
+			cmd.Env = hermeticEnv(t, step.Env...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
@@ -410,9 +411,9 @@ func TestFaultEnormousBody(t *testing.T) {
 			// of MiB; a body read whole would take 512 more.
 			// Its last line: before it, time says the status was not 0.
 			var kib int64
-			lines := strings.Split(strings.TrimSpace(readFile(t, rss)), "\n")
+			lines := strings.Split(strings.TrimSpace(testkit.ReadText(t, rss)), "\n")
 			if _, err := fmt.Sscan(lines[len(lines)-1], &kib); err != nil || kib <= 0 {
-				t.Fatalf("GNU time's %%M: %q, %v", readFile(t, rss), err)
+				t.Fatalf("GNU time's %%M: %q, %v", testkit.ReadText(t, rss), err)
 			}
 			peak := kib << 10
 			t.Logf("peak RSS %d MiB; the sandbox wrote %d KiB of the %d MiB body", peak>>20, written.Load()>>10, size>>20)
@@ -425,10 +426,10 @@ func TestFaultEnormousBody(t *testing.T) {
 			if n := written.Load(); n > 32<<20 {
 				t.Errorf("the sandbox wrote %d MiB of the body: the client read on past its limit", n>>20)
 			}
-			if got := readFile(t, step.envFile); got != "" {
+			if got := testkit.ReadText(t, step.EnvFile); got != "" {
 				t.Errorf("exported after a failure: %d bytes", len(got))
 			}
-			assertNoLeak(t, sb, map[string]string{"stdout": withoutMasks(t, sb, stdout.String()), "stderr": stderr.String()})
+			testkit.NoLeak(t, sb, map[string]string{"stdout": withoutMasks(t, sb, stdout.String()), "stderr": stderr.String()})
 		})
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // hubFront is the Hub's host as git sees it: smart HTTP (git http-backend)
@@ -233,7 +234,7 @@ func (g *gitHome) commit(t *testing.T, dir, name string) {
 // waitExpiry sleeps until the token in file has expired on the sandbox.
 func waitExpiry(t *testing.T, sb *sandbox.Sandbox, file string) string {
 	t.Helper()
-	tok := readFile(t, file)
+	tok := testkit.ReadText(t, file)
 	info, ok := sb.Token(tok)
 	if !ok {
 		t.Fatalf("%s does not hold a token the sandbox issued", file)
@@ -301,7 +302,7 @@ func TestGitExchange(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(work, "clone", "two")); err != nil {
 		t.Fatalf("the pull after expiry lacks the pushed file: %v", err)
 	}
-	if readFile(t, filepath.Join(tokens, "acme--model.token")) == first {
+	if testkit.ReadText(t, filepath.Join(tokens, "acme--model.token")) == first {
 		t.Error("the helper's cache still holds the expired token")
 	}
 
@@ -331,7 +332,7 @@ func TestGitExchange(t *testing.T) {
 	if err != nil || len(out) != 0 || sb.Stats().Exchanges != before {
 		t.Errorf("for github.com the helper said %q, %v, and exchanged %d times", out, err, sb.Stats().Exchanges-before)
 	}
-	assertNoLeak(t, sb, g.outputs(t))
+	testkit.NoLeak(t, sb, g.outputs(t))
 }
 
 // TestGitRefreshKeeper: with refresh --detach --git the helper answers
@@ -371,7 +372,7 @@ func TestGitRefreshKeeper(t *testing.T) {
 	if now, raw := readStatus(t, tokens); now.PID != st.PID || now.State != "running" {
 		t.Errorf("status after the pushes: %s", raw)
 	}
-	assertNoLeak(t, sb, g.outputs(t))
+	testkit.NoLeak(t, sb, g.outputs(t))
 }
 
 // TestGitExec: exec --git configures git for the command alone.
@@ -402,7 +403,7 @@ func TestGitExec(t *testing.T) {
 	if out, err := g.try(src, "", "push", "-q", srv.URL+"/acme/model", "main"); err == nil {
 		t.Errorf("a push outside exec worked:\n%s", out)
 	}
-	assertNoLeak(t, sb, g.outputs(t))
+	testkit.NoLeak(t, sb, g.outputs(t))
 }
 
 // TestGitSSHRemote: an SSH-style remote of the real Hub (git@hf.co:…,
@@ -452,7 +453,7 @@ func TestGitSSHRemote(t *testing.T) {
 	if connects.Load() < 3 || front.accepted.Load() == 0 {
 		t.Errorf("%d CONNECTs, %d accepted requests: the traffic did not go to the Hub's host", connects.Load(), front.accepted.Load())
 	}
-	assertNoLeak(t, sb, g.outputs(t))
+	testkit.NoLeak(t, sb, g.outputs(t))
 }
 
 // selfSigned gives srv a certificate for hosts (names or IP addresses)

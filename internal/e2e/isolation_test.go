@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // An isoJob is one CI job on a shared runner: its own provider variables
@@ -97,8 +98,8 @@ func (ir *isoRunner) refusedByHub(t *testing.T, hub *sandbox.Sandbox, j isoJob, 
 	if len(rej) <= rejectionsBefore || rej[len(rej)-1].Resource != resource {
 		t.Errorf("%s: the Hub recorded no new rejection of %s (%d before, %v now): it was not asked", j.name, resource, rejectionsBefore, rej)
 	}
-	assertNoLeak(t, ir.sb, map[string]string{j.name + " stdout": r.stdout, j.name + " stderr": r.stderr})
-	assertNoLeak(t, ir.other, map[string]string{j.name + " stdout": r.stdout, j.name + " stderr": r.stderr})
+	testkit.NoLeak(t, ir.sb, map[string]string{j.name + " stdout": r.stdout, j.name + " stderr": r.stderr})
+	testkit.NoLeak(t, ir.other, map[string]string{j.name + " stdout": r.stdout, j.name + " stderr": r.stderr})
 }
 
 // TestIsolationGitCredential: the git helper's cache serves the job, Hub
@@ -183,7 +184,7 @@ func TestIsolationRefresh(t *testing.T) {
 	}
 	mine := start(ir.a)
 	pidDefault := keeperOf(mine, ir.a)
-	tokA := readFile(t, evalShell(t, mine.stdout)["HF_TOKEN_PATH"])
+	tokA := testkit.ReadText(t, evalShell(t, mine.stdout)["HF_TOKEN_PATH"])
 	assertWorks(t, ir.sb, "acme/model", tokA)
 	pidShared := keeperOf(start(ir.a, "--token-dir", ir.shared), ir.a)
 
@@ -199,7 +200,7 @@ func TestIsolationRefresh(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, "for another job") || r.stdout != "" {
 			t.Errorf("%s in the directory job A's keeper holds: exit %d, want 2, \"for another job\" and nothing exported\nstdout: %s\nstderr: %s", j.name, r.code, r.stdout, r.stderr)
 		}
-		assertNoLeak(t, ir.sb, map[string]string{j.name + " stdout": r.stdout, j.name + " stderr": r.stderr})
+		testkit.NoLeak(t, ir.sb, map[string]string{j.name + " stdout": r.stdout, j.name + " stderr": r.stderr})
 
 		if r := j.run(t, "", "refresh", "--stop"); r.code != 0 || !strings.Contains(r.stderr, "no keeper runs") {
 			t.Errorf("%s: --stop of its own default directory: exit %d\n%s", j.name, r.code, r.stderr)
@@ -290,7 +291,7 @@ func TestIsolationAtOnce(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stderr, "invalid_grant") {
 			t.Errorf("%s: exit %d, want the Hub's invalid_grant\nstdout: %s\nstderr: %s", what, r.code, r.stdout, r.stderr)
 		}
-		assertNoLeak(t, ir.sb, map[string]string{what + " stdout": r.stdout, what + " stderr": r.stderr})
+		testkit.NoLeak(t, ir.sb, map[string]string{what + " stdout": r.stdout, what + " stderr": r.stderr})
 	}
 	if n := len(ir.sb.Rejections()); n != 8 {
 		t.Errorf("the Hub refused %d exchanges, want 8: one per call of jobs B and C", n)

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // The leak harness runs every command in every format, and every kind of
@@ -100,7 +101,7 @@ func leakFind(needles []leakNeedle, outputs map[string]string) []string {
 				break
 			}
 		}
-		if m := secretShapes.FindString(out); m != "" {
+		if m := testkit.TokenShaped(out); m != "" {
 			found = append(found, fmt.Sprintf("%s holds something shaped like a token (%.10s…)", name, m))
 		}
 	}
@@ -517,7 +518,7 @@ func (r *leakRun) captureKeepers(label string) {
 func (r *leakRun) collect() {
 	t := r.t
 	for name, f := range r.gh {
-		content := readFile(t, f)
+		content := testkit.ReadText(t, f)
 		switch name {
 		case "GITHUB_ENV":
 			continue
@@ -888,7 +889,7 @@ func leakHolds(place string) leakStep {
 		if f, ok := r.gh[place]; ok {
 			path = f
 		}
-		if !r.holdsMinted(readFile(t, path)) {
+		if !r.holdsMinted(testkit.ReadText(t, path)) {
 			t.Errorf("%s holds no token, though it is where they go", place)
 		}
 	}}

@@ -26,6 +26,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 	"github.com/hf-oidc/hf-oidc/internal/transport"
 )
 
@@ -633,7 +634,7 @@ func TestLoadProcesses(t *testing.T) {
 					}
 				}
 			}
-			assertNoLeak(t, sb, outputs)
+			testkit.NoLeak(t, sb, outputs)
 			// Sampled, so lower bounds of the true peaks; a process holds
 			// one connection per exchange at most.
 			if s.childHWM > 128<<10 {

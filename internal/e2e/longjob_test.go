@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // Lifetimes of the long-job tests: tokens that live a few seconds, so that
@@ -239,7 +240,7 @@ func TestExecKeepsTokensFresh(t *testing.T) {
 			t.Errorf("a token issued in this test was never masked (%.12s…)", s)
 		}
 	}
-	assertNoLeak(t, sb, map[string]string{"stdout": run.stdout.String(), "stderr": stderr})
+	testkit.NoLeak(t, sb, map[string]string{"stdout": run.stdout.String(), "stderr": stderr})
 }
 
 // TestExecReusesPreMintedIDToken: where the provider cannot mint (a
@@ -269,7 +270,7 @@ func TestExecReusesPreMintedIDToken(t *testing.T) {
 	if strings.Contains(run.stderr.String(), "warning") {
 		t.Errorf("a warning while the ID token outlives the next refresh:\n%s", run.stderr)
 	}
-	assertNoLeak(t, sb, map[string]string{"stdout": run.stdout.String(), "stderr": run.stderr.String()})
+	testkit.NoLeak(t, sb, map[string]string{"stdout": run.stdout.String(), "stderr": run.stderr.String()})
 }
 
 // TestExecWarnsBeforeIDTokenExpires: a pre-minted ID token that expires
@@ -302,7 +303,7 @@ func TestExecWarnsBeforeIDTokenExpires(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
-	assertNoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+	testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 }
 
 // TestExecSignals: SIGTERM to exec reaches the command; exec exits with
@@ -391,7 +392,7 @@ type keeperStatus struct {
 
 func readStatus(t *testing.T, dir string) (keeperStatus, string) {
 	t.Helper()
-	raw := readFile(t, filepath.Join(dir, "status.json"))
+	raw := testkit.ReadText(t, filepath.Join(dir, "status.json"))
 	var st keeperStatus
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		t.Fatalf("status.json: %v", err)
@@ -462,9 +463,9 @@ func TestRefreshDetached(t *testing.T) {
 
 	seen := map[string]bool{}
 	for start := time.Now(); time.Since(start) < 3*shortLifetime; time.Sleep(500 * time.Millisecond) {
-		tok := readFile(t, file)
+		tok := testkit.ReadText(t, file)
 		if code, _ := whoami(t, sb, tok); code != http.StatusOK {
-			t.Fatalf("after %s the file's token is rejected (%d)\nkeeper.log: %s", time.Since(start), code, readFile(t, filepath.Join(dir, "keeper.log")))
+			t.Fatalf("after %s the file's token is rejected (%d)\nkeeper.log: %s", time.Since(start), code, testkit.ReadText(t, filepath.Join(dir, "keeper.log")))
 		}
 		seen[tok] = true
 	}
@@ -492,13 +493,13 @@ func TestRefreshDetached(t *testing.T) {
 		t.Errorf("start for other resources: exit %d\n%s", other.code, other.stderr)
 	}
 
-	log := readFile(t, filepath.Join(dir, "keeper.log"))
+	log := testkit.ReadText(t, filepath.Join(dir, "keeper.log"))
 	if !strings.Contains(log, "refreshed 1 token") {
 		t.Errorf("keeper.log: %s", log)
 	}
 	stderr, _ := stripMasks(r.stderr)
 	stderr2, _ := stripMasks(again.stderr)
-	assertNoLeak(t, sb, map[string]string{"stderr": stderr, "second stderr": stderr2, "status.json": raw, "keeper.log": log})
+	testkit.NoLeak(t, sb, map[string]string{"stderr": stderr, "second stderr": stderr2, "status.json": raw, "keeper.log": log})
 
 	// The keeper may write a file while the directory is being removed,
 	// as it may under rm -rf: remove again, as a user would.
@@ -545,10 +546,10 @@ func TestRefreshGitHub(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{})
 	sb.TrustGitHub("acme/model")
 	sb.TrustGitHub("datasets/acme/data")
-	step := newGitHubStep(t, sb)
+	step := testkit.NewGitHubStep(t, sb)
 	runner := filepath.Join(t.TempDir(), "runner-temp")
 	os.Mkdir(runner, 0o700)
-	r := runBin(t, append(step.env, "RUNNER_TEMP="+runner), "refresh", "--detach", "--resource", "acme/model,datasets/acme/data=HF_DATA_TOKEN")
+	r := runBin(t, append(step.Env, "RUNNER_TEMP="+runner), "refresh", "--detach", "--resource", "acme/model,datasets/acme/data=HF_DATA_TOKEN")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -559,7 +560,7 @@ func TestRefreshGitHub(t *testing.T) {
 	dir := dirs[0]
 	st, raw := readStatus(t, dir)
 	t.Cleanup(func() { syscall.Kill(st.PID, syscall.SIGKILL) })
-	vars := parseHeredocs(t, readFile(t, step.envFile))
+	vars := testkit.CommandFile(t, testkit.ReadText(t, step.EnvFile))
 	want := map[string]string{
 		"HF_TOKEN_PATH":            filepath.Join(dir, "acme--model.token"),
 		"HF_TOKEN_ACME_MODEL_FILE": filepath.Join(dir, "acme--model.token"),
@@ -573,11 +574,11 @@ func TestRefreshGitHub(t *testing.T) {
 	if _, ok := vars["HF_TOKEN"]; ok {
 		t.Error("HF_TOKEN exported in file mode")
 	}
-	if out := parseHeredocs(t, readFile(t, step.out)); out["token-file"] != want["HF_TOKEN_PATH"] {
+	if out := testkit.CommandFile(t, testkit.ReadText(t, step.Output)); out["token-file"] != want["HF_TOKEN_PATH"] {
 		t.Errorf("token-file output = %q", out["token-file"])
 	}
-	assertNoLeak(t, sb, map[string]string{"stdout": withoutMasks(t, sb, r.stdout), "stderr": r.stderr, "status.json": raw})
-	if r := runBin(t, append(step.env, "RUNNER_TEMP="+runner), "refresh", "--stop"); r.code != 0 {
+	testkit.NoLeak(t, sb, map[string]string{"stdout": withoutMasks(t, sb, r.stdout), "stderr": r.stderr, "status.json": raw})
+	if r := runBin(t, append(step.Env, "RUNNER_TEMP="+runner), "refresh", "--stop"); r.code != 0 {
 		t.Errorf("--stop with the default directory: exit %d\n%s", r.code, r.stderr)
 	}
 	waitGone(t, st.PID, 10*time.Second)
@@ -668,13 +669,13 @@ func TestRefreshClearsStaleToken(t *testing.T) {
 		assertWorks(t, sb, "acme/model", tok)
 	})
 	t.Run("github", func(t *testing.T) {
-		step := newGitHubStep(t, sb)
+		step := testkit.NewGitHubStep(t, sb)
 		runner := t.TempDir()
-		r := runBin(t, append(append(step.env, stale...), "RUNNER_TEMP="+runner), "refresh", "--detach", "--resource", "acme/model")
+		r := runBin(t, append(append(step.Env, stale...), "RUNNER_TEMP="+runner), "refresh", "--detach", "--resource", "acme/model")
 		if r.code != 0 {
 			t.Fatalf("exit %d\n%s", r.code, r.stderr)
 		}
-		vars := parseHeredocs(t, readFile(t, step.envFile))
+		vars := testkit.CommandFile(t, testkit.ReadText(t, step.EnvFile))
 		stop(r, filepath.Dir(vars["HF_TOKEN_PATH"]))
 		for _, name := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"} {
 			if v, ok := vars[name]; !ok || v != "" {
@@ -684,7 +685,7 @@ func TestRefreshClearsStaleToken(t *testing.T) {
 		if !strings.Contains(r.stderr, "emptied for later steps") {
 			t.Errorf("stderr does not say so:\n%s", r.stderr)
 		}
-		assertWorks(t, sb, "acme/model", readFile(t, vars["HF_TOKEN_PATH"]))
+		assertWorks(t, sb, "acme/model", testkit.ReadText(t, vars["HF_TOKEN_PATH"]))
 	})
 	t.Run("nothing stale", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "tokens")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // maskStep is a GitHub Actions step whose script, over three token
@@ -54,12 +55,12 @@ func TestMaskedBeforeShown(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{TokenLifetime: shortLifetime, IDTokenLifetime: 10 * time.Second})
 	sb.TrustGitHub("acme/model")
 	sb.TrustGitHub("datasets/acme/data")
-	step := newGitHubStep(t, sb)
+	step := testkit.NewGitHubStep(t, sb)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", maskStep)
-	cmd.Env = append(hermeticEnv(t, step.env...),
+	cmd.Env = append(hermeticEnv(t, step.Env...),
 		"HF_OIDC="+bin, "KEPT="+filepath.Join(dir, "kept"), "FRONT="+filepath.Join(dir, "front"),
 		"HOST="+strings.TrimPrefix(sb.URL(), "http://"), "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
 	var log bytes.Buffer

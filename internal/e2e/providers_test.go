@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // standIn is the sandbox's stand-in CLI (internal/sandbox/standin), built
@@ -101,7 +102,7 @@ func exchangeOK(t *testing.T, sb *sandbox.Sandbox, provider string, env []string
 	if rej := sb.Rejections(); len(rej) != 0 {
 		t.Errorf("the Hub rejected %d exchanges: %+v", len(rej), rej)
 	}
-	assertNoLeak(t, sb, map[string]string{"stderr": r.stderr})
+	testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 }
 
 // setupFails runs an exchange that must stop at the ID token with exit 2,
@@ -122,7 +123,7 @@ func setupFails(t *testing.T, sb *sandbox.Sandbox, env []string, args ...string)
 	if !strings.Contains(r.stderr, "\nNext: ") {
 		t.Errorf("stderr has no next step:\n%s", r.stderr)
 	}
-	assertNoLeak(t, sb, map[string]string{"stderr": r.stderr})
+	testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 	return r.stderr
 }
 
@@ -218,7 +219,7 @@ func TestGitLab(t *testing.T) {
 		if len(rej) != 1 || rej[0].Check != sandbox.CheckClaims || !strings.Contains(rej[0].Reason, `ref: want "main", got "main-backup"`) {
 			t.Errorf("rejections %+v, want the ref's exact match failing", rej)
 		}
-		assertNoLeak(t, sb, map[string]string{"stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 	})
 }
 
@@ -230,11 +231,11 @@ func TestCircleCI(t *testing.T) {
 		trustAll(sb.TrustCircleCI)
 		log := filepath.Join(t.TempDir(), "argv")
 		exchangeOK(t, sb, "circleci", providerEnv(t, sb, sandbox.CircleCI, cliPath(t, "circleci"), "STANDIN_LOG="+log))
-		argv := readFile(t, log)
+		argv := testkit.ReadText(t, log)
 		if want := "circleci run oidc get --claims {\"aud\":\"https://huggingface.co\"}\n"; argv != want {
 			t.Errorf("the CLI ran as %q, want %q (once for the whole round)", argv, want)
 		}
-		assertNoLeak(t, sb, map[string]string{"the CLI's command lines": argv})
+		testkit.NoLeak(t, sb, map[string]string{"the CLI's command lines": argv})
 		if n := sb.Stats().IDTokenRequests; n != 1 {
 			t.Errorf("%d ID tokens minted, want 1", n)
 		}
@@ -279,7 +280,7 @@ func TestCircleCI(t *testing.T) {
 		if rej := sb.Rejections(); len(rej) != 1 || rej[0].Check != sandbox.CheckClaims {
 			t.Errorf("rejections %+v, want the claims' exact match failing", rej)
 		}
-		assertNoLeak(t, sb, map[string]string{"stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 	})
 }
 
@@ -324,7 +325,7 @@ func TestBitbucket(t *testing.T) {
 		if rej := sb.Rejections(); len(rej) != 1 || rej[0].Check != sandbox.CheckClaims {
 			t.Errorf("rejections %+v, want the claims' exact match failing", rej)
 		}
-		assertNoLeak(t, sb, map[string]string{"stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 	})
 }
 
@@ -337,11 +338,11 @@ func TestBuildkite(t *testing.T) {
 		log := filepath.Join(t.TempDir(), "argv")
 		exchangeOK(t, sb, "buildkite", providerEnv(t, sb, sandbox.Buildkite, cliPath(t, "buildkite-agent"),
 			"STANDIN_LOG="+log, "HF_OIDC_BUILDKITE_LIFETIME=10m"))
-		argv := readFile(t, log)
+		argv := testkit.ReadText(t, log)
 		if want := "buildkite-agent oidc request-token --audience https://huggingface.co --lifetime 600\n"; argv != want {
 			t.Errorf("the agent ran as %q, want %q (once for the whole round)", argv, want)
 		}
-		assertNoLeak(t, sb, map[string]string{"the agent's command lines": argv})
+		testkit.NoLeak(t, sb, map[string]string{"the agent's command lines": argv})
 	})
 	t.Run("agent missing", func(t *testing.T) {
 		t.Parallel()
@@ -375,6 +376,6 @@ func TestBuildkite(t *testing.T) {
 		if rej := sb.Rejections(); len(rej) != 1 || !strings.Contains(rej[0].Reason, `organization_slug: want "acme", got "evil"`) {
 			t.Errorf("rejections %+v, want the organization's exact match failing", rej)
 		}
-		assertNoLeak(t, sb, map[string]string{"stderr": r.stderr})
+		testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 	})
 }

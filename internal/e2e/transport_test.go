@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // transportResources are n resources the sandbox trusts.
@@ -54,7 +55,7 @@ func transportCAFile(t *testing.T, pemBytes []byte) string {
 func transportJSON(t *testing.T, sb *sandbox.Sandbox, env []string, resources []string) (map[string]string, run) {
 	t.Helper()
 	r := runBin(t, env, transportArgs("json", resources)...)
-	assertNoLeak(t, sb, map[string]string{"stderr without its mask commands": withoutMasks(t, sb, r.stderr)})
+	testkit.NoLeak(t, sb, map[string]string{"stderr without its mask commands": withoutMasks(t, sb, r.stderr)})
 	if r.code != 0 {
 		return nil, r
 	}
@@ -103,9 +104,9 @@ func TestTransportHTTPS(t *testing.T) {
 	}
 
 	// Without the CA: no request gets past the handshake.
-	step := newGitHubStep(t, sb)
+	step := testkit.NewGitHubStep(t, sb)
 	before = sb.Stats()
-	r = runBin(t, step.env, transportArgs("github", resources[:2])...)
+	r = runBin(t, step.Env, transportArgs("github", resources[:2])...)
 	if r.code != 1 || !strings.Contains(r.stderr, "certificate") || !strings.Contains(r.stderr, "Next: The server's certificate is not trusted") ||
 		!strings.Contains(r.stderr, "SSL_CERT_FILE") || strings.Contains(r.stderr, "attempts") {
 		t.Errorf("untrusted certificate: exit %d, want 1, no retry, and an error about the certificate that names SSL_CERT_FILE:\n%s", r.code, r.stderr)
@@ -113,10 +114,10 @@ func TestTransportHTTPS(t *testing.T) {
 	if n := sb.Stats().Exchanges + sb.Stats().IDTokenRequests - before.Exchanges - before.IDTokenRequests; n != 0 {
 		t.Errorf("%d requests reached the sandbox through an untrusted certificate", n)
 	}
-	if s := readFile(t, step.envFile); s != "" {
+	if s := testkit.ReadText(t, step.EnvFile); s != "" {
 		t.Errorf("a failed run exported:\n%s", s)
 	}
-	assertNoLeak(t, sb, map[string]string{"stdout without its mask commands": withoutMasks(t, sb, r.stdout), "stderr": r.stderr})
+	testkit.NoLeak(t, sb, map[string]string{"stdout without its mask commands": withoutMasks(t, sb, r.stdout), "stderr": r.stderr})
 
 	// A broken SSL_CERT_FILE is bad input: exit 2, nothing sent.
 	for name, file := range map[string]string{
@@ -171,7 +172,7 @@ func TestTransportSystemRoots(t *testing.T) {
 	if n := sb.Stats().Exchanges + sb.Stats().IDTokenRequests - before.Exchanges - before.IDTokenRequests; n != 0 {
 		t.Errorf("%d requests reached the sandbox through an untrusted certificate", n)
 	}
-	assertNoLeak(t, sb, map[string]string{"stderr without its mask commands": withoutMasks(t, sb, r.stderr)})
+	testkit.NoLeak(t, sb, map[string]string{"stderr without its mask commands": withoutMasks(t, sb, r.stderr)})
 }
 
 // transportFront is an https server with a certificate for the IP address
@@ -272,15 +273,15 @@ func TestTransportRedirects(t *testing.T) {
 		{"ID-token endpoint over plain http to a remote host", []string{"ACTIONS_ID_TOKEN_REQUEST_URL=http://token.actions.example" + idURL.Path + "?" + idURL.RawQuery, "HTTP_PROXY=" + proxy.URL}, "refusing plain http"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			step := newGitHubStep(t, sb)
-			r := runBin(t, append(step.env, tc.env...), transportArgs("github", resources)...)
+			step := testkit.NewGitHubStep(t, sb)
+			r := runBin(t, append(step.Env, tc.env...), transportArgs("github", resources)...)
 			if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("exit %d, want 1 and %q in:\n%s", r.code, tc.want, r.stderr)
 			}
-			if s := readFile(t, step.envFile); s != "" {
+			if s := testkit.ReadText(t, step.EnvFile); s != "" {
 				t.Errorf("a failed run exported:\n%s", s)
 			}
-			assertNoLeak(t, sb, map[string]string{"stdout without its mask commands": withoutMasks(t, sb, r.stdout), "stderr": r.stderr})
+			testkit.NoLeak(t, sb, map[string]string{"stdout without its mask commands": withoutMasks(t, sb, r.stdout), "stderr": r.stderr})
 		})
 	}
 	if elsewhere.Load() != 0 || proxied.Load() != 0 {
@@ -304,12 +305,12 @@ func TestTransportHostileAnswers(t *testing.T) {
 	for _, format := range []string{"github", "json"} {
 		t.Run(format, func(t *testing.T) {
 			sb.Inject(sandbox.PathToken, sandbox.Fault{Status: http.StatusBadRequest, Body: string(body)})
-			step := newGitHubStep(t, sb)
-			r := runBin(t, step.env, transportArgs(format, resources)...)
+			step := testkit.NewGitHubStep(t, sb)
+			r := runBin(t, step.Env, transportArgs(format, resources)...)
 			if r.code != 1 || !strings.Contains(r.stderr+r.stdout, "pwned") {
 				t.Fatalf("exit %d, want 1 and the description shown:\n%s%s", r.code, r.stdout, r.stderr)
 			}
-			for name, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "step summary": readFile(t, step.summary)} {
+			for name, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "step summary": testkit.ReadText(t, step.Summary)} {
 				if strings.ContainsAny(out, "\x1b\x07\r") {
 					t.Errorf("%s passes a terminal control character through: %q", name, out)
 				}
@@ -322,8 +323,8 @@ func TestTransportHostileAnswers(t *testing.T) {
 					}
 				}
 			}
-			for _, f := range []string{step.envFile, step.out} {
-				if s := readFile(t, f); s != "" {
+			for _, f := range []string{step.EnvFile, step.Output} {
+				if s := testkit.ReadText(t, f); s != "" {
 					t.Errorf("%s written after a rejection:\n%s", f, s)
 				}
 			}
@@ -397,7 +398,7 @@ func TestTransportLoopbackSpellings(t *testing.T) {
 			if n := proxied.Load() - before; n != 0 {
 				t.Errorf("%d requests went to the proxy", n)
 			}
-			assertNoLeak(t, tc.sb, map[string]string{"stderr": r.stderr})
+			testkit.NoLeak(t, tc.sb, map[string]string{"stderr": r.stderr})
 		})
 	}
 	for _, host := range []string{"localhost.", "LOCALHOST.", "app.localhost", "127.0.0.1.nip.io", "0x7f000001", "2130706433", "127.1"} {
@@ -412,7 +413,7 @@ func TestTransportLoopbackSpellings(t *testing.T) {
 			if n := proxied.Load() - before; n != 0 {
 				t.Errorf("%d requests went to the proxy", n)
 			}
-			assertNoLeak(t, v4, map[string]string{"stderr": r.stderr, "stdout": r.stdout})
+			testkit.NoLeak(t, v4, map[string]string{"stderr": r.stderr, "stdout": r.stdout})
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // The pipe's image is built with podman from bitbucket/Dockerfile, with the
@@ -39,13 +40,13 @@ var podmanRunFlags = []string{"--runtime", "runc", "--ulimit", "nofile=1024:1024
 // buildPipeImage builds the pipe's image and removes it when the test ends.
 func buildPipeImage(t *testing.T) string {
 	t.Helper()
-	podman := requireTool(t, "podman")
+	podman := testkit.RequireTool(t, "podman")
 	ctxDir := t.TempDir()
 	for _, f := range []string{"Dockerfile", "pipe.yml", "README.md"} {
-		writeText(t, filepath.Join(ctxDir, f), readText(t, filepath.Join(root, "bitbucket", f)), 0o644)
+		writeText(t, filepath.Join(ctxDir, f), testkit.ReadText(t, filepath.Join(root, "bitbucket", f)), 0o644)
 	}
-	writeText(t, filepath.Join(ctxDir, "hf-oidc"), readText(t, bin), 0o755)
-	writeText(t, filepath.Join(ctxDir, "ca-certificates.crt"), readText(t, "/etc/ssl/certs/ca-certificates.crt"), 0o644)
+	writeText(t, filepath.Join(ctxDir, "hf-oidc"), testkit.ReadText(t, bin), 0o755)
+	writeText(t, filepath.Join(ctxDir, "ca-certificates.crt"), testkit.ReadText(t, "/etc/ssl/certs/ca-certificates.crt"), 0o644)
 	b := make([]byte, 6)
 	rand.Read(b)
 	tag := "localhost/hf-oidc-pipe:test-" + hex.EncodeToString(b)
@@ -170,7 +171,7 @@ func TestPipe(t *testing.T) {
 			if _, err := os.Stat(envFile); err == nil {
 				t.Error("the env file is still there after the printed line ran")
 			}
-			assertNoLeak(t, sb, map[string]string{"the pipe's stdout": r.stdout, "the pipe's stderr": r.stderr, "the step's script": string(out)})
+			testkit.NoLeak(t, sb, map[string]string{"the pipe's stdout": r.stdout, "the pipe's stderr": r.stderr, "the step's script": string(out)})
 			assertNoTokenFiles(t, r.clone)
 		})
 	}
@@ -186,7 +187,7 @@ const pipeSourceLine = `. "$BITBUCKET_CLONE_DIR"/` + sharedStorage + `/hf-oidc.e
 // left is ignored.
 func gitAddAll(t *testing.T, dir string) string {
 	t.Helper()
-	requireTool(t, "git")
+	testkit.RequireTool(t, "git")
 	var status string
 	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"status", "--porcelain"}} {
 		cmd := exec.Command("git", args...)
@@ -207,7 +208,7 @@ func TestPipeLineInREADMEs(t *testing.T) {
 	t.Parallel()
 	for _, f := range []string{"README.md", "bitbucket/README.md"} {
 		n := 0
-		for _, l := range strings.Split(readText(t, filepath.Join(root, f)), "\n") {
+		for _, l := range strings.Split(testkit.ReadText(t, filepath.Join(root, f)), "\n") {
 			if l = strings.TrimSpace(l); strings.HasPrefix(l, "- . ") {
 				n++
 				if l != "- "+pipeSourceLine {
@@ -277,7 +278,7 @@ func TestPipeRefuses(t *testing.T) {
 			if n := sb.Stats().Exchanges; n != 0 {
 				t.Errorf("%d exchanges were sent", n)
 			}
-			assertNoLeak(t, sb, map[string]string{"the pipe's stdout": r.stdout, "the pipe's stderr": r.stderr})
+			testkit.NoLeak(t, sb, map[string]string{"the pipe's stdout": r.stdout, "the pipe's stderr": r.stderr})
 		})
 	}
 }
@@ -287,7 +288,7 @@ func TestPipeRefuses(t *testing.T) {
 func TestPipeImage(t *testing.T) {
 	t.Parallel()
 	image := buildPipeImage(t)
-	podman := requireTool(t, "podman")
+	podman := testkit.RequireTool(t, "podman")
 	out, err := exec.Command(podman, "create", image).Output()
 	if err != nil {
 		t.Fatalf("podman create: %v", err)
@@ -301,7 +302,7 @@ func TestPipeImage(t *testing.T) {
 			t.Errorf("the image lacks %s: %v\n%s", f, err, out)
 		}
 	}
-	if a, b := readText(t, filepath.Join(dir, "ca-certificates.crt")), readText(t, "/etc/ssl/certs/ca-certificates.crt"); a != b {
+	if a, b := testkit.ReadText(t, filepath.Join(dir, "ca-certificates.crt")), testkit.ReadText(t, "/etc/ssl/certs/ca-certificates.crt"); a != b {
 		t.Error("the image's CA bundle is not the host's")
 	}
 }

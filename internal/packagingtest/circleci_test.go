@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // The orb is packed with the real circleci CLI (`orb pack`, which inlines
@@ -79,7 +80,7 @@ func packOrb(t testing.TB, src string) (orb, string) {
 		t.Fatalf("circleci orb pack: %v\n%s", err, stderr.String())
 	}
 	var o orb
-	remarshal(t, yamlDocs(t, string(out))[0], &o)
+	remarshal(t, testkit.YAMLDocs(t, string(out))[0], &o)
 	return o, string(out)
 }
 
@@ -231,7 +232,7 @@ type circleJob struct {
 // is there already.
 func runCircleJob(t *testing.T, steps []runStep, env []string) circleJob {
 	t.Helper()
-	requireTool(t, "bash")
+	testkit.RequireTool(t, "bash")
 	dir := t.TempDir()
 	j := circleJob{failed: -1, bashEnv: filepath.Join(dir, "bash_env")}
 	writeText(t, j.bashEnv, "", 0o600)
@@ -332,10 +333,10 @@ func TestOrb(t *testing.T) {
 			"hf-oidc: using "+bin+", already on PATH (hf-oidc "+testVersion,
 			"2 tokens from the circleci provider's ID token",
 			`"name":"[OIDC] acme/awesome-model"`, `"name":"[OIDC] datasets/acme/awesome-dataset"`)
-		if argv := readText(t, argvLog); argv != "circleci run oidc get --claims {\"aud\":\"https://huggingface.co\"}\n" {
+		if argv := testkit.ReadText(t, argvLog); argv != "circleci run oidc get --claims {\"aud\":\"https://huggingface.co\"}\n" {
 			t.Errorf("the CLI ran as %q, want once for the Hub's audience", argv)
 		}
-		assertNoLeak(t, sb, map[string]string{"the job's output": j.out})
+		testkit.NoLeak(t, sb, map[string]string{"the job's output": j.out})
 	})
 	t.Run("downloaded and verified", func(t *testing.T) {
 		t.Parallel()
@@ -354,10 +355,10 @@ func TestOrb(t *testing.T) {
 		}
 		assertContains(t, "the job's output", j.out, "hf-oidc: installed "+testVersion+" from hf-oidc_"+testVersion+"_",
 			"its SHA-256 checked against the one this orb carries", "hf-oidc "+testVersion+" (", `"name":"[OIDC] acme/awesome-model"`)
-		if n := srv.count(); n != 1 {
+		if n := srv.Count(); n != 1 {
 			t.Errorf("%d downloads, want 1", n)
 		}
-		assertNoLeak(t, sb, map[string]string{"the job's output": j.out})
+		testkit.NoLeak(t, sb, map[string]string{"the job's output": j.out})
 	})
 	t.Run("refresh, for long jobs", func(t *testing.T) {
 		t.Parallel()
@@ -378,7 +379,7 @@ func TestOrb(t *testing.T) {
 		}
 		assertContains(t, "the job's output", j.out, "kept fresh by a background keeper", "token file mode 600", `"name":"[OIDC] acme/awesome-model"`,
 			"hf-oidc refresh: stopped the keeper")
-		assertNoLeak(t, sb, map[string]string{"the job's output": j.out})
+		testkit.NoLeak(t, sb, map[string]string{"the job's output": j.out})
 	})
 }
 
@@ -422,13 +423,13 @@ func TestOrbRefuses(t *testing.T) {
 			if strings.Contains(j.out, "the later step ran") {
 				t.Error("a later step ran")
 			}
-			if strings.Contains(readText(t, j.bashEnv), "HF_TOKEN") {
+			if strings.Contains(testkit.ReadText(t, j.bashEnv), "HF_TOKEN") {
 				t.Error("$BASH_ENV holds HF_TOKEN after a failure")
 			}
 			if n := sb.Stats().Issued; n != 0 {
 				t.Errorf("%d tokens issued", n)
 			}
-			assertNoLeak(t, sb, map[string]string{"the job's output": j.out})
+			testkit.NoLeak(t, sb, map[string]string{"the job's output": j.out})
 		})
 	}
 }
@@ -474,7 +475,7 @@ func TestOrbLayout(t *testing.T) {
 // image has.
 func TestOrbScripts(t *testing.T) {
 	t.Parallel()
-	sc := requireTool(t, "shellcheck")
+	sc := testkit.RequireTool(t, "shellcheck")
 	for script, shell := range map[string]string{"install.sh": "sh", "exchange.sh": "bash"} {
 		out, err := exec.Command(sc, "-s", shell, filepath.Join(root, "circleci", "src", "scripts", script)).CombinedOutput()
 		if err != nil {

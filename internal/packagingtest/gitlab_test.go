@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // The GitLab template runs in gitlab-ci-local (a real GitLab CI runner for
@@ -66,11 +67,11 @@ type gitlabRun struct {
 
 func runGitLab(t *testing.T, sb *sandbox.Sandbox, j gitlabJob) gitlabRun {
 	t.Helper()
-	glci := requireTool(t, "gitlab-ci-local")
-	requireTool(t, "git")
-	requireTool(t, "curl")
+	glci := testkit.RequireTool(t, "gitlab-ci-local")
+	testkit.RequireTool(t, "git")
+	testkit.RequireTool(t, "curl")
 	if j.template == "" {
-		j.template = readText(t, filepath.Join(root, gitlabFile))
+		j.template = testkit.ReadText(t, filepath.Join(root, gitlabFile))
 	}
 	// include: remote fetches the file from where it is published:
 	// raw.githubusercontent.com/hf-oidc/hf-oidc/<ref>/gitlab/templates/hf-oidc.yml.
@@ -96,7 +97,7 @@ func runGitLab(t *testing.T, sb *sandbox.Sandbox, j gitlabJob) gitlabRun {
 	}
 	git("init", "-q", "-b", "main")
 	if j.component {
-		writeText(t, filepath.Join(dir, "README.md"), readText(t, filepath.Join(root, "gitlab", "README.md")), 0o644)
+		writeText(t, filepath.Join(dir, "README.md"), testkit.ReadText(t, filepath.Join(root, "gitlab", "README.md")), 0o644)
 		writeText(t, filepath.Join(dir, "templates", "hf-oidc.yml"), j.template, 0o644)
 		git("remote", "add", "origin", "https://gitlab.com/hf-oidc/hf-oidc-gitlab.git")
 		git("add", "-A")
@@ -116,7 +117,7 @@ func runGitLab(t *testing.T, sb *sandbox.Sandbox, j gitlabJob) gitlabRun {
 	cmd := exec.CommandContext(ctx, glci, "--shell-executor-no-image", "--no-color", "publish")
 	cmd.Dir = dir
 	// gitlab-ci-local runs on node, wherever they are installed.
-	node := requireTool(t, "node")
+	node := testkit.RequireTool(t, "node")
 	path := j.path + ":" + systemPath(filepath.Dir(node), filepath.Dir(glci))
 	cmd.Env = append([]string{"PATH=" + path, "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}, j.env...)
 	var out bytes.Buffer
@@ -128,7 +129,7 @@ func runGitLab(t *testing.T, sb *sandbox.Sandbox, j gitlabJob) gitlabRun {
 	} else if err != nil {
 		t.Fatalf("running gitlab-ci-local: %v\n%s", err, r.out)
 	}
-	assertNoLeak(t, sb, map[string]string{"gitlab-ci-local's output": r.out})
+	testkit.NoLeak(t, sb, map[string]string{"gitlab-ci-local's output": r.out})
 	// Its state directory holds the job's log and script: no Hub token may
 	// be in them, nor anywhere else in the repository.
 	assertNoTokenFiles(t, dir)
@@ -240,7 +241,7 @@ publish:
 		assertContains(t, "the job's log", r.out, "the base job's own setup",
 			"hf-oidc: installed "+testVersion+" from hf-oidc_"+testVersion+"_", "its SHA-256 checked against the one this template carries",
 			"> hf-oidc "+testVersion)
-		if n := srv.count(); n != 1 {
+		if n := srv.Count(); n != 1 {
 			t.Errorf("%d downloads, want 1", n)
 		}
 	})
@@ -334,7 +335,7 @@ publish:
 // (TestGitLabInputsReadAsData).
 func TestGitLabInputPatterns(t *testing.T) {
 	t.Parallel()
-	docs := yamlDocs(t, readText(t, filepath.Join(root, gitlabFile)))
+	docs := testkit.YAMLDocs(t, testkit.ReadText(t, filepath.Join(root, gitlabFile)))
 	var spec struct {
 		Spec struct {
 			Inputs map[string]struct {
@@ -392,29 +393,6 @@ func TestGitLabInputPatterns(t *testing.T) {
 	}
 }
 
-// yamlDocs parses every document of a YAML stream with PyYAML, since the
-// module has no YAML parser of its own.
-func yamlDocs(t testing.TB, text string) []any {
-	t.Helper()
-	py := requireTool(t, "python3")
-	cmd := exec.Command(py, "-c", "import json, sys, yaml; json.dump(list(yaml.safe_load_all(sys.stdin)), sys.stdout)")
-	cmd.Stdin = strings.NewReader(text)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		if strings.Contains(stderr.String(), "No module named 'yaml'") && os.Getenv("CI") != "true" {
-			t.Skip("python3 has no yaml module; .ci/install installs python3-yaml")
-		}
-		t.Fatalf("parsing YAML: %v\n%s", err, stderr.String())
-	}
-	var docs []any
-	if err := json.Unmarshal(out, &docs); err != nil {
-		t.Fatal(err)
-	}
-	return docs
-}
-
 func remarshal(t testing.TB, v, into any) {
 	t.Helper()
 	b, err := json.Marshal(v)
@@ -438,8 +416,8 @@ var inputRef = regexp.MustCompile(`\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]`)
 // must not show the tokens, and must be back on after the block.
 func TestGitLabScriptPOSIX(t *testing.T) {
 	t.Parallel()
-	dash := requireTool(t, "dash")
-	docs := yamlDocs(t, renderedTemplate(t, testRelease))
+	dash := testkit.RequireTool(t, "dash")
+	docs := testkit.YAMLDocs(t, renderedTemplate(t, testRelease))
 	var jobs map[string]struct {
 		BeforeScript []string `json:"before_script"`
 	}
@@ -471,5 +449,5 @@ func TestGitLabScriptPOSIX(t *testing.T) {
 	}
 	assertContains(t, "the output", stdout.String(), `"name":"[OIDC] acme/training-model"`, `"name":"[OIDC] datasets/acme/training-data"`)
 	assertContains(t, "the trace", stderr.String(), "hf-oidc: installed "+testVersion, "+ : the trace is back")
-	assertNoLeak(t, sb, map[string]string{"stdout": stdout.String(), "the trace": stderr.String()})
+	testkit.NoLeak(t, sb, map[string]string{"stdout": stdout.String(), "the trace": stderr.String()})
 }

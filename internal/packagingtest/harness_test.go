@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +11,11 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hf-oidc/hf-oidc/internal/release"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // testVersion is the release the tests install: bin is stamped with it,
@@ -90,25 +88,6 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
-// requireTool returns the path of a tool, skipping the test when it is
-// missing, except in CI, where a missing tool is a broken .ci/install.
-func requireTool(t testing.TB, name string, elsewhere ...string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, p := range elsewhere {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed: .ci/install must install it", name)
-	}
-	t.Skipf("%s is not installed; .ci/install installs it", name)
-	return ""
-}
-
 // startSandbox starts a sandbox whose Hub trusts each resource through
 // trust (a Trust helper of the sandbox), and closes it after the test.
 func startSandbox(t testing.TB, trust func(*sandbox.Sandbox, string), resources ...string) *sandbox.Sandbox {
@@ -136,27 +115,6 @@ func systemPath(dirs ...string) string {
 		keep = append(keep, d)
 	}
 	return strings.Join(keep, ":")
-}
-
-// Tokens in the shapes hf-oidc handles, for output where a test does not
-// know every secret.
-var secretShapes = regexp.MustCompile(`hf_(jwt|oauth)_[A-Za-z0-9_\-]{8,}|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.`)
-
-// assertNoLeak fails if any secret the sandbox minted, or anything shaped
-// like a token, appears in any of outputs (named for the message).
-func assertNoLeak(t testing.TB, sb *sandbox.Sandbox, outputs map[string]string) {
-	t.Helper()
-	secrets := sb.Minted()
-	for name, out := range outputs {
-		for _, s := range secrets {
-			if s != "" && strings.Contains(out, s) {
-				t.Errorf("%s leaks a secret minted in this test (%.12s…)", name, s)
-			}
-		}
-		if m := secretShapes.FindString(out); m != "" {
-			t.Errorf("%s holds something shaped like a token (%.12s…)", name, m)
-		}
-	}
 }
 
 // assertNoTokenFiles fails if a file under dir holds a Hub token, other
@@ -195,40 +153,15 @@ func assertContains(t testing.TB, what, out string, wants ...string) {
 	}
 }
 
-// releaseServer serves the host's archive of testVersion as GitHub's
-// release downloads do, GET /<version>/<asset>, and counts the requests.
-type releaseServer struct {
-	*httptest.Server
-	mu     sync.Mutex
-	assets map[string][]byte
-	hits   int
-}
-
-func startReleaseServer(t testing.TB, archive []byte) *releaseServer {
+// startReleaseServer serves archive as the host's release of testVersion,
+// as GitHub's release downloads do (nil: a release not published).
+func startReleaseServer(t testing.TB, archive []byte) *testkit.ReleaseServer {
 	t.Helper()
-	s := &releaseServer{assets: map[string][]byte{}}
-	if archive != nil { // nil: a release not published
-		s.assets["/"+testVersion+"/"+release.AssetName(testVersion, host)] = archive
+	s := testkit.StartReleaseServer(t)
+	if archive != nil {
+		s.Serve(testVersion, release.AssetName(testVersion, host), archive)
 	}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		data, ok := s.assets[r.URL.Path]
-		s.hits++
-		s.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(data)
-	}))
-	t.Cleanup(s.Close)
 	return s
-}
-
-func (s *releaseServer) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hits
 }
 
 // tampered is testArchive with one byte changed.
@@ -236,16 +169,6 @@ func tampered() []byte {
 	b := bytes.Clone(testArchive)
 	b[len(b)/2] ^= 0xff
 	return b
-}
-
-// readText returns the file at path, failing the test if it cannot.
-func readText(t testing.TB, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func writeText(t testing.TB, path, text string, mode os.FileMode) {

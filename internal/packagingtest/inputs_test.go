@@ -10,6 +10,7 @@ import (
 
 	"github.com/hf-oidc/hf-oidc/internal/release"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // Every input of every packaging is checked before it reaches a shell. For
@@ -27,7 +28,7 @@ type gitlabSpecInput struct {
 
 func gitlabSpecInputs(t *testing.T) map[string]gitlabSpecInput {
 	t.Helper()
-	docs := yamlDocs(t, readText(t, filepath.Join(root, gitlabFile)))
+	docs := testkit.YAMLDocs(t, testkit.ReadText(t, filepath.Join(root, gitlabFile)))
 	var spec struct {
 		Spec struct {
 			Inputs map[string]gitlabSpecInput `json:"inputs"`
@@ -110,7 +111,7 @@ var inputHeredoc = regexp.MustCompile(`(?m)^hf_oidc_in_[a-z_]+=\$\(cat <<'` + he
 // only where it is read as data, never spliced into a command line.
 func TestGitLabInputsReadAsData(t *testing.T) {
 	t.Parallel()
-	docs := yamlDocs(t, readText(t, filepath.Join(root, gitlabFile)))
+	docs := testkit.YAMLDocs(t, testkit.ReadText(t, filepath.Join(root, gitlabFile)))
 	var jobs map[string]struct {
 		BeforeScript []string `json:"before_script"`
 	}
@@ -247,13 +248,13 @@ func TestOrbInjection(t *testing.T) {
 			if strings.Contains(j.out, "the later step ran") {
 				t.Error("a later step ran")
 			}
-			if b := readText(t, j.bashEnv); strings.Contains(b, "HF_TOKEN") || strings.Contains(b, "PWNED") {
+			if b := testkit.ReadText(t, j.bashEnv); strings.Contains(b, "HF_TOKEN") || strings.Contains(b, "PWNED") {
 				t.Errorf("$BASH_ENV holds what a failed step wrote:\n%s", b)
 			}
 			if n := sb.Stats().Exchanges; n != 0 {
 				t.Errorf("%d exchanges were sent", n)
 			}
-			assertNoLeak(t, sb, map[string]string{"the job's output": j.out})
+			testkit.NoLeak(t, sb, map[string]string{"the job's output": j.out})
 		})
 	}
 }

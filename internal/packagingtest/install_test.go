@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // The install library (circleci/src/scripts/install.sh, copied into the
@@ -20,7 +22,7 @@ func toolPath(t *testing.T, tools ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range tools {
-		p := requireTool(t, name)
+		p := testkit.RequireTool(t, name)
 		if name == "python3" {
 			// It may be a wrapper script (pyenv) that needs more of PATH.
 			out, err := exec.Command(p, "-c", "import sys; print(sys.executable)").Output()
@@ -49,7 +51,7 @@ type installRun struct {
 
 func runInstall(t *testing.T, library, version, path string, archive []byte) installRun {
 	t.Helper()
-	dash := requireTool(t, "dash")
+	dash := testkit.RequireTool(t, "dash")
 	srv := startReleaseServer(t, archive)
 	dir := t.TempDir()
 	lib := filepath.Join(dir, "library.sh")
@@ -65,7 +67,7 @@ func runInstall(t *testing.T, library, version, path string, archive []byte) ins
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	r.path, r.stderr, r.download = strings.TrimSpace(stdout.String()), stderr.String(), srv.count()
+	r.path, r.stderr, r.download = strings.TrimSpace(stdout.String()), stderr.String(), srv.Count()
 	return r
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hf-oidc/hf-oidc/internal/release"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // The GitLab template and the orb carry the SHA-256 of the release they
@@ -175,7 +176,7 @@ func TestPackagingUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	install, template := readText(t, filepath.Join(root, installScript)), readText(t, filepath.Join(root, gitlabFile))
+	install, template := testkit.ReadText(t, filepath.Join(root, installScript)), testkit.ReadText(t, filepath.Join(root, gitlabFile))
 	wantInstall, wantTemplate, err := stamp(install, template, r)
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +298,7 @@ func FuzzReplaceBetween(f *testing.F) {
 // renderedTemplate is the GitLab template carrying the digests of r.
 func renderedTemplate(t testing.TB, r releaseInfo) string {
 	t.Helper()
-	_, tmpl, err := stamp(readText(t, filepath.Join(root, installScript)), readText(t, filepath.Join(root, gitlabFile)), r)
+	_, tmpl, err := stamp(testkit.ReadText(t, filepath.Join(root, installScript)), testkit.ReadText(t, filepath.Join(root, gitlabFile)), r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +308,7 @@ func renderedTemplate(t testing.TB, r releaseInfo) string {
 // renderedInstall is the orb's install script carrying the digests of r.
 func renderedInstall(t testing.TB, r releaseInfo) string {
 	t.Helper()
-	install, _, err := stamp(readText(t, filepath.Join(root, installScript)), readText(t, filepath.Join(root, gitlabFile)), r)
+	install, _, err := stamp(testkit.ReadText(t, filepath.Join(root, installScript)), testkit.ReadText(t, filepath.Join(root, gitlabFile)), r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,67 +2,13 @@ package packagingtest
 
 import (
 	"bytes"
-	"net/http"
-	"net/http/httptest"
 	"os/exec"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hf-oidc/hf-oidc/internal/release"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
-
-// stallingServer serves the host's archive of testVersion, on loopback
-// only, but stalls the first stalls requests halfway through the body: it
-// sends the headers (with the full Content-Length) and half the bytes, then
-// nothing more until the client gives up. Later requests get the whole
-// archive.
-type stallingServer struct {
-	*httptest.Server
-	mu     sync.Mutex
-	hits   int
-	stalls int
-}
-
-func startStallingServer(t testing.TB, archive []byte, stalls int) *stallingServer {
-	t.Helper()
-	path := "/" + testVersion + "/" + release.AssetName(testVersion, host)
-	s := &stallingServer{stalls: stalls}
-	done := make(chan struct{})
-	// httptest listens on 127.0.0.1: nothing beyond this machine reaches it.
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != path {
-			http.NotFound(w, r)
-			return
-		}
-		s.mu.Lock()
-		s.hits++
-		stall := s.hits <= s.stalls
-		s.mu.Unlock()
-		w.Header().Set("Content-Length", strconv.Itoa(len(archive)))
-		if !stall {
-			w.Write(archive)
-			return
-		}
-		w.Write(archive[:len(archive)/2])
-		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done(): // the client gave up on this attempt
-		case <-done:
-		}
-	}))
-	t.Cleanup(s.Close)
-	t.Cleanup(func() { close(done) }) // runs first: no handler holds Close up
-	return s
-}
-
-func (s *stallingServer) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hits
-}
 
 // TestInstallLibraryStalledDownload serves a download that stalls
 // mid-body on its first attempt: with each attempt bounded by
@@ -72,12 +18,13 @@ func (s *stallingServer) count() int {
 // stalled download used to hold the job for.
 func TestInstallLibraryStalledDownload(t *testing.T) {
 	t.Parallel()
-	dash := requireTool(t, "dash")
+	dash := testkit.RequireTool(t, "dash")
 	lib := library(t, testRelease)
 	for _, downloader := range []string{"curl", "wget", "python3"} {
 		t.Run(downloader, func(t *testing.T) {
 			t.Parallel()
-			srv := startStallingServer(t, testArchive, 1)
+			srv := startReleaseServer(t, testArchive)
+			srv.Stall(1)
 			path := toolPath(t, append(basicTools, downloader)...)
 			tmp := t.TempDir()
 			script := writeLibrary(t, lib)
@@ -92,7 +39,7 @@ func TestInstallLibraryStalledDownload(t *testing.T) {
 				t.Fatalf("the install failed after %s: %v\n%s", took, err, stderr.String())
 			}
 			assertContains(t, "stderr", stderr.String(), "hf-oidc: installed "+testVersion)
-			if n := srv.count(); n != 2 {
+			if n := srv.Count(); n != 2 {
 				t.Errorf("%d requests, want 2 (the stalled one, then one that worked)", n)
 			}
 			// 2 s for the stalled attempt, 1 s before the next, and the
@@ -113,7 +60,7 @@ func TestInstallLibraryStalledDownload(t *testing.T) {
 // says what it expects, and downloads nothing.
 func TestInstallLibraryAttemptTimeoutChecked(t *testing.T) {
 	t.Parallel()
-	dash := requireTool(t, "dash")
+	dash := testkit.RequireTool(t, "dash")
 	lib := library(t, testRelease)
 	path := toolPath(t, append(basicTools, "curl")...)
 	for _, v := range []string{"0", "1.5", "60s", "-1", "999999", "060"} {
@@ -127,7 +74,7 @@ func TestInstallLibraryAttemptTimeoutChecked(t *testing.T) {
 				t.Fatalf("the install succeeded:\n%s", out)
 			}
 			assertContains(t, "the output", string(out), "hf-oidc setup: HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT is '"+v+"': expected the most seconds one download attempt may take", "Next: ")
-			if n := srv.count(); n != 0 {
+			if n := srv.Count(); n != 0 {
 				t.Errorf("%d downloads, want none", n)
 			}
 		})
