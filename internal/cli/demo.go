@@ -61,7 +61,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("writing the sandbox's certificate: %w", err)
 	}
 	// Only the sandbox's variables: the demo must not pick up a real CI's.
-	vars := envMap(append(sb.GitHubEnv(), transport.EnvCAFile+"="+ca))
+	vars := envMap(append(sb.GitHubEnv(), transport.CAFileVar+"="+ca))
 	cfg := &config.Config{
 		Resources: rs,
 		Provider:  "github",

@@ -56,7 +56,7 @@ func runSandbox(ctx context.Context, env Env, args []string) error {
 		if err := os.WriteFile(ca, pem, 0o644); err != nil {
 			return fmt.Errorf("writing the sandbox's certificate: %w", err)
 		}
-		vars = append(vars, transport.EnvCAFile+"="+ca)
+		vars = append(vars, transport.CAFileVar+"="+ca)
 	}
 	names := make([]string, len(rs))
 	for i, r := range rs {

@@ -462,7 +462,7 @@ func TestLoadInProcess(t *testing.T) {
 					t.Fatal(err)
 				}
 				getenv = func(k string) string {
-					if k == transport.EnvCAFile {
+					if k == transport.CAFileVar {
 						return ca
 					}
 					return ""

@@ -844,7 +844,7 @@ func hubClient(t testing.TB, srv *httptest.Server) *http.Client {
 			t.Fatal(err)
 		}
 		getenv = func(k string) string {
-			if k == transport.EnvCAFile {
+			if k == transport.CAFileVar {
 				return ca
 			}
 			return ""

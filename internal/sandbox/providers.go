@@ -45,8 +45,8 @@ const (
 // `buildkite-agent`) its mint endpoint and the secret that guards it: in the
 // environment, never on a command line.
 const (
-	EnvMintURL    = "SANDBOX_MINT_URL"
-	EnvMintSecret = "SANDBOX_MINT_SECRET"
+	MintURLVar    = "SANDBOX_MINT_URL"
+	MintSecretVar = "SANDBOX_MINT_SECRET"
 )
 
 // The fixed identities of the sandbox's jobs, where tests need to name them.
@@ -309,14 +309,14 @@ func (s *Sandbox) MintURL(p Provider) string {
 }
 
 // MintSecret is the bearer token of the mint endpoints: pass it to
-// stand-ins in the environment (EnvMintSecret), never on a command line.
+// stand-ins in the environment (MintSecretVar), never on a command line.
 func (s *Sandbox) MintSecret() string { return s.mintSecret }
 
 // handleMint hands out an ID token of is to a stand-in for its CLI.
 func (s *Sandbox) handleMint(w http.ResponseWriter, r *http.Request, is *issuer) {
 	tok, ok := bearer(r.Header.Get("Authorization"))
 	if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.mintSecret)) != 1 {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "send Authorization: Bearer $" + EnvMintSecret})
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "send Authorization: Bearer $" + MintSecretVar})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<10))
@@ -436,8 +436,8 @@ func circleCIClaims(body []byte) ([]string, error) {
 //   - GitLab: GITLAB_CI and a freshly minted HF_ID_TOKEN, as an `id_tokens:`
 //     entry of that name gives it;
 //   - CircleCI: CIRCLECI, $CIRCLE_OIDC_TOKEN_V2 (for the org id, as
-//     CircleCI sets it) and the stand-in variables (EnvMintURL,
-//     EnvMintSecret) for a fake `circleci` CLI;
+//     CircleCI sets it) and the stand-in variables (MintURLVar,
+//     MintSecretVar) for a fake `circleci` CLI;
 //   - Bitbucket: BITBUCKET_BUILD_NUMBER and BITBUCKET_STEP_OIDC_TOKEN, as a
 //     step with `oidc: audiences: [<Config.Audience>]` gets them;
 //   - Buildkite: BUILDKITE and the stand-in variables for a fake
@@ -453,7 +453,7 @@ func (s *Sandbox) Env(p Provider) ([]string, error) {
 		}
 	}
 	standIn := func() []string {
-		return []string{EnvMintURL + "=" + s.MintURL(p), EnvMintSecret + "=" + s.mintSecret}
+		return []string{MintURLVar + "=" + s.MintURL(p), MintSecretVar + "=" + s.mintSecret}
 	}
 	var env []string
 	switch p {

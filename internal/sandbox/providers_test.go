@@ -353,9 +353,9 @@ func TestMintEndpoints(t *testing.T) {
 		{"buildkite lifetime 0", "GET", PathBuildkiteMint, hub + "&lifetime=0", "", good, 200, "https://huggingface.co", 300, ""},
 		{"buildkite bad lifetime", "GET", PathBuildkiteMint, hub + "&lifetime=10m", "", good, 400, nil, 0, "whole number of seconds"},
 		{"buildkite two auds", "GET", PathBuildkiteMint, "aud=a&aud=b", "", good, 400, nil, 0, "one aud at most"},
-		{"no secret", "GET", PathBuildkiteMint, hub, "", "", 401, nil, 0, EnvMintSecret},
-		{"wrong secret", "GET", PathGitLabMint, hub, "", "nope", 401, nil, 0, EnvMintSecret},
-		{"the GitHub request token", "GET", PathCircleCIMint, hub, "", s.gitHubRequestToken, 401, nil, 0, EnvMintSecret},
+		{"no secret", "GET", PathBuildkiteMint, hub, "", "", 401, nil, 0, MintSecretVar},
+		{"wrong secret", "GET", PathGitLabMint, hub, "", "nope", 401, nil, 0, MintSecretVar},
+		{"the GitHub request token", "GET", PathCircleCIMint, hub, "", s.gitHubRequestToken, 401, nil, 0, MintSecretVar},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -407,9 +407,9 @@ func TestEnv(t *testing.T) {
 		aud   any
 	}{
 		{GitLab, map[string]string{"GITLAB_CI": "true", "CI_SERVER_URL": s.IssuerURL(GitLab)}, "HF_ID_TOKEN", "https://huggingface.co"},
-		{CircleCI, map[string]string{"CIRCLECI": "true", EnvMintURL: s.URL() + PathCircleCIMint, EnvMintSecret: s.MintSecret()}, "CIRCLE_OIDC_TOKEN_V2", CircleCIOrgID},
+		{CircleCI, map[string]string{"CIRCLECI": "true", MintURLVar: s.URL() + PathCircleCIMint, MintSecretVar: s.MintSecret()}, "CIRCLE_OIDC_TOKEN_V2", CircleCIOrgID},
 		{Bitbucket, map[string]string{"BITBUCKET_BUILD_NUMBER": "42", "BITBUCKET_WORKSPACE": "acme"}, "BITBUCKET_STEP_OIDC_TOKEN", []any{"https://huggingface.co"}},
-		{Buildkite, map[string]string{"BUILDKITE": "true", EnvMintURL: s.URL() + PathBuildkiteMint, EnvMintSecret: s.MintSecret()}, "", nil},
+		{Buildkite, map[string]string{"BUILDKITE": "true", MintURLVar: s.URL() + PathBuildkiteMint, MintSecretVar: s.MintSecret()}, "", nil},
 		{GitHub, map[string]string{"GITHUB_ACTIONS": "true"}, "", nil},
 	}
 	for _, tt := range tests {
@@ -456,7 +456,7 @@ func TestDescribeProviders(t *testing.T) {
 			t.Errorf("Describe() lacks the %s issuer:\n%s", p, d)
 		}
 	}
-	if want := "GET " + s.URL() + PathBuildkiteMint + "?aud=… (Authorization: Bearer $" + EnvMintSecret + ")"; !strings.Contains(d, want) {
+	if want := "GET " + s.URL() + PathBuildkiteMint + "?aud=… (Authorization: Bearer $" + MintSecretVar + ")"; !strings.Contains(d, want) {
 		t.Errorf("Describe() lacks %q:\n%s", want, d)
 	}
 	if strings.Contains(d, s.MintSecret()) {

@@ -287,7 +287,7 @@ func (s *Sandbox) Describe() string {
 		case is == s.github:
 			fmt.Fprintf(&b, "  ID tokens                 %s\n", s.gitHubRequestURL())
 		case is.idTokenPath != "":
-			fmt.Fprintf(&b, "  ID tokens                 GET %s%s?aud=… (Authorization: Bearer $%s)\n", s.url, is.idTokenPath, EnvMintSecret)
+			fmt.Fprintf(&b, "  ID tokens                 GET %s%s?aud=… (Authorization: Bearer $%s)\n", s.url, is.idTokenPath, MintSecretVar)
 		}
 	}
 	s.mu.Lock()

@@ -23,11 +23,11 @@ const (
 	TLSHandshakeTimeout = 10 * time.Second
 )
 
-// EnvCAFile names a PEM bundle that replaces the system's roots, as it does
+// CAFileVar names a PEM bundle that replaces the system's roots, as it does
 // for OpenSSL and curl. Go itself reads it only on Linux and the BSDs; New
 // reads it on every platform so that a self-hosted runner behind a TLS
 // inspecting proxy works the same on macOS and Windows.
-const EnvCAFile = "SSL_CERT_FILE"
+const CAFileVar = "SSL_CERT_FILE"
 
 // New returns a client that
 //   - speaks only https, except to loopback addresses (the local sandbox);
@@ -48,7 +48,7 @@ func New(getenv func(string) string) (*http.Client, error) {
 	// A nil RootCAs makes crypto/tls verify with the system's roots, which
 	// crypto/x509 reads at the first handshake.
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	if file := getenv(EnvCAFile); file != "" {
+	if file := getenv(CAFileVar); file != "" {
 		pool, err := readCAFile(file)
 		if err != nil {
 			return nil, err
@@ -84,11 +84,11 @@ func readCAFile(file string) (*x509.CertPool, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, fmt.Errorf("reading %s=%s: %v; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", EnvCAFile, file, err)
+		return nil, fmt.Errorf("reading %s=%s: %v; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", CAFileVar, file, err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("reading %s=%s: no PEM certificate in it; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", EnvCAFile, file)
+		return nil, fmt.Errorf("reading %s=%s: no PEM certificate in it; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", CAFileVar, file)
 	}
 	return pool, nil
 }
@@ -202,4 +202,4 @@ func port(u *url.URL) string {
 
 // UntrustedHint is the next step after a certificate that did not verify
 // (retry.Untrusted).
-const UntrustedHint = "The server's certificate is not trusted. If a proxy inspects TLS on this runner, set " + EnvCAFile + " to a PEM bundle of its CA; otherwise check that the URL points at the real server."
+const UntrustedHint = "The server's certificate is not trusted. If a proxy inspects TLS on this runner, set " + CAFileVar + " to a PEM bundle of its CA; otherwise check that the URL points at the real server."

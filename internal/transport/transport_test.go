@@ -199,7 +199,7 @@ func TestCAFile(t *testing.T) {
 	notDER := &pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")}
 	env := func(file string) func(string) string {
 		return func(k string) string {
-			if k == EnvCAFile {
+			if k == CAFileVar {
 				return file
 			}
 			return ""
@@ -219,7 +219,7 @@ func TestCAFile(t *testing.T) {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		if roots := c.Transport.(*schemeGuard).next.(*http.Transport).TLSClientConfig.RootCAs; (roots == nil) != (tc.file == "") {
-			t.Errorf("%s: RootCAs %v; want nil (crypto/x509's system roots) exactly when %s is unset", tc.name, roots, EnvCAFile)
+			t.Errorf("%s: RootCAs %v; want nil (crypto/x509's system roots) exactly when %s is unset", tc.name, roots, CAFileVar)
 		}
 		resp, err := c.Get(srv.URL)
 		if !tc.trusted {
@@ -245,8 +245,8 @@ func TestCAFile(t *testing.T) {
 		file("skipped.pem", key, encrypted, notDER): "no PEM certificate",
 	} {
 		_, err := New(env(file))
-		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), EnvCAFile+"="+file) || !strings.Contains(err.Error(), "unset it") {
-			t.Errorf("%s=%s: %v, want an error naming the variable and file, saying %q and what to do", EnvCAFile, file, err, want)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), CAFileVar+"="+file) || !strings.Contains(err.Error(), "unset it") {
+			t.Errorf("%s=%s: %v, want an error naming the variable and file, saying %q and what to do", CAFileVar, file, err, want)
 		}
 	}
 }
