@@ -176,3 +176,51 @@ func FuzzRepoName(f *testing.F) {
 		}
 	})
 }
+
+// TestForHostIsEqualNotSimilar pins that For compares hosts for equality:
+// a host that merely ends or starts with the endpoint's (a suffix or prefix
+// match) must not get the Hub's token, and only a colon after an IPv6
+// literal's closing bracket starts a port.
+func TestForHostIsEqualNotSimilar(t *testing.T) {
+	t.Parallel()
+	mustParse := func(s string) *url.URL {
+		u, err := url.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	tests := []struct {
+		name     string
+		endpoint string
+		protocol string
+		host     string
+		want     bool
+	}{
+		{"a longer name ending in the host", "https://huggingface.co", "https", "evilhuggingface.co", false},
+		{"a subdomain of the host", "https://huggingface.co", "https", "api.huggingface.co", false},
+		{"the host as a subdomain elsewhere", "https://huggingface.co", "https", "huggingface.co.evil.example", false},
+		{"a subdomain with the default port", "https://huggingface.co", "https", "api.huggingface.co:443", false},
+		{"a longer name, endpoint with a port", "https://hub.example:8443", "https", "evilhub.example:8443", false},
+		{"the host itself", "https://huggingface.co", "https", "huggingface.co", true},
+
+		{"IPv6 literal, default port made explicit", "http://[::1]:80", "http", "[::1]", true},
+		{"IPv6 literal, endpoint's default port explicit", "http://[::1]", "http", "[::1]:80", true},
+		{"IPv6 literal on https", "https://[2001:db8::1]", "https", "[2001:db8::1]:443", true},
+		{"IPv6 literal, same port", "http://[::1]:8080", "http", "[::1]:8080", true},
+		{"IPv6 literal, another port", "http://[::1]", "http", "[::1]:8080", false},
+		{"IPv6 literal, no port for a port", "http://[::1]:8080", "http", "[::1]", false},
+		{"IPv6 literal without brackets", "http://[::1]", "http", "::1", false},
+		{"IPv6 literal without brackets, port given", "http://[::1]:80", "http", "::1", false},
+		{"another IPv6 literal", "http://[::1]:8080", "http", "[::2]:8080", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			endpoint := mustParse(tt.endpoint)
+			if got := (Request{Protocol: tt.protocol, Host: tt.host}).For(endpoint); got != tt.want {
+				t.Errorf("%s://%s for %s = %v, want %v", tt.protocol, tt.host, endpoint, got, tt.want)
+			}
+		})
+	}
+}
