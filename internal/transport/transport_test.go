@@ -323,3 +323,67 @@ func TestLoopbackNeverProxied(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainHTTPOnlyToLoopback pins that plain http reaches loopback
+// addresses only: private ranges, link-local addresses (169.254.169.254 is
+// the cloud metadata service), unique local IPv6 and the unspecified
+// address are as far from the sandbox as any host on the Internet, and an
+// ID token sent there in clear can be read on the way.
+func TestPlainHTTPOnlyToLoopback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		host     string // as in a URL's Hostname: no brackets
+		loopback bool
+	}{
+		{"IPv4 loopback", "127.0.0.1", true},
+		{"IPv4 loopback, not .1", "127.1.2.3", true},
+		{"IPv4 loopback, top of the block", "127.255.255.255", true},
+		{"IPv6 loopback", "::1", true},
+		{"IPv4-mapped loopback", "::ffff:127.0.0.1", true},
+		{"private 10/8", "10.0.0.1", false},
+		{"private 172.16/12", "172.16.0.1", false},
+		{"private 172.16/12, top", "172.31.255.254", false},
+		{"private 192.168/16", "192.168.1.1", false},
+		{"shared address space 100.64/10", "100.64.0.1", false},
+		{"link-local, cloud metadata", "169.254.169.254", false},
+		{"IPv6 link-local", "fe80::1", false},
+		{"IPv6 unique local fc00::/7", "fc00::1", false},
+		{"IPv6 unique local fd00::/8", "fd12:3456::1", false},
+		{"IPv4-mapped private", "::ffff:10.0.0.1", false},
+		{"IPv4-mapped link-local", "::ffff:169.254.169.254", false},
+		{"IPv4 unspecified", "0.0.0.0", false},
+		{"IPv6 unspecified", "::", false},
+		{"next to 127/8", "128.0.0.1", false},
+		{"just below 127/8", "126.255.255.255", false},
+		{"public IPv4", "8.8.8.8", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := IsLoopback(tt.host); got != tt.loopback {
+				t.Errorf("IsLoopback(%q) = %v, want %v", tt.host, got, tt.loopback)
+			}
+			hostPort := net.JoinHostPort(tt.host, "8080")
+			u := &url.URL{Scheme: "http", Host: hostPort, Path: "/oauth/token"}
+			err := CheckURL(u)
+			switch {
+			case tt.loopback && err != nil:
+				t.Errorf("CheckURL(%s) = %v, want allowed", u, err)
+			case !tt.loopback && (err == nil || !strings.Contains(err.Error(), "refusing plain http")):
+				t.Errorf("CheckURL(%s) = %v, want a refusal of plain http", u, err)
+			}
+			err = loopbackOnly("tcp", hostPort, nil)
+			switch {
+			case tt.loopback && err != nil:
+				t.Errorf("loopbackOnly(%s) = %v, want allowed", hostPort, err)
+			case !tt.loopback && err == nil:
+				t.Errorf("loopbackOnly(%s) = nil, want a refusal", hostPort)
+			}
+			// https goes anywhere: the refusal is about plain http only.
+			if err := CheckURL(&url.URL{Scheme: "https", Host: hostPort}); err != nil {
+				t.Errorf("CheckURL(https://%s) = %v, want allowed", hostPort, err)
+			}
+		})
+	}
+}
