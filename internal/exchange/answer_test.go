@@ -25,6 +25,12 @@ func TestSnippetAndClean(t *testing.T) {
 		{"bidi override escaped", "a\u202eb", `"a\u202Eb"`, `a\u202Eb`},
 		{"long", strings.Repeat("é", 150), `"` + strings.Repeat("é", 100) + `…"`, strings.Repeat("é", 150)},
 		{"exactly the limit", strings.Repeat("x", 100), `"` + strings.Repeat("x", 100) + `"`, strings.Repeat("x", 100)},
+		{"one under the limit", strings.Repeat("x", 99), `"` + strings.Repeat("x", 99) + `"`, strings.Repeat("x", 99)},
+		{"one over the limit", strings.Repeat("x", 101), `"` + strings.Repeat("x", 100) + `…"`, strings.Repeat("x", 101)},
+		{"the limit in runes, twice in bytes", strings.Repeat("é", 100), `"` + strings.Repeat("é", 100) + `"`, strings.Repeat("é", 100)},
+		{"one rune over, in two-byte runes", strings.Repeat("é", 101), `"` + strings.Repeat("é", 100) + `…"`, strings.Repeat("é", 101)},
+		{"the limit in bytes, half in runes", strings.Repeat("é", 50), `"` + strings.Repeat("é", 50) + `"`, strings.Repeat("é", 50)},
+		{"an escape across the limit", strings.Repeat("x", 97) + "\x01", `"` + strings.Repeat("x", 97) + `…"`, strings.Repeat("x", 97) + `\x01`},
 		{"ID token", "token " + idTok + " refused", `"token [redacted] refused"`, "token [redacted] refused"},
 		{"hf token", "hf_abcdefgh1234 is bad", `"[redacted] is bad"`, "[redacted] is bad"},
 		{"hf token with - and .", "hf_jwt_Ab-cd.ef_gh~ij is bad", `"[redacted] is bad"`, "[redacted] is bad"},
@@ -177,5 +183,56 @@ func TestTokenNote(t *testing.T) {
 	tok := Token{Resource: "acme/model", AccessToken: fuzzToken, ExpiresAt: time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC), Note: ok.note}
 	if got, want := tok.String(), "token for acme/model, expires 2026-03-01T13:00:00Z; the answer has no expires_in: assumed the documented 1h"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// TestAccessTokenAlphabet pins RFC 6750's b64token alphabet at both of its
+// edges: every character it allows ("-" the first to be forgotten) makes a
+// usable token, and the characters just outside each range do not.
+func TestAccessTokenAlphabet(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, tok string
+		ok        bool
+	}{
+		{"letters and digits at the ends of their ranges", "hf_AZaz09", true},
+		{"hyphen", "hf_jwt-abc-def", true},
+		{"dot", "hf_jwt.abc.def", true},
+		{"underscore", "hf_jwt_abc_def", true},
+		{"tilde", "hf_jwt~abc", true},
+		{"plus", "hf_jwt+abc", true},
+		{"slash", "hf_jwt/abc", true},
+		{"equals padding", "hf_jwt_abc==", true},
+		{"the whole alphabet", "hf_-._~+/=AZaz09", true},
+		{"a JWT", "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_", true},
+		{"at before A", "hf_a@b", false},
+		{"bracket after Z", "hf_a[b", false},
+		{"backquote before a", "hf_a`b", false},
+		{"brace after z", "hf_a{b", false},
+		{"colon after 9", "hf_a:b", false},
+		{"comma between + and -", "hf_a,b", false},
+		{"star", "hf_a*b", false},
+		{"space", "hf_a b", false},
+		{"DEL", "hf_a\x7fb", false},
+		{"non-ASCII", "hf_aéb", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			body, err := json.Marshal(map[string]any{"access_token": tt.tok, "token_type": "bearer", "expires_in": 3600})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, problem := parseSuccess("application/json", body)
+			if tt.ok {
+				if problem != "" || got.accessToken != tt.tok {
+					t.Errorf("parseSuccess(%s) = %q, %q; want the token", body, got.accessToken, problem)
+				}
+				return
+			}
+			if !strings.Contains(problem, "outside RFC 6750's token alphabet") {
+				t.Errorf("parseSuccess(%s) = %q, %q; want a refusal of the character", body, got.accessToken, problem)
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/internal/transport"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // idTok is shaped like a real ID token so that redaction by shape is tested
@@ -899,6 +901,90 @@ func TestRoundSharesOneHTTP2Connection(t *testing.T) {
 			}
 			if got, h2 := srv.conns.Load(), srv.http2.Load(); got != 1 || h2 != int32(n) {
 				t.Errorf("%d resources: %d connections and %d requests over HTTP/2, want 1 and %d", n, got, h2, n)
+			}
+		})
+	}
+}
+
+// opaqueIDs hands out an ID token that is not shaped like a JWT, so that
+// only redaction by value can keep it out of a message.
+type opaqueIDs struct{ raw string }
+
+func (o opaqueIDs) Token(context.Context) (*idtoken.Token, error) {
+	return &idtoken.Token{Raw: o.raw}, nil
+}
+
+// TestErrorsRedactTheSubjectTokenByValue pins that the ID token sent is
+// itself one of the secrets an error may not quote: a Hub that echoes it
+// back must not get it into a message even when it looks like no token the
+// redaction pattern knows.
+func TestErrorsRedactTheSubjectTokenByValue(t *testing.T) {
+	t.Parallel()
+	const subject = "opaque-subject-token-1234567890"
+	if safetext.TokenLike(subject) {
+		t.Fatalf("%q is token-shaped: it tests nothing", subject)
+	}
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+	}{
+		{"OAuth description", "application/json", `{"error":"invalid_grant","error_description":"subject_token ` + subject + ` is not a JWT"}`, 400},
+		{"OAuth code", "application/json", `{"error":"` + subject + `"}`, 400},
+		{"JSON without error", "application/json", `{"subject_token":"` + subject + `"}`, 422},
+		{"plain text", "text/plain", "refused " + subject, 403},
+		{"HTML from a proxy", "text/html", "<p>" + subject + "</p>", 502},
+		{"rate limited", "text/plain", "slow down, " + subject, 429},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHub(t, func(w http.ResponseWriter, r *http.Request, _ int32, req request) {
+				if req.SubjectToken != subject {
+					t.Errorf("subject_token = %q, want %q", req.SubjectToken, subject)
+				}
+				reply(w, tt.status, tt.body, "Content-Type", tt.contentType)
+			})
+			c := h.client()
+			c.MaxAttempts = 1
+			// Round is how the commands call the exchange: through an ID
+			// token source.
+			_, err := c.Round(t.Context(), opaqueIDs{subject}, []resource.Resource{res("acme/model")})
+			if err == nil {
+				t.Fatal("Round succeeded")
+			}
+			if strings.Contains(err.Error(), subject) {
+				t.Errorf("message %q quotes the ID token", err)
+			}
+			if !strings.Contains(err.Error(), safetext.Marker) {
+				t.Errorf("message %q redacts nothing", err)
+			}
+		})
+	}
+}
+
+// TestOtherSuccessStatusNeverQuoted pins that a 2xx other than 200 stays
+// out of the failure path, which quotes the body: a success body may hold a
+// token that no pattern recognises. 299, the last 2xx, is the edge.
+func TestOtherSuccessStatusNeverQuoted(t *testing.T) {
+	t.Parallel()
+	const opaque = "opaque-access-token-abcdef123456"
+	for _, status := range []int{201, 202, 204, 206, 299} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			t.Parallel()
+			h := newHub(t, func(w http.ResponseWriter, r *http.Request, _ int32, req request) {
+				reply(w, status, `{"access_token":"`+opaque+`","error":"`+opaque+`"}`)
+			})
+			_, err := h.client().Exchange(t.Context(), idTok, res("acme/model"))
+			e := asError(t, err)
+			want := fmt.Sprintf("unexpected answer: want HTTP 200 (HTTP %d", status)
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("message %q, want it to contain %q", err, want)
+			}
+			if strings.Contains(err.Error(), opaque) || e.Code != "" || e.Description != "" {
+				t.Errorf("message %q (code %q, description %q) quotes the body", err, e.Code, e.Description)
+			}
+			if n := h.requests.Load(); n != 1 {
+				t.Errorf("%d requests, want 1: a 2xx is not retried", n)
 			}
 		})
 	}
