@@ -625,3 +625,59 @@ func TestIDTokenRetryAfterTooLong(t *testing.T) {
 		t.Errorf("made %d requests, want 1", calls.Load())
 	}
 }
+
+// TestIDTokenErrorRedactsQueryValues pins that an error body echoing the
+// request URL's query, as sent or decoded, quotes none of its values: the
+// runtime's query may hold a signature shaped like no token, which only
+// redaction by value keeps out of a message.
+func TestIDTokenErrorRedactsQueryValues(t *testing.T) {
+	t.Parallel()
+	const (
+		sigSent    = "s1g%2Fv4lue%2Bx%3D%3D" // as the runtime's URL holds it
+		sigDecoded = "s1g/v4lue+x=="
+	)
+	tests := []struct {
+		name string
+		echo func(r *http.Request) string
+		want string // what must stand in the error
+	}{
+		{"query as sent", func(r *http.Request) string { return "bad query " + r.URL.RawQuery }, "sig=[redacted]"},
+		{"signature decoded", func(r *http.Request) string { return "bad signature " + r.URL.Query().Get("sig") }, "bad signature [redacted]"},
+		{"query decoded", func(r *http.Request) string {
+			q, err := url.QueryUnescape(r.URL.RawQuery)
+			if err != nil {
+				t.Error(err)
+			}
+			return "bad query " + q
+		}, "sig=[redacted]"},
+		{"audience decoded", func(r *http.Request) string { return "audience " + r.URL.Query().Get("audience") + " refused" }, "audience [redacted] refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if got := r.URL.Query().Get("sig"); got != sigDecoded {
+					t.Errorf("sig = %q, want %q", got, sigDecoded)
+				}
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, tt.echo(r))
+			}))
+			t.Cleanup(srv.Close)
+			env := actionsEnv(srv.URL)
+			env[envURL] = srv.URL + path + "?api-version=2.0&sig=" + sigSent
+			_, err := newProvider(env, srv.Client()).IDToken(t.Context(), "https://huggingface.co")
+			if err == nil {
+				t.Fatal("IDToken succeeded")
+			}
+			// The keys ("api-version") are no secret; the values are.
+			for _, s := range []string{sigSent, sigDecoded, "huggingface.co", reqToken} {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error %q quotes the query value %q", err, s)
+				}
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want it to hold %q", err, tt.want)
+			}
+		})
+	}
+}
