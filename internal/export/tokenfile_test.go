@@ -185,3 +185,188 @@ func TestCheckPrivateOwner(t *testing.T) {
 		t.Fatalf("someone else's directory: %v", err)
 	}
 }
+
+// privateWriters are the two ways a file beside the tokens is written.
+var privateWriters = []struct {
+	name  string
+	write func(path, data string) error
+}{
+	{"WriteTokenFile", WriteTokenFile},
+	{"WritePrivateFile", func(path, data string) error { return WritePrivateFile(path, []byte(data)) }},
+}
+
+// TestFailedWriteLeavesNoTokenBehind: when the rename fails, the temporary
+// file that holds the token is removed, so that no copy of the token stays
+// in the directory under a name nobody cleans up.
+func TestFailedWriteLeavesNoTokenBehind(t *testing.T) {
+	t.Parallel()
+	const secret = "hf_leaked_if_the_temp_file_stays"
+	// The target is a directory, so the rename fails after the temporary
+	// file holding the token was written beside it.
+	targets := []struct {
+		name   string
+		inside []string // files already in the target directory
+	}{
+		{"empty directory", nil},
+		{"directory with a file", []string{"x"}},
+	}
+	for _, w := range privateWriters {
+		for _, target := range targets {
+			t.Run(w.name+"/"+target.name, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				path := filepath.Join(dir, "token")
+				if err := os.Mkdir(path, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				var want []string
+				for _, name := range target.inside {
+					p := filepath.Join(path, name)
+					if err := os.WriteFile(p, []byte(name), 0o600); err != nil {
+						t.Fatal(err)
+					}
+					want = append(want, p)
+				}
+				if err := w.write(path, secret); err == nil {
+					t.Fatal("writing over a directory succeeded")
+				}
+				var left []string
+				err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+					if err != nil || e.IsDir() {
+						return err
+					}
+					left = append(left, p)
+					if b, err := os.ReadFile(p); err != nil || strings.Contains(string(b), secret) {
+						t.Errorf("%s holds the token (%v)", p, err)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Join(left, "\n") != strings.Join(want, "\n") {
+					t.Errorf("after the failed write the directory holds %q, want %q", left, want)
+				}
+			})
+		}
+	}
+}
+
+// TestWritePrivateFile: the status file's writer reports a failure as one
+// and a success as none, and a failure creates nothing.
+func TestWritePrivateFile(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, dir string) string // returns the path to write
+		wantErr bool
+		noRoot  bool // root writes into read-only directories
+	}{
+		{"new file", func(t *testing.T, dir string) string { return filepath.Join(dir, "status.json") }, false, false},
+		{"replaces a file", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "status.json")
+			if err := os.WriteFile(p, []byte("old contents, longer than the new"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, false, false},
+		{"missing directory", func(t *testing.T, dir string) string { return filepath.Join(dir, "missing", "status.json") }, true, false},
+		{"path is a directory", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "status.json")
+			if err := os.Mkdir(p, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, true, false},
+		{"read-only directory", func(t *testing.T, dir string) string {
+			ro := filepath.Join(dir, "ro")
+			if err := os.Mkdir(ro, 0o500); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(ro, 0o700) })
+			return filepath.Join(ro, "status.json")
+		}, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if tt.noRoot && (!permsMatter || os.Getuid() == 0) {
+				t.Skip("mode bits do not stop this user writing")
+			}
+			dir := t.TempDir()
+			path := tt.setup(t, dir)
+			const data = `{"state":"running"}`
+			err := WritePrivateFile(path, []byte(data))
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "writing "+path) {
+					t.Fatalf("WritePrivateFile = %v, want an error naming %s", err, path)
+				}
+				if b, err := os.ReadFile(path); err == nil {
+					t.Errorf("after the failure the path holds %q", b)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("WritePrivateFile = %v", err)
+			}
+			if b, err := os.ReadFile(path); err != nil || string(b) != data {
+				t.Errorf("file holds %q, %v; want %q", b, err, data)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+				t.Errorf("directory holds %v, want only the file", ents)
+			}
+		})
+	}
+}
+
+// TestPrivateModes pins the modes that keep tokens from other users: a
+// file is 0600 even where one readable by others stood before, and a new
+// token directory, with any directory made on the way to it, is 0700.
+func TestPrivateModes(t *testing.T) {
+	t.Parallel()
+	if !permsMatter {
+		t.Skip("mode bits do not show access here")
+	}
+	for _, w := range privateWriters {
+		for _, before := range []fs.FileMode{0, 0o644, 0o666} {
+			t.Run(fmt.Sprintf("%s over %#o", w.name, before), func(t *testing.T) {
+				t.Parallel()
+				path := filepath.Join(t.TempDir(), "token")
+				if before != 0 {
+					if err := os.WriteFile(path, []byte("old"), before); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Chmod(path, before); err != nil { // past the umask
+						t.Fatal(err)
+					}
+				}
+				if err := w.write(path, "hf_new"); err != nil {
+					t.Fatal(err)
+				}
+				fi, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Mode() != 0o600 {
+					t.Errorf("mode %v, want -rw-------", fi.Mode())
+				}
+			})
+		}
+	}
+	t.Run("EnsureDir", func(t *testing.T) {
+		t.Parallel()
+		base := t.TempDir()
+		if err := EnsureDir(filepath.Join(base, "a", "b")); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{filepath.Join(base, "a"), filepath.Join(base, "a", "b")} {
+			fi, err := os.Lstat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode() != fs.ModeDir|0o700 {
+				t.Errorf("%s has mode %v, want drwx------", p, fi.Mode())
+			}
+		}
+	})
+}
