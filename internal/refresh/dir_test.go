@@ -1,8 +1,10 @@
 package refresh
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -290,4 +292,154 @@ func TestLock(t *testing.T) {
 		t.Fatalf("TryLock after Release: %v", err)
 	}
 	l2.Release()
+}
+
+// TestLoadRefusesImplausibleTokens: Load serves a token file only if it
+// holds one word of printable ASCII of at most 8 KiB, the edges included,
+// so that a damaged or planted file is never sent as a token.
+func TestLoadRefusesImplausibleTokens(t *testing.T) {
+	t.Parallel()
+	const limit = 8 << 10
+	tests := []struct {
+		name, contents string
+		want           bool
+	}{
+		{"a token", "hf_abc-DEF.123", true},
+		{"the lowest printable byte", "hf_!", true},
+		{"the highest printable byte", "hf_~", true},
+		{"at the size limit", "hf_" + strings.Repeat("x", limit-3), true},
+		{"empty", "", false},
+		{"a space", "hf_a b", false},
+		{"a leading space", " hf_ab", false},
+		{"a tab", "hf_a\tb", false},
+		{"a newline", "hf_ab\n", false},
+		{"a NUL", "hf_a\x00b", false},
+		{"a DEL", "hf_a\x7fb", false},
+		{"a byte past ASCII", "hf_a\x80b", false},
+		{"UTF-8", "hf_é", false},
+		{"one byte over the size limit", "hf_" + strings.Repeat("x", limit-2), false},
+	}
+	rs := resources(t, "acme/a")
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := openTemp(t)
+			if err := os.WriteFile(d.File("acme/a"), []byte(tt.contents), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			st := &Status{Tokens: []TokenStatus{{Resource: "acme/a", File: d.File("acme/a"), ExpiresAt: exp}}}
+			st.SetOwner(jobA)
+			if err := d.WriteStatus(st); err != nil {
+				t.Fatal(err)
+			}
+			got := d.Load(rs, jobA)
+			switch {
+			case !tt.want && len(got) != 0:
+				t.Errorf("Load served %d bytes %.20q…", len(got[0].AccessToken), got[0].AccessToken)
+			case tt.want && (len(got) != 1 || got[0].AccessToken != tt.contents):
+				t.Errorf("Load = %d tokens, want the file's token", len(got))
+			}
+		})
+	}
+}
+
+// TestReadSmallRefusesOversizedFiles: a status or token file larger than
+// any the directory writes is an error, never read in part; one at the
+// limit is read whole.
+func TestReadSmallRefusesOversizedFiles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		size    int
+		wantErr bool
+	}{
+		{0, false},
+		{maxFile - 1, false},
+		{maxFile, false},
+		{maxFile + 1, true},
+		{2 * maxFile, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.size), func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "f")
+			want := make([]byte, tt.size)
+			for i := range want {
+				want[i] = byte('a' + i%26)
+			}
+			if err := os.WriteFile(path, want, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b, err := readSmall(path)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "larger than 64 KiB") {
+					t.Fatalf("readSmall of %d bytes = %d bytes, %v; want an error", tt.size, len(b), err)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(b, want) {
+				t.Fatalf("readSmall of %d bytes = %d bytes, %v; want the whole file", tt.size, len(b), err)
+			}
+		})
+	}
+	// Through ReadStatus: a valid status padded past the limit is refused,
+	// not cut back to the valid part.
+	d := openTemp(t)
+	const status = `{"state":"running","tokens":[]}`
+	for _, size := range []int{maxFile, maxFile + 1} {
+		padded := status + strings.Repeat(" ", size-len(status))
+		if err := os.WriteFile(filepath.Join(d.Path, StatusFile), []byte(padded), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := d.ReadStatus()
+		if wantErr := size > maxFile; (err != nil) != wantErr {
+			t.Errorf("ReadStatus of %d bytes = %v, want an error: %v", size, err, wantErr)
+		}
+	}
+}
+
+// TestLoadFindsTokensInAnyOrder: the status file's order of resources need
+// not be the order asked for, and a resource listed twice is served once.
+func TestLoadFindsTokensInAnyOrder(t *testing.T) {
+	t.Parallel()
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		listed []string // the status file's tokens, in its order
+		ask    []string
+	}{
+		{"the same order", []string{"acme/a", "acme/b", "acme/c"}, []string{"acme/a", "acme/b", "acme/c"}},
+		{"reversed", []string{"acme/c", "acme/b", "acme/a"}, []string{"acme/a", "acme/b", "acme/c"}},
+		{"shuffled", []string{"acme/b", "acme/c", "acme/a"}, []string{"acme/c", "acme/a", "acme/b"}},
+		{"a subset", []string{"acme/c", "acme/b", "acme/a"}, []string{"acme/a"}},
+		{"listed twice", []string{"acme/b", "acme/a", "acme/a"}, []string{"acme/a", "acme/b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := openTemp(t)
+			st := &Status{}
+			for _, name := range tt.listed {
+				if err := d.WriteToken(name, "hf_"+strings.TrimPrefix(name, "acme/")); err != nil {
+					t.Fatal(err)
+				}
+				st.Tokens = append(st.Tokens, TokenStatus{Resource: name, File: d.File(name), ExpiresAt: exp})
+			}
+			st.SetOwner(jobA)
+			if err := d.WriteStatus(st); err != nil {
+				t.Fatal(err)
+			}
+			got := d.Load(resources(t, tt.ask...), jobA)
+			var names []string
+			for _, tok := range got {
+				names = append(names, tok.Resource)
+				if tok.AccessToken != "hf_"+strings.TrimPrefix(tok.Resource, "acme/") {
+					t.Errorf("%s got the token %q", tok.Resource, tok.AccessToken)
+				}
+			}
+			if strings.Join(names, " ") != strings.Join(tt.ask, " ") {
+				t.Errorf("Load of %v from a status listing %v = %v", tt.ask, tt.listed, names)
+			}
+		})
+	}
 }
