@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -239,5 +240,70 @@ func TestKeeperRetries(t *testing.T) {
 	f.k.Stopped()
 	if st, _ := f.dir.ReadStatus(); st.State != StateStopped || !st.NextRefresh.IsZero() {
 		t.Errorf("after Stopped: %+v", st)
+	}
+}
+
+// TestStoppingKeeperLeavesOthersStatus: a keeper marks the status stopped
+// or failed only if it wrote it itself, the same PID and the same owner. A
+// keeper that was replaced (by a second start, by another job in the same
+// directory) must not report its successor stopped.
+func TestStoppingKeeperLeavesOthersStatus(t *testing.T) {
+	t.Parallel()
+	other := jobA
+	other.Job = "GITHUB_RUN_ID=2"
+	tests := []struct {
+		name      string
+		writerPID int
+		writer    Owner
+		noStatus  bool
+		wantMark  bool
+	}{
+		{"its own status", 42, jobA, false, true},
+		{"another PID, the same owner", 43, jobA, false, false},
+		{"the same PID, another owner", 42, other, false, false},
+		{"another PID and another owner", 43, other, false, false},
+		{"no status", 0, Owner{}, true, false},
+	}
+	for _, tt := range tests {
+		for _, stop := range []string{StateStopped, StateFailed} {
+			t.Run(tt.name+"/"+stop, func(t *testing.T) {
+				t.Parallel()
+				d := openTemp(t)
+				next := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+				path := filepath.Join(d.Path, StatusFile)
+				if !tt.noStatus {
+					st := &Status{PID: tt.writerPID, State: StateRunning, NextRefresh: next}
+					st.SetOwner(tt.writer)
+					if err := d.WriteStatus(st); err != nil {
+						t.Fatal(err)
+					}
+				}
+				before, _ := os.ReadFile(path)
+				k := &Keeper{Dir: d, Status: Status{PID: 42}}
+				k.Status.SetOwner(jobA)
+				if stop == StateStopped {
+					k.Stopped()
+				} else {
+					k.setState(StateFailed)
+				}
+				after, err := os.ReadFile(path)
+				if tt.noStatus {
+					if err == nil {
+						t.Errorf("a status file appeared: %s", after)
+					}
+					return
+				}
+				st, err := d.ReadStatus()
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case tt.wantMark && (st.State != stop || !st.NextRefresh.IsZero()):
+					t.Errorf("its own status after stopping: state %q, next refresh %s", st.State, st.NextRefresh)
+				case !tt.wantMark && !bytes.Equal(after, before):
+					t.Errorf("the keeper of PID 42 rewrote another keeper's status to state %q", st.State)
+				}
+			})
+		}
 	}
 }
