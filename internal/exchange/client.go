@@ -178,6 +178,7 @@ type attempts struct {
 	start     time.Time // of the latest attempt
 	status    int       // of the latest answer
 	requestID string    // of the latest answer
+	idToken   string    // what no quoted header may show
 	attempted func()    // called after each attempt
 	phase     phase     // what the loop was doing last
 	body      []byte    // of the final answer, at most maxBody+1 bytes
@@ -231,7 +232,7 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string,
 	if err != nil {
 		return fail(&Error{Problem: "setting up HTTPS", Err: err})
 	}
-	at := attempts{attempted: attempted}
+	at := attempts{attempted: attempted, idToken: idToken}
 	// The body is read inside the retry loop, so that a connection that
 	// breaks mid-body is retried like one that breaks before the headers.
 	// Reading stops at the limit: an enormous answer costs no memory, and
@@ -314,7 +315,7 @@ func (c *Client) retrying(hc *http.Client, at *attempts) *retryablehttp.Client {
 		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 			at.attempted()
 			if resp != nil {
-				at.status, at.requestID = resp.StatusCode, requestID(resp)
+				at.status, at.requestID = resp.StatusCode, requestID(resp, at.idToken)
 			}
 			// After the last attempt, its answer is the error, not a wait.
 			if at.n >= maxAttempts {
@@ -341,8 +342,8 @@ func (c *Client) timeoutProblem(ctx context.Context, u *url.URL, p phase) string
 	return "the caller's deadline passed while " + p.during(u)
 }
 
-func requestID(resp *http.Response) string {
-	return safetext.Snippet(resp.Header.Get("X-Request-Id"), maxSnippet)
+func requestID(resp *http.Response, idToken string) string {
+	return safetext.Snippet(resp.Header.Get("X-Request-Id"), maxSnippet, idToken)
 }
 
 // location is a redirect's target without what could be secret in it.

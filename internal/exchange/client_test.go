@@ -927,13 +927,15 @@ func TestErrorsRedactTheSubjectTokenByValue(t *testing.T) {
 	tests := []struct {
 		name, contentType, body string
 		status                  int
+		requestID               string
 	}{
-		{"OAuth description", "application/json", `{"error":"invalid_grant","error_description":"subject_token ` + subject + ` is not a JWT"}`, 400},
-		{"OAuth code", "application/json", `{"error":"` + subject + `"}`, 400},
-		{"JSON without error", "application/json", `{"subject_token":"` + subject + `"}`, 422},
-		{"plain text", "text/plain", "refused " + subject, 403},
-		{"HTML from a proxy", "text/html", "<p>" + subject + "</p>", 502},
-		{"rate limited", "text/plain", "slow down, " + subject, 429},
+		{"OAuth description", "application/json", `{"error":"invalid_grant","error_description":"subject_token ` + subject + ` is not a JWT"}`, 400, ""},
+		{"OAuth code", "application/json", `{"error":"` + subject + `"}`, 400, ""},
+		{"JSON without error", "application/json", `{"subject_token":"` + subject + `"}`, 422, ""},
+		{"plain text", "text/plain", "refused " + subject, 403, ""},
+		{"HTML from a proxy", "text/html", "<p>" + subject + "</p>", 502, ""},
+		{"rate limited", "text/plain", "slow down, " + subject, 429, ""},
+		{"request ID", "application/json", `{"error":"invalid_grant"}`, 400, "req-" + subject},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -941,6 +943,9 @@ func TestErrorsRedactTheSubjectTokenByValue(t *testing.T) {
 			h := newHub(t, func(w http.ResponseWriter, r *http.Request, _ int32, req request) {
 				if req.SubjectToken != subject {
 					t.Errorf("subject_token = %q, want %q", req.SubjectToken, subject)
+				}
+				if tt.requestID != "" {
+					w.Header().Set("X-Request-Id", tt.requestID)
 				}
 				reply(w, tt.status, tt.body, "Content-Type", tt.contentType)
 			})
