@@ -26,9 +26,9 @@ It takes the token from the token directory when 'hf-oidc refresh' or
 exchanges one itself and keeps it in the directory for the next call. The
 default directory is the job's own; a token cached by another job, or for
 another Hub, is never handed out. In GitHub Actions each token is masked (on
-stderr, which git shows in the step's log) before git gets it. After git reports the token rejected
-(erase), the next get exchanges a new one. store does nothing. The token is
-written to git on stdout, and nowhere else.
+stderr, which git shows in the step's log) before git gets it. After git
+reports the token rejected (erase), the next get exchanges a new one. store
+does nothing. The token is written to git on stdout, and nowhere else.
 
 --git on exchange, exec and refresh configures git to use it; by hand:
   git config --global credential.https://huggingface.co.helper \
