@@ -387,3 +387,122 @@ func TestPlainHTTPOnlyToLoopback(t *testing.T) {
 		})
 	}
 }
+
+// closeRecorder is a request body that remembers being closed.
+type closeRecorder struct {
+	io.Reader
+	closed atomic.Bool
+}
+
+func (c *closeRecorder) Close() error {
+	c.closed.Store(true)
+	return nil
+}
+
+// TestRefusedRequestClosesBody: a RoundTripper must close the body even
+// when it refuses the request, or a caller's body (an exchange's ID
+// token, a pipe) is left open; a request with no body is refused too.
+func TestRefusedRequestClosesBody(t *testing.T) {
+	t.Parallel()
+	c, err := New(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		body *closeRecorder
+	}{
+		{"with a body", &closeRecorder{Reader: strings.NewReader(`{"subject_token":"x"}`)}},
+		{"without a body", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := http.NewRequest(http.MethodPost, "http://huggingface.co/oauth/token", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.body != nil {
+				r.Body = tt.body
+			}
+			resp, err := c.Transport.RoundTrip(r)
+			if resp != nil {
+				resp.Body.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "only over https") {
+				t.Fatalf("RoundTrip = %v, want a refusal", err)
+			}
+			if tt.body != nil && !tt.body.closed.Load() {
+				t.Error("the refused request's body was left open")
+			}
+		})
+	}
+}
+
+// TestIdleConnectionsExpire: idle connections, to https and to loopback
+// alike, are closed after 90 seconds rather than kept for ever.
+func TestIdleConnectionsExpire(t *testing.T) {
+	t.Parallel()
+	c, err := New(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := c.Transport.(*schemeGuard)
+	if !ok {
+		t.Fatalf("transport is %T, want *schemeGuard", c.Transport)
+	}
+	tests := []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"https", g.next},
+		{"plain http to loopback", g.plain},
+	}
+	for _, tt := range tests {
+		ht, ok := tt.rt.(*http.Transport)
+		if !ok {
+			t.Fatalf("%s: transport is %T, want *http.Transport", tt.name, tt.rt)
+		}
+		if ht.IdleConnTimeout != 90*time.Second {
+			t.Errorf("%s: IdleConnTimeout = %v, want 90s", tt.name, ht.IdleConnTimeout)
+		}
+	}
+}
+
+// TestSchemeGuardRoutesByScheme: plain http, once allowed, goes only
+// through the transport that has no proxy and dials nothing but loopback;
+// https goes through the other, which may use a proxy and any address.
+func TestSchemeGuardRoutesByScheme(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, url, want string
+	}{
+		{"plain http to loopback", "http://127.0.0.1:8080/oauth/token", "plain"},
+		{"plain http to localhost", "http://localhost:8080/oauth/token", "plain"},
+		{"https to a remote host", "https://huggingface.co/oauth/token", "next"},
+		{"https to loopback", "https://127.0.0.1:8443/oauth/token", "next"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			record := func(name string) http.RoundTripper {
+				return roundTripFunc(func(*http.Request) (*http.Response, error) {
+					got = append(got, name)
+					return nil, errors.New("recorded")
+				})
+			}
+			g := &schemeGuard{next: record("next"), plain: record("plain")}
+			r, err := http.NewRequest(http.MethodGet, tt.url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := g.RoundTrip(r); err == nil || err.Error() != "recorded" {
+				t.Fatalf("RoundTrip = %v, want it passed on", err)
+			}
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("went through %v, want [%s]", got, tt.want)
+			}
+		})
+	}
+}
