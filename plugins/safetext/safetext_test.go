@@ -254,3 +254,70 @@ func isCredential(s string) bool {
 	}
 	return true
 }
+
+// TestShellWordEdgesOfTheAlphabet: the first and last letters and the
+// first digit are plain word characters, so a word made of them, or
+// starting or ending with them, is printed unquoted; the characters just
+// outside each range are not.
+func TestShellWordEdgesOfTheAlphabet(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"a", "a"},
+		{"z", "z"},
+		{"A", "A"},
+		{"Z", "Z"},
+		{"0", "0"},
+		{"9", "9"},
+		{"azAZ09", "azAZ09"},
+		{"`", "'`'"},
+		{"{", "'{'"},
+		{"[", "'['"},
+		{"/", "/"},
+		{";", "';'"},
+	}
+	for _, tt := range tests {
+		if got := ShellWord(tt.in); got != tt.want {
+			t.Errorf("ShellWord(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestRedactSecretOfMinimumLength: a secret of exactly MinSecret bytes is a
+// credential, and is redacted; one byte shorter is left alone.
+func TestRedactSecretOfMinimumLength(t *testing.T) {
+	t.Parallel()
+	exact := strings.Repeat("k", MinSecret)
+	short := exact[1:]
+	tests := []struct {
+		name, in, secret, want string
+	}{
+		{"exactly MinSecret bytes", "key=" + exact + ";", exact, "key=" + Marker + ";"},
+		{"one byte short", "key=" + short + ";", short, "key=" + short + ";"},
+	}
+	for _, tt := range tests {
+		if got := Redact(tt.in, tt.secret); got != tt.want {
+			t.Errorf("%s: Redact(%q, %q) = %q, want %q", tt.name, tt.in, tt.secret, got, tt.want)
+		}
+	}
+}
+
+// TestClipNamedEscapes: each control character with a short Go escape is
+// shown by it, the first of the list (\a) included, not as a hex escape.
+func TestClipNamedEscapes(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"\a", `\a`},
+		{"\b", `\b`},
+		{"\f", `\f`},
+		{"\n", `\n`},
+		{"\r", `\r`},
+		{"\t", `\t`},
+		{"\v", `\v`},
+		{"x\ay", `x\ay`},
+	}
+	for _, tt := range tests {
+		if got := Clip(tt.in, 10); got != tt.want {
+			t.Errorf("Clip(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
