@@ -259,3 +259,68 @@ func FuzzBackoff(f *testing.F) {
 		}
 	})
 }
+
+// TestBackoffAtTheEdges: the bounds Backoff promises hold where its
+// arithmetic is tight: a zero or odd span, a ceiling of exactly half the
+// cap, a cap too large to double, a Retry-After with no room left above
+// it. Each case runs many draws: the wait is random.
+func TestBackoffAtTheEdges(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const maxD = time.Duration(math.MaxInt64)
+	half := (maxD - 1) / 2 // half + (half+1) == math.MaxInt64
+	tests := []struct {
+		name     string
+		lo, hi   time.Duration
+		attempt  int
+		resp     *http.Response
+		min, max time.Duration
+		distinct int // at least this many different waits over the draws
+	}{
+		{"Retry-After 0 with no minimum waits 0", 0, time.Second, 0, answer(429, "Retry-After", "0"), 0, 0, 1},
+		{"Retry-After 0 with the largest minimum", maxD, maxD, 0, answer(503, "Retry-After", "0"), 0, maxD, 1},
+		{"Retry-After with just room for the spread is still spread", maxD - time.Second - 1, maxD, 0, answer(429, "Retry-After", "1"), time.Second, maxD, 2},
+		{"uncapped first retry waits at most twice the minimum", MinWait, maxD, 0, nil, MinWait, 2 * MinWait, 2},
+		{"ceiling at half an odd cap doubles, not jumps to the cap", 1, 3, 0, nil, 1, 2, 2},
+		{"span of one reaches both ends", 1, 2, 0, nil, 1, 2, 2},
+		{"span of one summing to MaxInt64 reaches both ends", half, half + 1, 0, nil, half, half + 1, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			seen := map[time.Duration]bool{}
+			for range 500 {
+				got := Backoff(tt.lo, tt.hi, tt.attempt, tt.resp, now)
+				if got < tt.min || got > tt.max {
+					t.Fatalf("Backoff(%v, %v, %d) = %v, want within [%v, %v]", tt.lo, tt.hi, tt.attempt, got, tt.min, tt.max)
+				}
+				seen[got] = true
+			}
+			if len(seen) < tt.distinct {
+				t.Errorf("only %d distinct waits in [%v, %v], want at least %d", len(seen), tt.min, tt.max, tt.distinct)
+			}
+		})
+	}
+}
+
+// TestCheckDistantDeadline: a Retry-After that falls before the caller's
+// deadline is waited for, even when both lie further off than a
+// time.Duration can count (both then read as the largest Duration).
+func TestCheckDistantDeadline(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	far, cancel := context.WithDeadline(context.Background(), time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC))
+	t.Cleanup(cancel)
+	tests := []struct {
+		name string
+		resp *http.Response
+	}{
+		{"Retry-After date centuries away", answer(503, "Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")},
+		{"largest Retry-After in seconds", answer(429, "Retry-After", "99999999999999999999")},
+	}
+	for _, tt := range tests {
+		if got, err := Check(far, tt.resp, nil, now); !got || err != nil {
+			t.Errorf("%s: Check = %v, %v; want true, nil", tt.name, got, err)
+		}
+	}
+}
