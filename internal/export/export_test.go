@@ -179,6 +179,7 @@ func TestDotenvQuote(t *testing.T) {
 		{in: "/tmp/hf-oidc-1/acme_m.token", want: "/tmp/hf-oidc-1/acme_m.token"},
 		{in: "a=b,c+d@e%f:g", want: "a=b,c+d@e%f:g"},
 		{in: "", want: ""},
+		{in: "azAZ09", want: "azAZ09"},
 		{in: "/Users/Jane Doe/tok", want: "'/Users/Jane Doe/tok'"},
 		{in: "$HOME", want: "'$HOME'"},
 		{in: "${HOME}", err: true},
@@ -416,4 +417,36 @@ func TestClearStaleTokens(t *testing.T) {
 			t.Errorf("Export = %v, wrote %q; want a refusal and nothing written", err, b.String())
 		}
 	})
+}
+
+// TestShellUnsetsOnlyWhatItClears: the shell exporter writes an unset line
+// only for stale names it was given; with none it writes no "unset" at
+// all, which some shells reject without an operand.
+func TestShellUnsetsOnlyWhatItClears(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		clear []string
+		want  string
+	}{
+		{"nothing to clear", nil, ""},
+		{"empty list", []string{}, ""},
+		{"stale names", []string{"OLD_A", "OLD_B"}, "unset OLD_A OLD_B\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b bytes.Buffer
+			if err := (Shell{W: &b, Clear: tt.clear}).Export(trickyEntries([]string{"hf_a"})); err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			if i := strings.Index(b.String(), "unset"); i >= 0 {
+				got = b.String()[i:]
+			}
+			if got != tt.want {
+				t.Errorf("unset part %q, want %q (output %q)", got, tt.want, b.String())
+			}
+		})
+	}
 }

@@ -206,6 +206,16 @@ func TestGitHubFailures(t *testing.T) {
 			touched: true,
 		},
 		{
+			name: "GITHUB_STEP_SUMMARY file missing",
+			setup: func(r *runner, g *GitHub) {
+				r.env["GITHUB_STEP_SUMMARY"] = filepath.Join(t.TempDir(), "gone")
+			},
+			want:    "opening $GITHUB_STEP_SUMMARY: ",
+			values:  []string{"hf_a"},
+			stdout:  true,
+			touched: true,
+		},
+		{
 			name:   "delimiter in every attempt",
 			setup:  func(r *runner, g *GitHub) { g.Rand = zeros{} },
 			values: []string{collide},
@@ -382,5 +392,34 @@ func TestDelimiterIsRandom(t *testing.T) {
 	}
 	if raw, err := hex.DecodeString(strings.TrimPrefix(da, delimiterPrefix)); err != nil || len(raw) != 16 {
 		t.Errorf("delimiter %q does not end in 16 random bytes", da)
+	}
+}
+
+// TestAppendFileReportsFailedWrite: a runner file that opens but cannot
+// take the bytes (a full disk) is an error, not a silently lost variable.
+func TestAppendFileReportsFailedWrite(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, path, want string
+	}{
+		{"missing file", filepath.Join(t.TempDir(), "gone"), "opening $GITHUB_OUTPUT: "},
+		{"full disk", "/dev/full", "appending to $GITHUB_OUTPUT: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if tt.path == "/dev/full" {
+				if _, err := os.Stat(tt.path); err != nil {
+					t.Skip("no /dev/full here")
+				}
+			}
+			err := appendFile("GITHUB_OUTPUT", tt.path, []byte("NAME=hf_secret\n"))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("appendFile = %v, want an error containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hf_secret") {
+				t.Errorf("error holds the token: %v", err)
+			}
+		})
 	}
 }

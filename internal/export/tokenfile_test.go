@@ -370,3 +370,46 @@ func TestPrivateModes(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteSyncedReportsFailedWrite: a token file whose bytes did not all
+// reach the file is an error, whatever the sync and close that follow
+// say, so that WriteTokenFile never renames a short file into place.
+func TestWriteSyncedReportsFailedWrite(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		readOnly bool
+		wantErr  bool
+	}{
+		{"write refused", true, true},
+		{"write accepted", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "token")
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			flag := os.O_WRONLY
+			if tt.readOnly {
+				flag = os.O_RDONLY
+			}
+			f, err := os.OpenFile(path, flag, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = writeSynced(f, []byte("hf_secret"))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("writeSynced = %v, want an error: %t", err, tt.wantErr)
+			}
+			b, rerr := os.ReadFile(path)
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			if want := map[bool]string{false: "hf_secret", true: ""}[tt.wantErr]; string(b) != want {
+				t.Errorf("file holds %q, want %q", b, want)
+			}
+		})
+	}
+}
