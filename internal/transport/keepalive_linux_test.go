@@ -3,7 +3,6 @@ package transport
 import (
 	"context"
 	"net"
-	"net/http"
 	"syscall"
 	"testing"
 )
@@ -13,14 +12,6 @@ import (
 // middlebox that vanished is noticed rather than waited on for ever.
 func TestDialKeepAlive(t *testing.T) {
 	t.Parallel()
-	c, err := New(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, ok := c.Transport.(*schemeGuard)
-	if !ok {
-		t.Fatalf("transport is %T, want *schemeGuard", c.Transport)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -35,21 +26,10 @@ func TestDialKeepAlive(t *testing.T) {
 			conn.Close()
 		}
 	}()
-	tests := []struct {
-		name string
-		rt   http.RoundTripper
-	}{
-		{"https", g.next},
-		{"plain http to loopback", g.plain},
-	}
-	for _, tt := range tests {
-		ht, ok := tt.rt.(*http.Transport)
-		if !ok {
-			t.Fatalf("%s: transport is %T, want *http.Transport", tt.name, tt.rt)
-		}
+	for name, ht := range newTransports(t) {
 		conn, err := ht.DialContext(context.Background(), "tcp", ln.Addr().String())
 		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		sc, err := conn.(*net.TCPConn).SyscallConn()
 		if err != nil {
@@ -60,11 +40,11 @@ func TestDialKeepAlive(t *testing.T) {
 		if err := sc.Control(func(fd uintptr) {
 			idle, gerr = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE)
 		}); err != nil || gerr != nil {
-			t.Fatalf("%s: reading TCP_KEEPIDLE: %v, %v", tt.name, err, gerr)
+			t.Fatalf("%s: reading TCP_KEEPIDLE: %v, %v", name, err, gerr)
 		}
 		conn.Close()
 		if idle != 30 {
-			t.Errorf("%s: keep-alive idle time %ds, want 30s", tt.name, idle)
+			t.Errorf("%s: keep-alive idle time %ds, want 30s", name, idle)
 		}
 	}
 }

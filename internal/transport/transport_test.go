@@ -443,6 +443,17 @@ func TestRefusedRequestClosesBody(t *testing.T) {
 // alike, are closed after 90 seconds rather than kept for ever.
 func TestIdleConnectionsExpire(t *testing.T) {
 	t.Parallel()
+	for name, ht := range newTransports(t) {
+		if ht.IdleConnTimeout != 90*time.Second {
+			t.Errorf("%s: IdleConnTimeout = %v, want 90s", name, ht.IdleConnTimeout)
+		}
+	}
+}
+
+// newTransports are the two transports of a New client, by what they
+// carry: https, and plain http to loopback.
+func newTransports(t *testing.T) map[string]*http.Transport {
+	t.Helper()
 	c, err := New(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -451,22 +462,15 @@ func TestIdleConnectionsExpire(t *testing.T) {
 	if !ok {
 		t.Fatalf("transport is %T, want *schemeGuard", c.Transport)
 	}
-	tests := []struct {
-		name string
-		rt   http.RoundTripper
-	}{
-		{"https", g.next},
-		{"plain http to loopback", g.plain},
-	}
-	for _, tt := range tests {
-		ht, ok := tt.rt.(*http.Transport)
+	out := map[string]*http.Transport{}
+	for name, rt := range map[string]http.RoundTripper{"https": g.next, "plain http to loopback": g.plain} {
+		ht, ok := rt.(*http.Transport)
 		if !ok {
-			t.Fatalf("%s: transport is %T, want *http.Transport", tt.name, tt.rt)
+			t.Fatalf("%s: transport is %T, want *http.Transport", name, rt)
 		}
-		if ht.IdleConnTimeout != 90*time.Second {
-			t.Errorf("%s: IdleConnTimeout = %v, want 90s", tt.name, ht.IdleConnTimeout)
-		}
+		out[name] = ht
 	}
+	return out
 }
 
 // TestSchemeGuardRoutesByScheme: plain http, once allowed, goes only

@@ -140,20 +140,28 @@ func TestBackoff(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			seen := map[time.Duration]bool{}
-			for range 500 {
-				got := Backoff(tt.lo, tt.hi, tt.attempt, tt.resp, now)
-				if got < tt.min || got > tt.max {
-					t.Fatalf("Backoff = %v, want within [%v, %v]", got, tt.min, tt.max)
-				}
-				seen[got] = true
-			}
+			seen := sampleBackoff(t, tt.lo, tt.hi, tt.attempt, tt.resp, now, tt.min, tt.max)
 			// Full jitter: a range is actually spread over, not one point.
 			if tt.max-tt.min > time.Millisecond && len(seen) < 100 {
 				t.Errorf("only %d distinct waits in [%v, %v]", len(seen), tt.min, tt.max)
 			}
 		})
 	}
+}
+
+// sampleBackoff calls Backoff 500 times, fails on a wait outside
+// [min, max], and returns the distinct waits seen.
+func sampleBackoff(t *testing.T, lo, hi time.Duration, attempt int, resp *http.Response, now time.Time, min, max time.Duration) map[time.Duration]bool {
+	t.Helper()
+	seen := map[time.Duration]bool{}
+	for range 500 {
+		got := Backoff(lo, hi, attempt, resp, now)
+		if got < min || got > max {
+			t.Fatalf("Backoff(%v, %v, %d) = %v, want within [%v, %v]", lo, hi, attempt, got, min, max)
+		}
+		seen[got] = true
+	}
+	return seen
 }
 
 func TestCheck(t *testing.T) {
@@ -288,14 +296,7 @@ func TestBackoffAtTheEdges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			seen := map[time.Duration]bool{}
-			for range 500 {
-				got := Backoff(tt.lo, tt.hi, tt.attempt, tt.resp, now)
-				if got < tt.min || got > tt.max {
-					t.Fatalf("Backoff(%v, %v, %d) = %v, want within [%v, %v]", tt.lo, tt.hi, tt.attempt, got, tt.min, tt.max)
-				}
-				seen[got] = true
-			}
+			seen := sampleBackoff(t, tt.lo, tt.hi, tt.attempt, tt.resp, now, tt.min, tt.max)
 			if len(seen) < tt.distinct {
 				t.Errorf("only %d distinct waits in [%v, %v], want at least %d", len(seen), tt.min, tt.max, tt.distinct)
 			}
