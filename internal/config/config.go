@@ -24,9 +24,9 @@ type Var struct {
 	Help      string // one line, Markdown
 }
 
-// Vars is every variable hf-oidc reads. The README's tables are generated
-// from it (see the test), so a new variable is documented the moment it is
-// read.
+// Vars is every variable hf-oidc reads. The tables of
+// docs/configuration.md are generated from it (see the test), so a new
+// variable is documented the moment it is read.
 var Vars = []Var{
 	{Name: "HF_OIDC_RESOURCES", Flag: "resource", Default: "none: required",
 		Help: "resources as the Hub names them (`ns/name`, `datasets/ns/name`, `spaces/ns/name`, `kernels/ns/name`, `username`), each optionally `=ENV_NAME`; split on commas or newlines; the flag is repeatable"},
@@ -367,8 +367,9 @@ func IsUsage(err error) bool {
 	return errors.As(err, &u)
 }
 
-// MarkdownTable renders Vars as the README's tables: the settings users
-// give (ci false), or the variables hf-oidc reads from the CI (ci true).
+// MarkdownTable renders Vars as docs/configuration.md's tables: the
+// settings users give (ci false), or the variables hf-oidc reads from the CI
+// (ci true).
 func MarkdownTable(ci bool) string {
 	var b strings.Builder
 	if ci {

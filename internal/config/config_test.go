@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// The README's tables are generated from Vars: run with UPDATE_README=1 to
-// rewrite them after changing Vars.
-func TestReadmeTables(t *testing.T) {
-	const path = "../../README.md"
+// docs/configuration.md's tables are generated from Vars: run with
+// UPDATE_DOCS=1 to rewrite them after changing Vars.
+func TestConfigurationDocTables(t *testing.T) {
+	const path = "../../docs/configuration.md"
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -24,19 +24,19 @@ func TestReadmeTables(t *testing.T) {
 	}{{"config", false}, {"ci-vars", true}} {
 		re := regexp.MustCompile(`(?s)(<!-- ` + section.name + `:begin[^>]*-->\n).*?(<!-- ` + section.name + `:end -->)`)
 		if !re.MatchString(readme) {
-			t.Fatalf("README.md has no <!-- %s:begin --> … <!-- %s:end --> section", section.name, section.name)
+			t.Fatalf("docs/configuration.md has no <!-- %s:begin --> … <!-- %s:end --> section", section.name, section.name)
 		}
 		want := MarkdownTable(section.ci)
 		got := re.FindStringSubmatch(readme)[0]
 		if !strings.Contains(got, want) {
-			if os.Getenv("UPDATE_README") == "1" {
+			if os.Getenv("UPDATE_DOCS") == "1" {
 				readme = re.ReplaceAllString(readme, "${1}"+strings.ReplaceAll(want, "$", "$$")+"${2}")
 				continue
 			}
-			t.Errorf("README.md's %s table is out of date with config.Vars; run UPDATE_README=1 go test ./internal/config", section.name)
+			t.Errorf("docs/configuration.md's %s table is out of date with config.Vars; run UPDATE_DOCS=1 go test ./internal/config", section.name)
 		}
 	}
-	if os.Getenv("UPDATE_README") == "1" {
+	if os.Getenv("UPDATE_DOCS") == "1" {
 		if err := os.WriteFile(path, []byte(readme), 0o644); err != nil {
 			t.Fatal(err)
 		}
