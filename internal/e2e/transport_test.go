@@ -178,28 +178,37 @@ func TestTransportSystemRoots(t *testing.T) {
 // transportFront is an https server with a certificate for the IP address
 // 0.0.0.0, which a connection reaches on this machine's loopback but which
 // is not a loopback address: unlike 127.0.0.1, net/http sends it through
-// HTTPS_PROXY unless NO_PROXY says otherwise. It forwards to the sandbox.
-func transportFront(t *testing.T, sb *sandbox.Sandbox) (endpoint, addr, caFile string) {
+// HTTPS_PROXY unless NO_PROXY says otherwise. It forwards to the sandbox,
+// and counts the connections made to it.
+func transportFront(t *testing.T, sb *sandbox.Sandbox) (endpoint, addr, caFile string, conns *atomic.Int32) {
 	t.Helper()
 	target, _ := url.Parse(sb.URL())
 	front := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
 	caFile = selfSigned(t, front, "0.0.0.0")
 	front.EnableHTTP2 = true
 	front.Config.ErrorLog = log.New(io.Discard, "", 0)
+	conns = new(atomic.Int32)
+	front.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
 	front.StartTLS()
 	t.Cleanup(front.Close)
 	_, port, _ := net.SplitHostPort(front.Listener.Addr().String())
-	return "https://0.0.0.0:" + port, front.Listener.Addr().String(), caFile
+	return "https://0.0.0.0:" + port, front.Listener.Addr().String(), caFile, conns
 }
 
 // TestTransportProxy: HTTPS_PROXY carries the exchange (a CONNECT tunnel:
 // the proxy never sees the ID token), NO_PROXY bypasses it, and loopback
-// addresses (here the ID-token endpoint) never go through it.
+// addresses (here the ID-token endpoint) never go through it. The Hub is
+// reached over one connection either way: through a proxy, the connection
+// is not warmed directly beside it.
 func TestTransportProxy(t *testing.T) {
 	t.Parallel()
 	sb := startSandbox(t, sandbox.Config{})
 	resources := transportResources(sb, 3)
-	endpoint, addr, ca := transportFront(t, sb)
+	endpoint, addr, ca, frontConns := transportFront(t, sb)
 	_, port, _ := net.SplitHostPort(addr)
 	proxy, connects := connectProxy(t, map[string]string{"0.0.0.0:" + port: addr})
 	base := append(sb.GitHubEnv(), "HF_ENDPOINT="+endpoint, "SSL_CERT_FILE="+ca, "HTTPS_PROXY="+proxy, "HTTP_PROXY="+proxy)
@@ -214,7 +223,7 @@ func TestTransportProxy(t *testing.T) {
 		{"no_proxy names the host", []string{"no_proxy=0.0.0.0"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := connects.Load()
+			before, beforeFront := connects.Load(), frontConns.Load()
 			tokens, r := transportJSON(t, sb, append(append([]string{}, base...), tc.env...), resources)
 			if r.code != 0 {
 				t.Fatalf("exit %d\n%s", r.code, r.stderr)
@@ -227,6 +236,9 @@ func TestTransportProxy(t *testing.T) {
 			}
 			if n := connects.Load() - before; n != tc.connects {
 				t.Errorf("%d CONNECTs through the proxy, want %d", n, tc.connects)
+			}
+			if n := frontConns.Load() - beforeFront; n != 1 {
+				t.Errorf("%d connections reached the Hub, want 1 for the ID token's %d exchanges", n, len(resources))
 			}
 		})
 	}

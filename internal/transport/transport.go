@@ -66,13 +66,16 @@ func New(getenv func(string) string) (*http.Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+	warm := newWarmer(t)
+	t.DialTLSContext = warm.dialTLS
 	// Plain http, which only loopback hosts may use, goes through a
 	// transport with no proxy that dials nothing but loopback addresses:
 	// "localhost" is resolved, and a resolver may say anything.
 	plain := t.Clone()
 	plain.Proxy = nil
+	plain.DialTLSContext = nil
 	plain.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second, Control: loopbackOnly}).DialContext
-	return &http.Client{Transport: &schemeGuard{next: t, plain: plain}, CheckRedirect: CheckRedirect}, nil
+	return &http.Client{Transport: &schemeGuard{next: t, plain: plain, warm: warm}, CheckRedirect: CheckRedirect}, nil
 }
 
 // readCAFile reads file's certificates as crypto/x509 reads a bundle, and
@@ -98,6 +101,7 @@ func readCAFile(file string) (*x509.CertPool, error) {
 type schemeGuard struct {
 	next  http.RoundTripper // for https
 	plain http.RoundTripper // for http: no proxy, loopback only
+	warm  *warmer           // next's dialer, for Warm
 }
 
 // proxy is http.ProxyFromEnvironment, but never for a loopback host,

@@ -1,0 +1,120 @@
+package transport
+
+import (
+	"context"
+	"encoding/pem"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestWarmReleaseClosesUnclaimed: a warmed connection that no request
+// took is closed at release, not left open for the server to time out;
+// one that a request took stays in the pool for the next.
+func TestWarmReleaseClosesUnclaimed(t *testing.T) {
+	t.Parallel()
+	var opened, closed atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.EnableHTTP2 = true
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			closed.Add(1)
+		}
+	}
+	srv.StartTLS()
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(func(k string) string {
+		if k == CAFileVar {
+			return ca
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(srv.URL)
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d connections opened, %d closed", what, opened.Load(), closed.Load())
+			}
+		}
+	}
+
+	release := Warm(context.Background(), c, u)
+	w := c.Transport.(*schemeGuard).warm
+	w.mu.Lock()
+	wc := w.pending[u.Host]
+	w.mu.Unlock()
+	if wc == nil {
+		t.Fatal("Warm started no connection")
+	}
+	<-wc.done
+	if wc.err != nil {
+		t.Fatal(wc.err)
+	}
+	release()
+	waitFor("released unclaimed", func() bool { return closed.Load() == 1 })
+
+	release = Warm(context.Background(), c, u)
+	resp, err := c.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	release()
+	// Held by the pool, the connection makes the next Warm a no-op.
+	Warm(context.Background(), c, u)()
+	if resp, err = c.Get(srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if o, cl := opened.Load(), closed.Load(); o != 2 || cl != 1 {
+		t.Errorf("after a claimed warm-up and a request: %d connections opened and %d closed, want 2 and 1", o, cl)
+	}
+}
+
+// TestWarmOnlyOwnHTTPS: Warm leaves alone clients that are not New's and
+// URLs that are not https (plain http goes only to loopback, through the
+// other transport).
+func TestWarmOnlyOwnHTTPS(t *testing.T) {
+	t.Parallel()
+	c, err := New(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Transport.(*schemeGuard).warm
+	for _, tc := range []struct {
+		name string
+		c    *http.Client
+		url  string
+	}{
+		{"another client", http.DefaultClient, "https://127.0.0.1:1/"},
+		{"plain http", c, "http://127.0.0.1:1/"},
+		{"refused scheme", c, "ftp://127.0.0.1:1/"},
+	} {
+		u, _ := url.Parse(tc.url)
+		release := Warm(context.Background(), tc.c, u)
+		w.mu.Lock()
+		n := len(w.pending)
+		w.mu.Unlock()
+		release()
+		if n != 0 {
+			t.Errorf("%s: Warm started a connection", tc.name)
+		}
+	}
+}
