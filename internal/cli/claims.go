@@ -41,7 +41,7 @@ var claimsSettings = []string{"HF_OIDC_PROVIDER", "HF_OIDC_AUDIENCE", "HF_OIDC_I
 func runClaims(ctx context.Context, env Env, args []string) error {
 	err := claims(ctx, env, args)
 	if config.IsUsage(err) {
-		fmt.Fprintf(env.Stderr, "hf-oidc claims: %s.\nNext: run 'hf-oidc claims --help' for usage. %s\n", strings.TrimSuffix(err.Error(), "."), diag.AnchorBadInput.See())
+		fmt.Fprintf(env.Stderr, "hf-oidc claims: %s\nNext: run 'hf-oidc claims --help' for usage. %s\n", fullStop(err.Error()), diag.AnchorBadInput.See())
 		return &reportedError{err: err, usage: true}
 	}
 	return err
@@ -91,12 +91,12 @@ type claimsOptions struct {
 
 func parseClaims(env Env, args []string) (*claimsOptions, error) {
 	fs := newFlagSet(env, "claims", "[flags]", claimsAbout)
-	flags := config.BindOnly(fs, claimsSettings...)
+	flags := config.Bind(fs.FlagSet, claimsSettings...)
 	var resources, expect listValue
 	fs.Var(&resources, "resource", "resource `R` whose form to check, as exchange takes it (repeatable; env HF_OIDC_RESOURCES)")
-	fs.Var(&expect, "expect", "the publisher's `FIELDS` as configured on the Hub, such as repository=acme/training,branch=main,workflow=publish.yml (repeatable): each is compared with the token's claims as the Hub does")
+	fs.Var(&expect, "expect", "the publisher's `FIELDS` as configured on the Hub, such as repository=acme/training,branch=main (repeatable): each is compared with the token's claims as the Hub does")
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout, for scripts")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {

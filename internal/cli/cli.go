@@ -4,7 +4,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/transport"
 	"github.com/hf-oidc/hf-oidc/plugins"
 	"github.com/hf-oidc/hf-oidc/plugins/retry"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // Env is everything a command touches outside itself, so that tests run
@@ -77,15 +77,21 @@ func Main(ctx context.Context, env Env, args []string) int {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" {
-		if len(args) > 1 && args[0] == "help" {
-			return Main(ctx, env, []string{args[1], "--help"})
-		}
+	switch {
+	case len(args) == 0:
+		// Usage asked for by mistake is an error: on stderr.
+		usage(env.Stderr)
+		return 2
+	case isHelp(args[0]):
 		usage(env.Stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
+	case args[0] == "help" && len(args) > 1:
+		return Main(ctx, env, []string{args[1], "--help"})
+	case args[0] == "help":
+		usage(env.Stdout)
+		return 0
+	case isVersion(args[0]):
+		return report(env, "version", runVersion(ctx, env, args[1:]))
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
@@ -93,17 +99,39 @@ func Main(ctx context.Context, env Env, args []string) int {
 			return report(env, c.name, err)
 		}
 	}
-	fmt.Fprintf(env.Stderr, "hf-oidc: unknown command %q.\nRun 'hf-oidc --help' for the list of commands.\n", args[0])
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	what := "unknown command " + safetext.Quote(args[0], 40)
+	if strings.HasPrefix(args[0], "-") {
+		what = "unknown flag " + safetext.Quote(args[0], 40) + " before the command: a command's flags go after it, as in 'hf-oidc exchange --resource acme/model'"
+	} else if m := nearest(args[0], names); m != "" {
+		what += fmt.Sprintf("; did you mean %q?", m)
+	}
+	fmt.Fprintf(env.Stderr, "hf-oidc: %s\nNext: run 'hf-oidc --help' for the list of commands. %s\n", fullStop(what), diag.AnchorBadInput.See())
 	return 2
 }
 
+// fullStop ends msg with a full stop, unless it ends with one already or
+// with a question.
+func fullStop(msg string) string {
+	if strings.HasSuffix(msg, ".") || strings.HasSuffix(msg, "?") {
+		return msg
+	}
+	return msg + "."
+}
+
 func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "-help" }
+
+func isVersion(a string) bool { return a == "--version" || a == "-version" || a == "-V" }
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `hf-oidc exchanges a CI job's OpenID Connect ID token for short-lived
 Hugging Face Hub tokens (Trusted Publishers): no stored HF_TOKEN secret.
 
 Usage: hf-oidc <command> [flags]
+       hf-oidc --version
 
 Commands:
 `)
@@ -111,43 +139,9 @@ Commands:
 		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Run 'hf-oidc <command> --help' for a command's flags.
+Run 'hf-oidc <command> --help' (or 'hf-oidc help <command>') for its flags.
 Try it with no CI and no account: hf-oidc demo
 `)
-}
-
-// newFlagSet returns a flag set whose --help prints to stdout and whose
-// errors are returned, not printed.
-func newFlagSet(env Env, name, synopsis, about string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stdout, "Usage: hf-oidc %s %s\n\n%s\n\nFlags:\n", name, synopsis, about)
-		fs.SetOutput(env.Stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	return fs
-}
-
-// errHelp reports that --help was shown: success, nothing more to print.
-var errHelp = errors.New("help shown")
-
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	// The flag package shows the usage on every parse error, on stdout,
-	// where it would pollute --json or eval'd output: show it for --help only.
-	usage := fs.Usage
-	fs.Usage = func() {}
-	err := fs.Parse(args)
-	fs.Usage = usage
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		usage()
-		return errHelp
-	case err != nil:
-		return config.Usagef("%v", err)
-	}
-	return nil
 }
 
 // A reportedError has already been printed in full (for example the
@@ -198,7 +192,7 @@ func report(env Env, cmd string, err error) int {
 		fmt.Fprintf(env.Stderr, "hf-oidc: %v.\nNext: run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file. Try 'hf-oidc demo' to see the whole flow locally. %s\n", err, diag.AnchorNoProvider.See())
 		return 2
 	case config.IsUsage(err):
-		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v.\nNext: run 'hf-oidc %s --help' for usage. %s\n", cmd, strings.TrimSuffix(err.Error(), "."), cmd, diag.AnchorBadInput.See())
+		fmt.Fprintf(env.Stderr, "hf-oidc %s: %s\nNext: run 'hf-oidc %s --help' for usage. %s\n", cmd, fullStop(err.Error()), cmd, diag.AnchorBadInput.See())
 		return 2
 	case errors.As(err, &idErr) && !retry.Untrusted(err) && !errors.As(err, new(*idtoken.ExpiredError)):
 		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\nNext: the %s provider did not hand out an ID token, so nothing was sent to the Hub. Run the job again; if it keeps failing, check the provider's status and that this job may mint ID tokens. %s\n", cmd, err, idErr.provider, diag.AnchorNoIDToken.See())

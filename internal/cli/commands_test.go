@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
 	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
@@ -29,15 +30,16 @@ func TestUsage(t *testing.T) {
 		stderr []string
 	}
 	tests := []tc{
-		{"no command", nil, 2, []string{"Usage: hf-oidc <command>", "Commands:", "git-credential"}, nil},
+		{"no command", nil, 2, nil, []string{"Usage: hf-oidc <command>", "Commands:", "git-credential"}},
 		{"--help", []string{"--help"}, 0, []string{"Usage: hf-oidc <command>", "hf-oidc demo"}, nil},
-		{"help exchange", []string{"help", "exchange"}, 0, []string{"Usage: hf-oidc exchange", "--resource"}, nil},
+		{"help", []string{"help"}, 0, []string{"Usage: hf-oidc <command>", "hf-oidc --version"}, nil},
+		{"help exchange", []string{"help", "exchange"}, 0, []string{"Usage: hf-oidc exchange", "--resource R"}, nil},
 		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`, "hf-oidc --help"}},
 	}
 	for _, c := range allCommands {
 		tests = append(tests,
-			tc{c + " --help", []string{c, "--help"}, 0, []string{"Usage: hf-oidc " + c}, nil},
-			tc{c + " bad flag", []string{c, "--no-such-flag"}, 2, nil, []string{"hf-oidc " + c + ":", "-no-such-flag", "'hf-oidc " + c + " --help'"}},
+			tc{c + " --help", []string{c, "--help"}, 0, []string{"Usage: hf-oidc " + c, "  -h, --help"}, nil},
+			tc{c + " bad flag", []string{c, "--no-such-flag"}, 2, nil, []string{"hf-oidc " + c + ": unknown flag --no-such-flag", "'hf-oidc " + c + " --help'"}},
 		)
 	}
 	for _, tt := range tests {
@@ -46,10 +48,119 @@ func TestUsage(t *testing.T) {
 			r := runMain(t, baseEnv(t), "", tt.args...)
 			r.want(t, tt.code, tt.stdout, tt.stderr)
 			testkit.NoLeak(t, nil, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
-			if tt.code == 2 && tt.stdout == nil && r.stdout != "" {
+			if tt.code == 2 && r.stdout != "" {
 				t.Errorf("bad usage printed on stdout: %q", r.stdout)
 			}
 		})
+	}
+}
+
+// TestFlagMistakes: a mistyped command or flag, or one that belongs to
+// another command, gets a first line that says what was meant, and the
+// link to the entry for bad input.
+func TestFlagMistakes(t *testing.T) {
+	t.Parallel()
+	gitlab := baseEnv(t).with("GITLAB_CI=true")
+	tests := []struct {
+		args  []string
+		first string
+	}{
+		{[]string{"exchang"}, `hf-oidc: unknown command "exchang"; did you mean "exchange"?`},
+		{[]string{"exhcange", "--resource", "acme/model"}, `hf-oidc: unknown command "exhcange"; did you mean "exchange"?`},
+		{[]string{"git-cred", "get"}, `hf-oidc: unknown command "git-cred"; did you mean "git-credential"?`},
+		{[]string{"help", "claim"}, `hf-oidc: unknown command "claim"; did you mean "claims"?`},
+		{[]string{"upload"}, `hf-oidc: unknown command "upload".`},
+		{[]string{"--resource", "acme/model", "exchange"}, `hf-oidc: unknown flag "--resource" before the command: a command's flags go after it, as in 'hf-oidc exchange --resource acme/model'.`},
+		{[]string{"exchange", "--resources", "acme/model"}, "hf-oidc exchange: unknown flag --resources; did you mean --resource?"},
+		{[]string{"exchange", "-resources=acme/model"}, "hf-oidc exchange: unknown flag --resources; did you mean --resource?"},
+		{[]string{"exchange", "--formt", "json"}, "hf-oidc exchange: unknown flag --formt; did you mean --format?"},
+		{[]string{"exchange", "--token-dir", "/tmp/x"}, "hf-oidc exchange: --token-dir applies to exchange only with --git, for the git helper it configures: exchange itself writes no token file (refresh and exec do)."},
+		{[]string{"exchange", "--keeper"}, "hf-oidc exchange: unknown flag --keeper."},
+		{[]string{"refresh", "--deatch"}, "hf-oidc refresh: unknown flag --deatch; did you mean --detach?"},
+		{[]string{"exec", "--format", "json", "--", "true"}, "hf-oidc exec: --format does not apply here: exec hands the tokens to CMD in its environment and token files, and prints none."},
+		{[]string{"git-credential", "--format", "yaml", "get"}, "hf-oidc git-credential: --format does not apply here: git-credential answers git on stdout in git's own format."},
+		{[]string{"pipe", "--resource", "acme/model"}, "hf-oidc pipe: unknown flag --resource: pipe takes no flags."},
+		{[]string{"providers", "--json"}, "hf-oidc providers: unknown flag --json: providers takes no flags."},
+		{[]string{"claims", "--expcet", "repository=acme/x"}, "hf-oidc claims: unknown flag --expcet; did you mean --expect?"},
+		{[]string{"exchange", "--timeout"}, "hf-oidc exchange: --timeout needs a value: --timeout DURATION."},
+		{[]string{"sandbox", "--tls=maybe"}, `hf-oidc sandbox: invalid value "maybe" for --tls: expected true or false.`},
+		{[]string{"sandbox", "--token-lifetime=soon"}, `hf-oidc sandbox: invalid value "soon" for --token-lifetime: expected a duration such as 90s, 10m or 1h.`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := runMain(t, gitlab, "", tt.args...)
+			first, rest, _ := strings.Cut(r.stderr, "\n")
+			if r.code != 2 || first != tt.first || r.stdout != "" {
+				t.Fatalf("exit %d, first line\n  %s\nwant exit 2 and\n  %s\nstdout: %q", r.code, first, tt.first, r.stdout)
+			}
+			if !strings.HasPrefix(rest, "Next: run 'hf-oidc ") || !strings.Contains(rest, diag.AnchorBadInput.See()) {
+				t.Errorf("no Next: line that links %s:\n%s", diag.AnchorBadInput, r.stderr)
+			}
+		})
+	}
+}
+
+// commandFlags are the flags each command shows and takes: its own, and
+// none that do not apply to it.
+var commandFlags = map[string]string{
+	"exchange":       "allow-partial audience endpoint format git id-token-file id-token-var provider refresh-margin resource timeout token-dir",
+	"exec":           "allow-partial audience endpoint git id-token-file id-token-var provider refresh-margin resource timeout token-dir",
+	"refresh":        "allow-partial audience detach endpoint format git id-token-file id-token-var provider refresh-margin resource stop timeout token-dir",
+	"git-credential": "audience endpoint id-token-file id-token-var provider refresh-margin resource timeout token-dir",
+	"pipe":           "",
+	"claims":         "audience expect id-token-file id-token-var json provider resource timeout",
+	"demo":           "resource",
+	"sandbox":        "addr tls token-lifetime trust",
+	"providers":      "",
+	"version":        "",
+}
+
+// TestHelpShowsItsOwnFlags: each command's --help lists exactly its flags,
+// as --name VALUE (never Go's -name string), internal ones hidden.
+func TestHelpShowsItsOwnFlags(t *testing.T) {
+	t.Parallel()
+	flagLine := regexp.MustCompile(`^  --([a-z-]+)( [A-Z]+)?(  |$)`)
+	for _, c := range allCommands {
+		t.Run(c, func(t *testing.T) {
+			t.Parallel()
+			r := runMain(t, baseEnv(t), "", c, "--help")
+			_, list, ok := strings.Cut(r.stdout, "\nFlags:\n")
+			if r.code != 0 || !ok {
+				t.Fatalf("exit %d, no Flags: section:\n%s", r.code, r.stdout)
+			}
+			var got []string
+			for _, line := range strings.Split(strings.TrimSuffix(list, "\n"), "\n") {
+				if m := flagLine.FindStringSubmatch(line); m != nil {
+					got = append(got, m[1])
+					continue
+				}
+				if strings.HasPrefix(strings.TrimSpace(line), "-") && line != "  -h, --help            show this help" && !strings.HasPrefix(line, "  -h, --help ") {
+					t.Errorf("a flag line not in the --name VALUE form: %q", line)
+				}
+				if !strings.HasPrefix(line, "      ") && !strings.HasPrefix(line, "  -h, --help") {
+					t.Errorf("neither a flag nor its usage: %q", line)
+				}
+				if len(line) > 80 {
+					t.Errorf("a line of %d columns: %q", len(line), line)
+				}
+			}
+			if strings.Join(got, " ") != commandFlags[c] {
+				t.Errorf("%s --help lists\n  %s\nwant\n  %s", c, strings.Join(got, " "), commandFlags[c])
+			}
+		})
+	}
+}
+
+// TestVersionFlag: --version and -V print what the version command prints.
+func TestVersionFlag(t *testing.T) {
+	t.Parallel()
+	want := runMain(t, baseEnv(t), "", "version")
+	for _, arg := range []string{"--version", "-V"} {
+		r := runMain(t, baseEnv(t), "", arg)
+		if r.code != 0 || r.stdout != want.stdout || r.stderr != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want %q", arg, r.code, r.stdout, r.stderr, want.stdout)
+		}
 	}
 }
 
@@ -81,7 +192,6 @@ func TestBadInput(t *testing.T) {
 		{"exchange: no id-token permission", none.with("GITHUB_ACTIONS=true", "HF_ENDPOINT="+sb.URL()), []string{"exchange", "--format", "json", "--resource", "acme/model"}, []string{"cannot get an ID token from github", "id-token: write"}},
 		{"exchange: --git without a valid endpoint", gitlab, []string{"exchange", "--git", "--format", "json", "--resource", "acme/model", "--endpoint", "ftp://hub.example"}, []string{"--endpoint"}},
 		{"exec: no command", gitlab, []string{"exec", "--resource", "acme/model"}, []string{"no command given"}},
-		{"exec: a format", gitlab, []string{"exec", "--resource", "acme/model", "--format", "json", "--", "true"}, []string{"--format does not apply to exec"}},
 		{"exec: a command not found", gitlab, []string{"exec", "--resource", "acme/model", "--", "hf-oidc-no-such-command"}, []string{`cannot run "hf-oidc-no-such-command"`}},
 		{"exec: a bad margin", gitlab, []string{"exec", "--resource", "acme/model", "--refresh-margin", "-1m", "--", "true"}, []string{"--refresh-margin"}},
 		{"refresh: an argument", gitlab, []string{"refresh", "--resource", "acme/model", "now"}, []string{`unexpected argument "now"`}},
@@ -271,5 +381,19 @@ func TestSandbox(t *testing.T) {
 			// exchange's stdout is the json format's.
 			testkit.NoLeak(t, nil, map[string]string{"sandbox stderr": r.stderr, "exchange stderr": unmasked(t, nil, ex.stderr)})
 		})
+	}
+}
+
+func TestNearest(t *testing.T) {
+	t.Parallel()
+	cmds := []string{"exchange", "exec", "refresh", "git-credential", "claims", "demo", "sandbox", "providers", "version"}
+	for in, want := range map[string]string{
+		"exchang": "exchange", "exhcange": "exchange", "exchanges": "exchange", "exc": "exec",
+		"ex": "", "refesh": "refresh", "git": "git-credential", "claim": "claims",
+		"upload": "", "sandbx": "sandbox", "provider": "providers", "x": "", "": "",
+	} {
+		if got := nearest(in, cmds); got != want {
+			t.Errorf("nearest(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

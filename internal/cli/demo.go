@@ -30,7 +30,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "demo", "[flags]", demoAbout)
 	var raw listValue
 	fs.Var(&raw, "resource", "resource `R` to exchange for (repeatable; default: "+strings.Join(demoResources, ", ")+")")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if len(raw) == 0 {

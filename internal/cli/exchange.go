@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,16 +18,30 @@ const exchangeAbout = `Mints the CI provider's ID token, exchanges it at the Hub
 (concurrently) and exports one token per resource, plus HF_TOKEN for the
 first. Nothing is exported if any resource fails (unless --allow-partial).
 
+--token-dir and --refresh-margin apply with --git only: they are the
+settings of the git helper it configures.
+
 Examples:
   eval "$(hf-oidc exchange --resource acme/model --format shell)"
   hf-oidc exchange --resource acme/model --resource datasets/acme/data=HF_DATA_TOKEN`
 
 func runExchange(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "exchange", "[flags]", exchangeAbout)
-	flags := config.Bind(fs)
+	// The token files' settings are the git helper's, which --git
+	// configures: exchange itself writes no token file.
+	flags := config.Bind(fs.FlagSet, slices.Concat(config.ExchangeVars, config.FileVars)...)
+	flags.BindFormat()
+	flags.BindAllowPartial()
 	withGit := fs.Bool("git", false, gitFlagUsage)
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
+	}
+	if !*withGit {
+		for _, name := range []string{"token-dir", "refresh-margin"} {
+			if fs.given(name) {
+				return config.Usagef("--%s applies to exchange only with --git, for the git helper it configures: exchange itself writes no token file (refresh and exec do)", name)
+			}
+		}
 	}
 	if fs.NArg() > 0 {
 		return config.Usagef("unexpected argument %q: exchange takes only flags (resources go in --resource)", fs.Arg(0))

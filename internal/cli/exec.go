@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,17 +49,16 @@ func runExec(ctx context.Context, env Env, args []string) error {
 // execCommand is exec up to CMD's exit status.
 func execCommand(ctx context.Context, env Env, args []string) (int, error) {
 	fs := newFlagSet(env, "exec", "[flags] -- CMD [ARGS…]", execAbout)
-	flags := config.Bind(fs)
+	flags := config.Bind(fs.FlagSet, slices.Concat(config.ExchangeVars, config.FileVars)...)
+	flags.BindAllowPartial()
+	fs.notHere("format", "exec hands the tokens to CMD in its environment and token files, and prints none")
 	withGit := fs.Bool("git", false, gitFlagUsage+", for CMD alone (GIT_CONFIG_* variables: no file changes)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return 0, err
 	}
 	argv := fs.Args()
 	if len(argv) == 0 {
 		return 0, config.Usagef("no command given: run hf-oidc exec [flags] -- CMD [ARGS…]")
-	}
-	if f := fs.Lookup("format"); f.Value.String() != f.DefValue {
-		return 0, config.Usagef("--format does not apply to exec, which hands the tokens to CMD in its environment and files")
 	}
 	cfg, err := flags.Load(env.Getenv)
 	if err != nil {

@@ -45,8 +45,9 @@ func runGitCredential(ctx context.Context, env Env, args []string) error {
 		action, args = args[0], args[1:]
 	}
 	fs := newFlagSet(env, "git-credential", "[flags] get|store|erase", gitCredentialAbout)
-	flags := config.Bind(fs)
-	if err := parseFlags(fs, args); err != nil {
+	flags := config.Bind(fs.FlagSet, slices.Concat(config.ExchangeVars, config.FileVars)...)
+	fs.notHere("format", "git-credential answers git on stdout in git's own format")
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	rest := fs.Args()

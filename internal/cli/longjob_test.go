@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func loadConfig(t *testing.T, env map[string]string, args ...string) (*config.Co
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	flags := config.Bind(fs)
+	flags := config.Bind(fs, slices.Concat(config.ExchangeVars, config.FileVars)...)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}

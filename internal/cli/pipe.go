@@ -54,8 +54,9 @@ const (
 
 func runPipe(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "pipe", "", pipeAbout)
-	flags := config.Bind(fs)
-	if err := parseFlags(fs, args); err != nil {
+	// The pipe's settings are its variables: Bitbucket passes no arguments.
+	flags := config.Bind(fs.FlagSet)
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -10,7 +10,7 @@ import (
 
 func runProviders(_ context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "providers", "", "Lists the CI providers compiled in, in the order auto-detection tries them,\nwhether each is detected here, and whether it can mint a fresh ID token\nmid-job (long jobs need that, or an ID token that outlives them).")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)

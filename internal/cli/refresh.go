@@ -50,12 +50,15 @@ const stopWait = 10 * time.Second
 
 func runRefresh(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "refresh", "[flags]", refreshAbout)
-	flags := config.Bind(fs)
+	flags := config.Bind(fs.FlagSet, slices.Concat(config.ExchangeVars, config.FileVars)...)
+	flags.BindFormat()
+	flags.BindAllowPartial()
 	detach := fs.Bool("detach", false, "keep the files fresh from a background process, and return once the first tokens are exported")
 	stop := fs.Bool("stop", false, "stop the keeper of the token directory, and return")
 	withGit := fs.Bool("git", false, gitFlagUsage)
 	keeper := fs.Bool("keeper", false, "internal: the background process that --detach starts")
-	if err := parseFlags(fs, args); err != nil {
+	fs.hide("keeper")
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

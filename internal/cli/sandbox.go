@@ -27,7 +27,7 @@ func runSandbox(ctx context.Context, env Env, args []string) error {
 	useTLS := fs.Bool("tls", false, "serve https (HTTP/2) with a certificate made now, written to a file that SSL_CERT_FILE names")
 	var trust listValue
 	fs.Var(&trust, "trust", "resource `R` whose publisher trusts the sandbox's GitHub claims (repeatable; default: "+strings.Join(demoResources, ", ")+")")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if *lifetime <= 0 {

@@ -31,7 +31,7 @@ func userAgent() string { return "hf-oidc/" + version }
 
 func runVersion(_ context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "version", "", "Prints the version, the commit it was built from, and the Go version.")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "hf-oidc %s (commit %s, %s %s/%s)\n", version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)

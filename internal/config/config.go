@@ -18,6 +18,7 @@ import (
 type Var struct {
 	Name      string // the variable
 	Flag      string // the flag that beats it, without dashes; "" when none
+	Arg       string // what --help calls the flag's value: --provider P
 	Default   string // as shown to users
 	Sensitive bool   // holds a secret: never printed, never accepted as a flag
 	CI        bool   // set by the CI system, not by the user
@@ -28,29 +29,29 @@ type Var struct {
 // docs/configuration.md are generated from it (see the test), so a new
 // variable is documented the moment it is read.
 var Vars = []Var{
-	{Name: "HF_OIDC_RESOURCES", Flag: "resource", Default: "none: required",
+	{Name: "HF_OIDC_RESOURCES", Flag: "resource", Arg: "R", Default: "none: required",
 		Help: "resources as the Hub names them (`ns/name`, `datasets/ns/name`, `spaces/ns/name`, `kernels/ns/name`, `username`), each optionally `=ENV_NAME`; split on commas or newlines; the flag is repeatable"},
-	{Name: "HF_OIDC_PROVIDER", Flag: "provider", Default: "auto",
+	{Name: "HF_OIDC_PROVIDER", Flag: "provider", Arg: "P", Default: "auto",
 		Help: "`auto` or one of the providers listed by `hf-oidc providers`"},
-	{Name: "HF_OIDC_AUDIENCE", Flag: "audience", Default: "https://huggingface.co",
+	{Name: "HF_OIDC_AUDIENCE", Flag: "audience", Arg: "AUD", Default: "https://huggingface.co",
 		Help: "the `aud` the ID token is minted for"},
-	{Name: "HF_ENDPOINT", Flag: "endpoint", Default: "https://huggingface.co",
+	{Name: "HF_ENDPOINT", Flag: "endpoint", Arg: "URL", Default: "https://huggingface.co",
 		Help: "the Hub (the variable huggingface_hub reads too); `https` only, except a loopback address"},
 	{Name: "HF_OIDC_ID_TOKEN", Default: "—", Sensitive: true,
 		Help: "a pre-minted ID token (provider `env`); never a flag, where `ps` would show it"},
-	{Name: "HF_OIDC_ID_TOKEN_FILE", Flag: "id-token-file", Default: "—",
+	{Name: "HF_OIDC_ID_TOKEN_FILE", Flag: "id-token-file", Arg: "FILE", Default: "—",
 		Help: "a file holding a pre-minted ID token (provider `env`)"},
-	{Name: "HF_OIDC_ID_TOKEN_VAR", Flag: "id-token-var", Default: "HF_ID_TOKEN",
+	{Name: "HF_OIDC_ID_TOKEN_VAR", Flag: "id-token-var", Arg: "NAME", Default: "HF_ID_TOKEN",
 		Help: "the variable that holds the ID token of the GitLab job's `id_tokens:` (provider `gitlab`)"},
 	{Name: "HF_OIDC_CIRCLECI_FALLBACK", Default: "none",
 		Help: "`org-token`: when `circleci run oidc get` fails, use `$CIRCLE_OIDC_TOKEN_V2`, whose audience is the organization id; only for a Hub whose audience (`--audience`) is that id"},
 	{Name: "HF_OIDC_BUILDKITE_LIFETIME", Default: "the agent's (5m)",
 		Help: "lifetime of Buildkite ID tokens, such as `10m` (the agent's `--lifetime`)"},
-	{Name: "HF_OIDC_TIMEOUT", Flag: "timeout", Default: "60s",
+	{Name: "HF_OIDC_TIMEOUT", Flag: "timeout", Arg: "DURATION", Default: "60s",
 		Help: "bound on one exchange round, retries included: from 1s to 1h"},
-	{Name: "HF_OIDC_TOKEN_DIR", Flag: "token-dir", Default: "the job's own: hf-oidc-UID-JOBKEY under $RUNNER_TEMP or the system temp dir",
+	{Name: "HF_OIDC_TOKEN_DIR", Flag: "token-dir", Arg: "DIR", Default: "the job's own: hf-oidc-UID-JOBKEY under $RUNNER_TEMP or the system temp dir",
 		Help: "where `refresh`, `exec` and the git helper keep one token file per resource (0600 in a 0700 directory, replaced atomically)"},
-	{Name: "HF_OIDC_REFRESH_MARGIN", Flag: "refresh-margin", Default: "5m",
+	{Name: "HF_OIDC_REFRESH_MARGIN", Flag: "refresh-margin", Arg: "DURATION", Default: "5m",
 		Help: "re-exchange this long before a token expires (`refresh`, `exec`, the git helper)"},
 
 	{Name: "GITHUB_ACTIONS", CI: true, Help: "`true` inside GitHub Actions: selects the `github` provider and format"},
@@ -138,7 +139,16 @@ type Config struct {
 	Getenv func(string) string
 }
 
-// Flags binds the exchange settings to a flag set; Load resolves them.
+// ExchangeVars are the settings of one exchange: every command that
+// exchanges takes their flags. FileVars are those of the commands that keep
+// token files (exec, refresh, git-credential). A test checks that every Var
+// with a flag is in one of them.
+var (
+	ExchangeVars = []string{"HF_OIDC_RESOURCES", "HF_OIDC_PROVIDER", "HF_OIDC_AUDIENCE", "HF_ENDPOINT", "HF_OIDC_ID_TOKEN_FILE", "HF_OIDC_ID_TOKEN_VAR", "HF_OIDC_TIMEOUT"}
+	FileVars     = []string{"HF_OIDC_TOKEN_DIR", "HF_OIDC_REFRESH_MARGIN"}
+)
+
+// Flags binds settings to a flag set; Load resolves them.
 type Flags struct {
 	fs           *flag.FlagSet
 	resources    listFlag
@@ -149,38 +159,62 @@ type Flags struct {
 
 type listFlag []string
 
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+func (l *listFlag) String() string      { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error  { *l = append(*l, v); return nil }
+func (l *listFlag) Placeholder() string { return "R" }
 
-// Bind defines the flags of every settable Var on fs, plus --format and
-// --allow-partial.
-func Bind(fs *flag.FlagSet) *Flags {
-	f := BindOnly(fs)
+// stringFlag is a string flag that names its value in --help.
+type stringFlag struct {
+	p   *string
+	arg string
+}
+
+func (s stringFlag) String() string {
+	if s.p == nil {
+		return ""
+	}
+	return *s.p
+}
+func (s stringFlag) Set(v string) error  { *s.p = v; return nil }
+func (s stringFlag) Placeholder() string { return s.arg }
+
+// Bind defines on fs the flags of the named Vars, and only those: a
+// command takes only the flags that mean something to it. Load still
+// reads every other setting from its variable.
+func Bind(fs *flag.FlagSet, names ...string) *Flags {
+	f := &Flags{fs: fs, str: map[string]*string{}, format: string(FormatAuto)}
+	for _, name := range names {
+		v, ok := Lookup(name)
+		switch {
+		case !ok || v.Flag == "":
+			panic("config.Bind: " + name + " is no variable with a flag")
+		case v.Flag == "resource":
+			fs.Var(&f.resources, v.Flag, "a resource to exchange for, optionally R=ENV_NAME (repeatable; env "+v.Name+")")
+		default:
+			p := new(string)
+			f.str[v.Name] = p
+			usage := plain(v.Help) + " (env " + v.Name + ", default " + v.Default + ")"
+			if v.Default == "—" {
+				usage = plain(v.Help) + " (env " + v.Name + ")"
+			}
+			fs.Var(stringFlag{p, v.Arg}, v.Flag, usage)
+		}
+	}
+	return f
+}
+
+// BindFormat defines --format, for the commands that print tokens.
+func (f *Flags) BindFormat() {
 	names := make([]string, len(Formats))
 	for i, n := range Formats {
 		names[i] = string(n)
 	}
-	fs.StringVar(&f.format, "format", string(FormatAuto), "how to export: "+strings.Join(names, ", ")+"; auto is github inside GitHub Actions, else shell, and never prints a token to a terminal")
-	fs.BoolVar(&f.allowPartial, "allow-partial", false, "export the tokens that were exchanged even if some resources failed")
-	return f
+	f.fs.Var(stringFlag{&f.format, "FORMAT"}, "format", "how to export: "+strings.Join(names, ", ")+"; auto is github inside GitHub Actions, else shell, and never prints a token to a terminal (default auto)")
 }
 
-// BindOnly defines the flags of the named Vars on fs, or of every settable
-// one when none is named; no --format or --allow-partial. The others are
-// still read from the environment by Load.
-func BindOnly(fs *flag.FlagSet, names ...string) *Flags {
-	f := &Flags{fs: fs, str: map[string]*string{}, format: string(FormatAuto)}
-	for _, v := range Vars {
-		switch {
-		case v.Flag == "":
-		case len(names) > 0 && !contains(names, v.Name):
-		case v.Flag == "resource":
-			fs.Var(&f.resources, v.Flag, "resource `R` to exchange for, optionally R=ENV_NAME (repeatable; env "+v.Name+")")
-		default:
-			f.str[v.Name] = fs.String(v.Flag, "", plain(v.Help)+" (env "+v.Name+", default "+v.Default+")")
-		}
-	}
-	return f
+// BindAllowPartial defines --allow-partial.
+func (f *Flags) BindAllowPartial() {
+	f.fs.BoolVar(&f.allowPartial, "allow-partial", false, "export the tokens that were exchanged even if some resources failed")
 }
 
 // Value is a setting as given, trimmed, before any check: its flag if
@@ -350,15 +384,6 @@ func checkLocal(env, source func(string) string, provider string, idToken bool) 
 		return checkIDTokenFile(source("HF_OIDC_ID_TOKEN_FILE"), file)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // IsUsage reports whether err is bad input (exit status 2).

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,10 +60,37 @@ func TestVarsAreConsistent(t *testing.T) {
 	}
 }
 
+// bindAll binds every setting's flag, --format and --allow-partial.
+func bindAll(fs *flag.FlagSet) *Flags {
+	f := Bind(fs, slices.Concat(ExchangeVars, FileVars)...)
+	f.BindFormat()
+	f.BindAllowPartial()
+	return f
+}
+
+// TestEveryFlagHasAHome: a variable with a flag is an exchange's setting or
+// a token file's, so that the commands that take those get its flag; and
+// each group binds without a clash.
+func TestEveryFlagHasAHome(t *testing.T) {
+	t.Parallel()
+	for _, v := range Vars {
+		in := slices.Contains(ExchangeVars, v.Name) || slices.Contains(FileVars, v.Name)
+		switch {
+		case v.Flag != "" && !in:
+			t.Errorf("%s has the flag --%s but is in neither ExchangeVars nor FileVars", v.Name, v.Flag)
+		case v.Flag == "" && in:
+			t.Errorf("%s is listed as a setting but has no flag", v.Name)
+		case v.Flag != "" && v.Arg == "":
+			t.Errorf("%s: --%s has no Arg to name its value in --help", v.Name, v.Flag)
+		}
+	}
+	bindAll(flag.NewFlagSet("test", flag.PanicOnError))
+}
+
 func load(t *testing.T, env map[string]string, args ...string) (*Config, error) {
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	f := Bind(fs)
+	f := bindAll(fs)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +209,7 @@ func TestLongJobSettings(t *testing.T) {
 func TestValue(t *testing.T) {
 	t.Parallel()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	f := Bind(fs)
+	f := Bind(fs, ExchangeVars...)
 	if err := fs.Parse([]string{"--endpoint", " https://flag.example "}); err != nil {
 		t.Fatal(err)
 	}

@@ -361,7 +361,7 @@ func TestExecStatusAndUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"--resource", "acme/model"}, "no command given"},
-		{[]string{"--resource", "acme/model", "--format", "shell", "--", "true"}, "--format does not apply to exec"},
+		{[]string{"--resource", "acme/model", "--format", "shell", "--", "true"}, "--format does not apply here: exec hands the tokens to CMD"},
 		{[]string{"--resource", "acme/model", "--", "no-such-command-hf-oidc"}, `cannot run "no-such-command-hf-oidc"`},
 		{[]string{"--resource", "acme/model", "--refresh-margin", "5", "--", "true"}, `--refresh-margin "5": a duration needs a unit, e.g. 5s`},
 		{[]string{"--", "true"}, "no resource given"},
