@@ -57,6 +57,15 @@ type gitlabJob struct {
 	// component project, whose own pipeline includes its component at
 	// COMPONENT (its commit, as a component project tests itself).
 	component bool
+	// project runs gitlab/'s own .gitlab-ci.yml (the component project's
+	// pipeline, every job of it) instead of pipeline; it implies component.
+	project bool
+	// mint, in a project run, mints the ID token of a job's id_tokens
+	// entry for aud, given the commit the repository is at: gitlab-ci-local
+	// mints none, so each entry of the resolved configuration gets one
+	// this way, as GitLab would give it.
+	mint func(sha, aud string) string
+	args []string // more gitlab-ci-local arguments
 }
 
 type gitlabRun struct {
@@ -96,30 +105,58 @@ func runGitLab(t *testing.T, sb *sandbox.Sandbox, j gitlabJob) gitlabRun {
 		return strings.TrimSpace(string(out))
 	}
 	git("init", "-q", "-b", "main")
-	if j.component {
+	if j.project {
+		j.pipeline = testkit.ReadText(t, filepath.Join(root, "gitlab", ".gitlab-ci.yml"))
+	}
+	if j.component || j.project {
 		writeText(t, filepath.Join(dir, "README.md"), testkit.ReadText(t, filepath.Join(root, "gitlab", "README.md")), 0o644)
 		writeText(t, filepath.Join(dir, "templates", "hf-oidc.yml"), j.template, 0o644)
 		git("remote", "add", "origin", "https://gitlab.com/hf-oidc/hf-oidc-gitlab.git")
 		git("add", "-A")
 	}
+	pipeline := j.pipeline
+	if j.project {
+		// The project's own pipeline is committed as it is, and run as it
+		// is: its include names the project and commit through GitLab's
+		// predefined variables, which gitlab-ci-local derives from the
+		// remote and HEAD.
+		writeText(t, filepath.Join(dir, ".gitlab-ci.yml"), pipeline, 0o644)
+		git("add", "-A")
+	}
 	git("-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "--allow-empty", "-m", "component")
-	pipeline := strings.NewReplacer(
-		"TEMPLATE_URL", srv.URL+"/hf-oidc/hf-oidc/v1/"+gitlabFile,
-		"COMPONENT", "gitlab.com/hf-oidc/hf-oidc-gitlab/hf-oidc@"+git("rev-parse", "HEAD"),
-		"HUB", sb.URL(),
-	).Replace(j.pipeline)
-	writeText(t, filepath.Join(dir, ".gitlab-ci.yml"), pipeline, 0o644)
-	// The ID token goes in a file, not on gitlab-ci-local's command line.
-	writeText(t, filepath.Join(dir, ".gitlab-ci-local-variables.yml"), strings.Join(j.variables, "\n")+"\n", 0o600)
-
+	head := git("rev-parse", "HEAD")
+	if !j.project {
+		pipeline = strings.NewReplacer(
+			"TEMPLATE_URL", srv.URL+"/hf-oidc/hf-oidc/v1/"+gitlabFile,
+			"COMPONENT", "gitlab.com/hf-oidc/hf-oidc-gitlab/hf-oidc@"+head,
+			"HUB", sb.URL(),
+		).Replace(pipeline)
+		writeText(t, filepath.Join(dir, ".gitlab-ci.yml"), pipeline, 0o644)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, glci, "--shell-executor-no-image", "--no-color", "publish")
-	cmd.Dir = dir
 	// gitlab-ci-local runs on node, wherever they are installed.
 	node := testkit.RequireTool(t, "node")
 	path := j.path + ":" + systemPath(filepath.Dir(node), filepath.Dir(glci))
-	cmd.Env = append([]string{"PATH=" + path, "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}, j.env...)
+	env := append([]string{"PATH=" + path, "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}, j.env...)
+	if j.mint != nil {
+		for name, aud := range idTokens(ctx, t, glci, dir, env) {
+			j.variables = append(j.variables, name+": "+j.mint(head, aud))
+		}
+	}
+	// The ID token goes in a file, not on gitlab-ci-local's command line.
+	writeText(t, filepath.Join(dir, ".gitlab-ci-local-variables.yml"), strings.Join(j.variables, "\n")+"\n", 0o600)
+
+	args := []string{"--shell-executor-no-image", "--no-color"}
+	if j.project {
+		// Its jobs name the images GitLab's runners use; here they run
+		// in the shell (there is no container engine for gitlab-ci-local).
+		args = append(args, "--force-shell-executor")
+	} else {
+		args = append(args, "publish")
+	}
+	cmd := exec.CommandContext(ctx, glci, append(args, j.args...)...)
+	cmd.Dir, cmd.Env = dir, env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -134,6 +171,43 @@ func runGitLab(t *testing.T, sb *sandbox.Sandbox, j gitlabJob) gitlabRun {
 	// be in them, nor anywhere else in the repository.
 	assertNoTokenFiles(t, dir)
 	return r
+}
+
+// idTokens returns the id_tokens entries (variable name → aud) of every job
+// of the pipeline in dir, as gitlab-ci-local resolves it (includes, inputs,
+// extends, !reference and all).
+func idTokens(ctx context.Context, t *testing.T, glci, dir string, env []string) map[string]string {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, glci, "--preview", "--no-color")
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("gitlab-ci-local --preview: %v\n%s", err, out)
+	}
+	// Its warnings come on stdout, before the YAML.
+	var yaml []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, " WARN ") {
+			yaml = append(yaml, line)
+		}
+	}
+	var jobs map[string]json.RawMessage
+	remarshal(t, testkit.YAMLDocs(t, strings.Join(yaml, "\n"))[0], &jobs)
+	tokens := map[string]string{}
+	for _, raw := range jobs {
+		var job struct {
+			IDTokens map[string]struct {
+				Aud string `json:"aud"`
+			} `json:"id_tokens"`
+		}
+		if json.Unmarshal(raw, &job) != nil {
+			continue // not a job: stages, variables, …
+		}
+		for name, tok := range job.IDTokens {
+			tokens[name] = tok.Aud
+		}
+	}
+	return tokens
 }
 
 // gitlabIDToken is the variables file line that stands in for the job's
@@ -384,12 +458,17 @@ func TestGitLabInputPatterns(t *testing.T) {
 	if in := inputs["version"]; in.Default == nil || *in.Default != "" {
 		t.Errorf("version: default %v, want empty (the template's own release)", in.Default)
 	}
-	// The hidden job holds what a job needs and nothing that could carry a
+	// The hidden jobs hold what a job needs and nothing that could carry a
 	// token out of it (artifacts, reports, variables).
 	var jobs map[string]map[string]any
 	remarshal(t, docs[1], &jobs)
-	if got := sortedKeys(jobs[".hf-oidc"]); !slices.Equal(got, []string{"before_script", "id_tokens"}) {
-		t.Errorf(".hf-oidc has %v, want before_script and id_tokens alone", got)
+	if got := sortedKeys(jobs); !slices.Equal(got, []string{".hf-oidc", ".hf-oidc-install"}) {
+		t.Errorf("the template defines %v, want the hidden jobs .hf-oidc and .hf-oidc-install alone", got)
+	}
+	for name, job := range jobs {
+		if got := sortedKeys(job); !slices.Equal(got, []string{"before_script", "id_tokens"}) {
+			t.Errorf("%s has %v, want before_script and id_tokens alone", name, got)
+		}
 	}
 }
 
