@@ -195,7 +195,11 @@ func report(env Env, cmd string, err error) int {
 		fmt.Fprintf(env.Stderr, "hf-oidc %s: %s\nNext: run 'hf-oidc %s --help' for usage. %s\n", cmd, fullStop(err.Error()), cmd, diag.AnchorBadInput.See())
 		return 2
 	case errors.As(err, &idErr) && !retry.Untrusted(err) && !errors.As(err, new(*idtoken.ExpiredError)):
-		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\nNext: the %s provider did not hand out an ID token, so nothing was sent to the Hub. Run the job again; if it keeps failing, check the provider's status and that this job may mint ID tokens. %s\n", cmd, err, idErr.provider, diag.AnchorNoIDToken.See())
+		next, ok := mintNext(idErr.provider, err)
+		if !ok {
+			next = fmt.Sprintf("the %s provider did not hand out an ID token, so nothing was sent to the Hub. Run the job again; if it keeps failing, check the provider's status and that this job may mint ID tokens.", idErr.provider)
+		}
+		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\nNext: %s %s\n", cmd, err, next, diag.AnchorNoIDToken.See())
 		return 1
 	case retry.Untrusted(err):
 		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\nNext: %s %s\n", cmd, err, transport.UntrustedHint, diag.AnchorHubUnreachable.See())

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -59,7 +58,7 @@ type failure struct {
 	findings []diag.Finding // the token's problems, worst first
 	kinds    []string       // the kinds of failure, most specific first
 	ids      bool           // some answer has a request ID
-	timedOut bool           // some resource ran out of --timeout
+	proxy    string         // the proxy the requests went through, if any
 }
 
 func newFailure(env Env, s *session, results []exchange.Result, partial bool) *failure {
@@ -79,12 +78,13 @@ func newFailure(env Env, s *session, results []exchange.Result, partial bool) *f
 		f.timeout = exchange.DefaultTimeout
 	}
 	seen := map[string]bool{}
+	var errs []error
 	for _, r := range results {
 		if r.Err == nil {
 			continue
 		}
 		f.failed = append(f.failed, r)
-		f.timedOut = f.timedOut || errors.Is(r.Err, context.DeadlineExceeded)
+		errs = append(errs, r.Err)
 		var xe *exchange.Error
 		if errors.As(r.Err, &xe) {
 			f.ids = f.ids || xe.RequestID != ""
@@ -95,6 +95,9 @@ func newFailure(env Env, s *session, results []exchange.Result, partial bool) *f
 		if seen[k.kind] {
 			f.kinds = append(f.kinds, k.kind)
 		}
+	}
+	if seen[kindProxy] {
+		f.proxy = proxyFor(s.cfg.Getenv, errs)
 	}
 	if f.token != nil {
 		f.shape = diag.ShapeOf(f.token, f.provider)
@@ -110,11 +113,13 @@ func newFailure(env Env, s *session, results []exchange.Result, partial bool) *f
 	return f
 }
 
-// failureKind sorts a failure into the kinds that have their own causes.
+// failureKind sorts a failure into the kinds that have their own causes:
+// by the Hub's answer where it gave an OAuth one, else by what happened
+// instead (see netKind).
 func failureKind(err error) string {
 	var xe *exchange.Error
 	if !errors.As(err, &xe) {
-		return "unreachable"
+		return netKind(err)
 	}
 	switch {
 	case xe.Code == "invalid_grant" || xe.Code == "invalid_request":
@@ -123,8 +128,12 @@ func failureKind(err error) string {
 		return "unavailable"
 	case xe.Code != "":
 		return "invalid_request" // another OAuth error: the request's form
+	case xe.Err != nil:
+		return netKind(xe.Err)
+	case xe.Status != 0:
+		return kindNotHub // an answer, but not the Hub's: a redirect, a 404, a page
 	default:
-		return "unreachable"
+		return kindOther
 	}
 }
 
@@ -137,8 +146,17 @@ var kindOrder = []struct {
 }{
 	{"invalid_grant", diag.AnchorInvalidGrant, "Most likely causes of invalid_grant, in order"},
 	{"invalid_request", diag.AnchorInvalidRequest, "Most likely causes of invalid_request, in order"},
+	{kindNotHub, netAnchors[kindNotHub], "Most likely causes of an answer that is not the Hub's, in order"},
+	{kindUntrusted, netAnchors[kindUntrusted], "Most likely causes of a certificate that is not trusted, in order"},
+	{kindHostname, netAnchors[kindHostname], "Most likely causes of a certificate for another host, in order"},
+	{kindTLS, netAnchors[kindTLS], "Most likely causes of a failed TLS handshake, in order"},
+	{kindProxy, netAnchors[kindProxy], "Most likely causes of a failing proxy, in order"},
+	{kindNoHost, netAnchors[kindNoHost], "Most likely causes of a host that does not exist, in order"},
+	{kindDNS, netAnchors[kindDNS], "Most likely causes of a DNS failure, in order"},
+	{kindRefused, netAnchors[kindRefused], "Most likely causes of a refused connection, in order"},
 	{"unavailable", diag.AnchorHubUnavailable, "Most likely causes of a Hub that is rate-limiting or failing, in order"},
-	{"unreachable", diag.AnchorHubUnreachable, "Most likely causes of no usable answer from the Hub, in order"},
+	{kindTimeout, netAnchors[kindTimeout], "Most likely causes of a Hub that does not answer in time, in order"},
+	{kindOther, diag.AnchorHubUnreachable, "Most likely causes of no usable answer from the Hub, in order"},
 }
 
 func kindInfo(kind string) (diag.Anchor, string) {
@@ -158,6 +176,13 @@ func failureLine(err error) string {
 		return xe.Summary()
 	}
 	return err.Error()
+}
+
+// hubRefused reports whether the Hub read the ID token and refused it with
+// an OAuth error: only then are its claims part of the answer. A failure to
+// reach the Hub, or an answer from something else, says nothing of them.
+func (f *failure) hubRefused() bool {
+	return slices.Contains(f.kinds, "invalid_grant") || slices.Contains(f.kinds, "invalid_request")
 }
 
 func (f *failure) names() string {
@@ -199,17 +224,8 @@ func (f *failure) causes(kind string) []cause {
 			fmt.Sprintf("--timeout (%s) left too little time for the retries to get through.", f.timeout),
 		)
 	default:
-		network := causes(
-			fmt.Sprintf("HF_ENDPOINT (%s) is wrong, or not reachable from this runner.", f.endpoint),
-			"A proxy is needed or in the way: hf-oidc uses HTTPS_PROXY and NO_PROXY.",
-			"A TLS-intercepting proxy's certificate is not trusted: add it to the system's roots or to SSL_CERT_FILE.",
-		)
-		// A stall is the likeliest cause of a timeout, and a bad endpoint
-		// of anything else.
-		if f.timedOut {
-			return append(causes(fmt.Sprintf("The Hub, or a proxy in front of it, stalled or answered too slowly: the --timeout of %s ran out while it waited, as said above.", f.timeout)), network...)
-		}
-		return append(network, causes(fmt.Sprintf("The round ran out of time: raise --timeout (%s).", f.timeout))...)
+		cs, _ := f.netCauses(kind)
+		return cs
 	}
 }
 
@@ -264,14 +280,8 @@ func (f *failure) next() (string, diag.Anchor) {
 		text = "Check the resource names and HF_ENDPOINT; if both are right, update hf-oidc."
 	case "unavailable":
 		text = "Run the job again in a few minutes, or raise --timeout."
-	case "unreachable":
-		if f.timedOut {
-			text = fmt.Sprintf("Run the job again, or raise --timeout (%s) if the Hub is this slow from this runner.", f.timeout)
-			break
-		}
-		fallthrough
 	default:
-		text = "Check that HF_ENDPOINT points at the Hub and that it is reachable from this runner (proxies come from HTTPS_PROXY and NO_PROXY)."
+		_, text = f.netCauses(f.kinds[0])
 	}
 	if f.ids {
 		text += " Quote the request ID when you report a problem."
@@ -292,7 +302,7 @@ func (f *failure) text() string {
 	for _, r := range f.failed {
 		fmt.Fprintf(&b, "  %s: %s\n", r.Resource.Name, failureLine(r.Err))
 	}
-	if t := f.token; t != nil {
+	if t := f.token; t != nil && f.hubRefused() {
 		fmt.Fprintf(&b, "The ID token the Hub saw (%s provider, %s claims; never the token itself):\n", f.provider, f.shape.Title())
 		writeRows(&b, "  ", tokenRows(t, f.shape, f.now))
 		fmt.Fprintf(&b, "To trust this job on the Hub, enter: %s.\n", formLine(diag.HubForm(t, f.shape)))
@@ -335,7 +345,7 @@ func (f *failure) markdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", export.Markdown(r.Resource.Name), answer, status, id)
 	}
-	if t := f.token; t != nil {
+	if t := f.token; t != nil && f.hubRefused() {
 		fmt.Fprintf(&b, "\n**The ID token the Hub saw** (%s provider, %s claims; never the token itself):\n\n| Claim | Value |\n| --- | --- |\n", export.Markdown(f.provider), export.Markdown(f.shape.Title()))
 		for _, r := range tokenRows(t, f.shape, f.now) {
 			fmt.Fprintf(&b, "| %s | %s |\n", export.Markdown(r[0]), export.Markdown(r[1]))

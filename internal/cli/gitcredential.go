@@ -166,7 +166,7 @@ func helperToken(ctx context.Context, env Env, s *session, dir *refresh.Dir, r r
 			// Only the resource git asked for: the helper keeps only its
 			// token, so the others' would be minted for nothing, and each
 			// helper after this one would mint them again.
-			results, err := s.client.Round(ctx, s.ids, rs)
+			results, err := s.exchange(ctx, rs)
 			if err != nil && results != nil {
 				printFailure(env, false, s, results, false)
 				return results, &reportedError{err: err}

@@ -129,7 +129,7 @@ func TestExchangeFails(t *testing.T) {
 			sb.Inject(sandbox.PathToken, sandbox.Fault{Status: 400, Body: `{"error":"invalid_request","error_description":"resource is malformed"}`})
 		}, nil, nil, []string{"invalid_request", "resource is malformed", "Most likely causes of invalid_request", "Next: Check the resource names and HF_ENDPOINT"}, false},
 		{"an unreachable Hub", "json", nil, []string{"HF_ENDPOINT=http://127.0.0.1:1", "HF_OIDC_TIMEOUT=1s"}, nil,
-			[]string{"Most likely causes of no usable answer from the Hub", "HF_ENDPOINT (http://127.0.0.1:1)"}, false},
+			[]string{"connection refused (after 2 attempts)", "Most likely causes of a refused connection", "HF_ENDPOINT (http://127.0.0.1:1)", "#connection-refused"}, false},
 		{"one of two, --allow-partial", "shell", nil, nil, []string{"--resource", "acme/trusted", "--allow-partial"},
 			[]string{"the exchange failed for 1 of 2 resources; the others were exported (--allow-partial)", "invalid_grant"}, true},
 	}

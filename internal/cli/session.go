@@ -12,6 +12,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/export"
 	"github.com/hf-oidc/hf-oidc/internal/idtoken"
 	"github.com/hf-oidc/hf-oidc/internal/refresh"
+	"github.com/hf-oidc/hf-oidc/internal/resource"
 	"github.com/hf-oidc/hf-oidc/internal/transport"
 	"github.com/hf-oidc/hf-oidc/plugins"
 )
@@ -24,6 +25,7 @@ type session struct {
 	ids      *maskingSource
 	client   *exchange.Client
 	hc       *http.Client // what every request goes through
+	net      *netlog
 	// owner is whom the session's tokens are for, worked out before the
 	// first round, since a provider may stop minting after one.
 	owner func() refresh.Owner
@@ -78,6 +80,8 @@ func newSession(cfg *config.Config, env Env, mask io.Writer) (*session, error) {
 			return nil, config.Usagef("%w", err)
 		}
 	}
+	net := &netlog{stderr: env.Stderr}
+	hc = transport.Observe(hc, net.observe)
 	p, err := provider(cfg, plugins.WithGetenv(cfg.Getenv), plugins.WithHTTPClient(hc))
 	if err != nil {
 		return nil, err
@@ -85,6 +89,7 @@ func newSession(cfg *config.Config, env Env, mask io.Writer) (*session, error) {
 	return &session{
 		cfg:      cfg,
 		hc:       hc,
+		net:      net,
 		provider: p,
 		owner:    sync.OnceValue(func() refresh.Owner { return ownerOf(cfg, p) }),
 		ids: &maskingSource{
@@ -103,7 +108,14 @@ func newSession(cfg *config.Config, env Env, mask io.Writer) (*session, error) {
 }
 
 func (s *session) round(ctx context.Context) ([]exchange.Result, error) {
-	return s.client.Round(ctx, s.ids, s.cfg.Resources)
+	return s.exchange(ctx, s.cfg.Resources)
+}
+
+// exchange is one round for rs, which says what it waits for when it has
+// waited long.
+func (s *session) exchange(ctx context.Context, rs []resource.Resource) ([]exchange.Result, error) {
+	defer s.net.waiting(s.provider.Name())()
+	return s.client.Round(ctx, s.ids, rs)
 }
 
 // maskingSource masks each new ID token (in GitHub Actions) the moment it

@@ -95,7 +95,7 @@ func newKeeper(s *session, env Env, dir *refresh.Dir) *refresh.Keeper {
 	return &refresh.Keeper{
 		Source: &refresh.Source{
 			Exchange: func(ctx context.Context, rs []resource.Resource) ([]exchange.Result, error) {
-				return s.client.Round(ctx, s.ids, rs)
+				return s.exchange(ctx, rs)
 			},
 			Resources: s.cfg.Resources,
 			Margin:    s.cfg.RefreshMargin,

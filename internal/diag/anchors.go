@@ -41,7 +41,17 @@ const (
 	AnchorInvalidRequest Anchor = "invalid-request"
 	AnchorHubUnavailable Anchor = "hub-unavailable"
 	AnchorHubUnreachable Anchor = "hub-unreachable"
-	AnchorExpectMismatch Anchor = "expect-mismatch"
+
+	// No answer from the Hub, or one from something else, by what happened.
+	AnchorConnectionRefused Anchor = "connection-refused"
+	AnchorNoSuchHost        Anchor = "no-such-host"
+	AnchorTLSUntrusted      Anchor = "tls-untrusted"
+	AnchorTLSHostname       Anchor = "tls-hostname"
+	AnchorTLSHandshake      Anchor = "tls-handshake"
+	AnchorProxy             Anchor = "proxy"
+	AnchorHubTimeout        Anchor = "hub-timeout"
+	AnchorNotTheHub         Anchor = "not-the-hub"
+	AnchorExpectMismatch    Anchor = "expect-mismatch"
 )
 
 // URL is the anchor's entry on the troubleshooting page.

@@ -147,9 +147,9 @@ func TestExchangeFailure(t *testing.T) {
 			resources: []string{"acme/trusted"},
 			want: []string{
 				"  acme/trusted: unexpected answer, not JSON but text/html: \"<html>not found</html>\" (HTTP 404, request ID ",
-				"Most likely causes of no usable answer from the Hub, in order (see " + docs + "#hub-unreachable):\n",
-				"  1. HF_ENDPOINT ({endpoint}) is wrong, or not reachable from this runner.\n",
-				"Next: Check that HF_ENDPOINT points at the Hub and that it is reachable from this runner (proxies come from HTTPS_PROXY and NO_PROXY). Quote the request ID when you report a problem. (see " + docs + "#hub-unreachable)\n",
+				"Most likely causes of an answer that is not the Hub's, in order (see " + docs + "#not-the-hub):\n",
+				"  1. HF_ENDPOINT ({endpoint}) is not the Hub: it answered, but not as the Hub's /oauth/token does. It must be the Hub's root URL, without /oauth/token or /api; the public Hub is https://huggingface.co.\n",
+				"Next: Check that HF_ENDPOINT ({endpoint}) is the Hub's root URL; the public Hub is https://huggingface.co. Quote the request ID when you report a problem. (see " + docs + "#not-the-hub)\n",
 			},
 		},
 	}
@@ -239,8 +239,17 @@ func TestExchangeFailure(t *testing.T) {
 						t.Errorf("step summary lacks %q:\n%s", w, summary)
 					}
 				}
-				if !regexp.MustCompile(`\| Root=1-[0-9a-f]{8}-[0-9a-f]{24} \|`).MatchString(summary) || !strings.Contains(summary, "| sub | repo:acme/training:ref:refs/heads/main |") {
-					t.Errorf("step summary lacks the request ID or the claims:\n%s", summary)
+				if !regexp.MustCompile(`\| Root=1-[0-9a-f]{8}-[0-9a-f]{24} \|`).MatchString(summary) {
+					t.Errorf("step summary lacks the request ID:\n%s", summary)
+				}
+				// The claims are part of the Hub's answer only when it
+				// refused them with an OAuth error.
+				claims := strings.Contains(summary, "| sub | repo:acme/training:ref:refs/heads/main |")
+				if oauth := strings.Contains(r.stderr, ": invalid_"); claims != oauth {
+					t.Errorf("claims in the step summary: %v, want %v:\n%s", claims, oauth, summary)
+				}
+				if claims != strings.Contains(r.stderr, "The ID token the Hub saw") {
+					t.Errorf("the step summary and stderr disagree on showing the claims:\n%s\n%s", summary, r.stderr)
 				}
 			} else if summary != "" {
 				t.Errorf("a step summary outside GitHub Actions: %q", summary)

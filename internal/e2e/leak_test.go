@@ -607,7 +607,6 @@ func leakGit(action string) leakStep {
 }
 
 func leakScenarios() []leakScenario {
-	const unreachable = "Most likely causes of no usable answer from the Hub"
 	return []leakScenario{
 		// --- every command and format ---
 		{name: "exchange github", github: true, steps: func(r *leakRun) []leakStep {
@@ -777,7 +776,7 @@ func leakScenarios() []leakScenario {
 		}},
 		{name: "connection refused", github: true, steps: func(r *leakRun) []leakStep {
 			return []leakStep{{args: []string{"exchange", "--format", "github", "--resource", "acme/model", "--timeout", "3s"},
-				env: []string{"HF_ENDPOINT=http://" + leakClosedPort(r.t)}, code: 1, want: []string{unreachable}}}
+				env: []string{"HF_ENDPOINT=http://" + leakClosedPort(r.t)}, code: 1, want: []string{"Most likely causes of a refused connection"}}}
 		}},
 		{name: "an unusable answer holding a token", steps: func(r *leakRun) []leakStep {
 			body := `{"access_token":"` + r.secret("hf_jwt_Ef-") + `","token_type":"mac","expires_in":3600}`
@@ -788,7 +787,7 @@ func leakScenarios() []leakScenario {
 		{name: "a proxy with user info", steps: func(r *leakRun) []leakStep {
 			proxy := "http://user:" + r.secret("proxy-pass-") + "@" + leakClosedPort(r.t)
 			return []leakStep{{args: []string{"exchange", "--format", "json", "--resource", "acme/model", "--timeout", "2s"},
-				env: []string{"HF_OIDC_ID_TOKEN=" + r.mint(nil), "HF_ENDPOINT=https://hub.example.invalid", "HTTPS_PROXY=" + proxy}, code: 1, want: []string{unreachable}}}
+				env: []string{"HF_OIDC_ID_TOKEN=" + r.mint(nil), "HF_ENDPOINT=https://hub.example.invalid", "HTTPS_PROXY=" + proxy}, code: 1, want: []string{"Most likely causes of a failing proxy"}}}
 		}},
 
 		// --- no usable ID token ---

@@ -188,6 +188,8 @@ type attempts struct {
 	attempted func()    // called after each attempt
 	phase     phase     // what the loop was doing last
 	body      []byte    // of the final answer, at most maxBody+1 bytes
+	label     *retry.Attempt
+	err       error // of the latest attempt, when it had no answer
 }
 
 // A phase is what an exchange is waiting for, so that a timeout says what
@@ -226,7 +228,10 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string,
 	if err != nil {
 		return fail(&Error{Problem: "encoding the request", Err: err})
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, u.String(), body)
+	// The label tells a trace which attempt each send is; RequestLogHook
+	// moves it on, since go-retryablehttp sends this one request each time.
+	label := &retry.Attempt{Max: c.maxAttempts()}
+	req, err := retryablehttp.NewRequestWithContext(retry.WithAttempt(ctx, label), http.MethodPost, u.String(), body)
 	if err != nil {
 		return fail(&Error{Problem: "building the request", Err: err})
 	}
@@ -238,7 +243,7 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string,
 	if err != nil {
 		return fail(&Error{Problem: "setting up HTTPS", Err: err})
 	}
-	at := attempts{attempted: attempted, idToken: idToken}
+	at := attempts{attempted: attempted, idToken: idToken, label: label}
 	// The body is read inside the retry loop, so that a connection that
 	// breaks mid-body is retried like one that breaks before the headers.
 	// Reading stops at the limit: an enormous answer costs no memory, and
@@ -260,6 +265,9 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string,
 		switch {
 		case errors.As(err, &we):
 			e.Problem = we.Error()
+		case errors.Is(err, context.DeadlineExceeded) && at.phase == phaseRetry && at.err != nil:
+			// What kept failing says more than the deadline that ended it.
+			e.Problem, e.Err = c.timeoutProblem(ctx, u, at.phase)+"; the last attempt: "+unwrapURL(at.err).Error(), at.err
 		case errors.Is(err, context.DeadlineExceeded):
 			e.Problem, e.Err = c.timeoutProblem(ctx, u, at.phase), err
 		case errors.Is(err, context.Canceled):
@@ -317,9 +325,11 @@ func (c *Client) retrying(hc *http.Client, at *attempts) *retryablehttp.Client {
 		RetryMax:     maxAttempts - 1,
 		RequestLogHook: func(_ retryablehttp.Logger, _ *http.Request, i int) {
 			at.n, at.start, at.phase = i+1, c.now(), phaseAnswer
+			at.label.N = at.n
 		},
 		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 			at.attempted()
+			at.err = err
 			if resp != nil {
 				at.status, at.requestID = resp.StatusCode, requestID(resp, at.idToken)
 			}
@@ -327,7 +337,7 @@ func (c *Client) retrying(hc *http.Client, at *attempts) *retryablehttp.Client {
 			if at.n >= maxAttempts {
 				return false, nil
 			}
-			return retry.Check(ctx, resp, err, c.now())
+			return retry.Check(ctx, at.n, resp, err, c.now())
 		},
 		Backoff: func(lo, hi time.Duration, n int, resp *http.Response) time.Duration {
 			at.phase = phaseRetry
@@ -346,6 +356,16 @@ func (c *Client) timeoutProblem(ctx context.Context, u *url.URL, p phase) string
 		return fmt.Sprintf("the --timeout of %s ran out while %s", c.timeout(), p.during(u))
 	}
 	return "the caller's deadline passed while " + p.during(u)
+}
+
+// unwrapURL is err without the *url.Error around it, whose method and URL
+// the message gives already.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func requestID(resp *http.Response, idToken string) string {

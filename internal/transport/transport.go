@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -13,6 +14,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hf-oidc/hf-oidc/plugins/retry"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // Bounds on the steps before a request is sent. A CI job's whole round has
@@ -65,6 +69,15 @@ func New(getenv func(string) string) (*http.Client, error) {
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// net/http reports a refused CONNECT as its bare status text, which
+		// says neither that a proxy answered nor which.
+		OnProxyConnectResponse: func(_ context.Context, proxy *url.URL, _ *http.Request, resp *http.Response) error {
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			_, text, _ := strings.Cut(resp.Status, " ")
+			return &retry.ProxyError{Proxy: proxy.Host, Status: resp.StatusCode, Text: safetext.Clip(text, 60)}
+		},
 	}
 	warm := newWarmer(t)
 	t.DialTLSContext = warm.dialTLS

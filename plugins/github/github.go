@@ -183,7 +183,7 @@ func redactURL(u *url.URL) string {
 
 func (p *Provider) fetch(ctx context.Context, u *url.URL, reqToken string) (string, error) {
 	for attempt := 1; ; attempt++ {
-		tok, resp, err := p.try(ctx, u, reqToken)
+		tok, resp, err := p.try(retry.WithAttempt(ctx, &retry.Attempt{N: attempt, Max: p.attempts}), u, reqToken)
 		if err == nil {
 			return tok, nil
 		}
@@ -205,9 +205,9 @@ func (p *Provider) fetch(ctx context.Context, u *url.URL, reqToken string) (stri
 			// next one may get through.
 			again = true
 		case resp != nil:
-			again, werr = retry.Check(ctx, resp, nil, time.Now())
+			again, werr = retry.Check(ctx, attempt, resp, nil, time.Now())
 		default:
-			again, werr = retry.Check(ctx, nil, err, time.Now())
+			again, werr = retry.Check(ctx, attempt, nil, err, time.Now())
 		}
 		switch {
 		case werr != nil:

@@ -23,14 +23,12 @@ const (
 )
 
 // Retryable reports whether an attempt that ended with resp or err is worth
-// repeating: network errors, 429 and 5xx but 501 are; certificate errors,
-// a cancelled or expired context, and any other answer (400 invalid_grant
-// above all) are not, because a retry would get the same result.
+// repeating at all: Budget allows more than one attempt. Network errors,
+// 429 and 5xx but 501 are; certificate errors, a cancelled or expired
+// context, and any other answer (400 invalid_grant above all) are not,
+// because a retry would get the same result.
 func Retryable(resp *http.Response, err error) bool {
-	if err != nil {
-		return retryableError(err)
-	}
-	return resp != nil && RetryableStatus(resp.StatusCode)
+	return Budget(resp, err) != 1
 }
 
 // RetryableStatus reports whether an answer with this status may pass if
@@ -45,14 +43,6 @@ func RetryableStatus(status int) bool {
 	default:
 		return status >= 500 && status <= 599
 	}
-}
-
-func retryableError(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var notTLS tls.RecordHeaderError
-	return !Untrusted(err) && !errors.As(err, &notTLS)
 }
 
 // Untrusted reports whether err is a failed certificate verification,
@@ -135,13 +125,14 @@ func Backoff(lo, hi time.Duration, attempt int, resp *http.Response, now time.Ti
 	return lo + rand.N(ceiling-lo+1)
 }
 
-// Check decides, after an attempt that ended with resp or err, whether to
-// retry, in the shape of go-retryablehttp's CheckRetry: false and nil when
-// Retryable says no; false and ctx's error when ctx is done; false and a
-// *WaitError when the server's Retry-After (an HTTP date counted from now)
-// reaches past ctx's deadline; else true.
-func Check(ctx context.Context, resp *http.Response, err error, now time.Time) (bool, error) {
-	if !Retryable(resp, err) {
+// Check decides, after attempt number attempts ended with resp or err,
+// whether to retry, in the shape of go-retryablehttp's CheckRetry: false
+// and nil when Budget allows no more attempts; false and ctx's error when
+// ctx is done; false and a *WaitError when the server's Retry-After (an
+// HTTP date counted from now) reaches past ctx's deadline; else true. The
+// caller's own limit on attempts is the caller's to check.
+func Check(ctx context.Context, attempts int, resp *http.Response, err error, now time.Time) (bool, error) {
+	if b := Budget(resp, err); b > 0 && max(attempts, 1) >= b {
 		return false, nil
 	}
 	if err := ctx.Err(); err != nil {

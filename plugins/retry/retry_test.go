@@ -192,7 +192,7 @@ func TestCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := Check(tt.ctx, tt.resp, nil, now)
+			got, err := Check(tt.ctx, 1, tt.resp, nil, now)
 			var we *WaitError
 			switch {
 			case got != tt.want:
@@ -320,7 +320,7 @@ func TestCheckDistantDeadline(t *testing.T) {
 		{"largest Retry-After in seconds", answer(429, "Retry-After", "99999999999999999999")},
 	}
 	for _, tt := range tests {
-		if got, err := Check(far, tt.resp, nil, now); !got || err != nil {
+		if got, err := Check(far, 1, tt.resp, nil, now); !got || err != nil {
 			t.Errorf("%s: Check = %v, %v; want true, nil", tt.name, got, err)
 		}
 	}
