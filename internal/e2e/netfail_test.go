@@ -60,7 +60,7 @@ var netCases = []netCase{
 	{
 		name: "unknown authority",
 		setup: func(t *testing.T, sb *sandbox.Sandbox) []string {
-			endpoint, _, _ := transportFront(t, sb)
+			endpoint, _, _, _ := transportFront(t, sb)
 			return []string{"HF_ENDPOINT=" + endpoint}
 		},
 		line: "/oauth/token\": tls: failed to verify certificate: x509: certificate signed by unknown authority\n",
@@ -73,7 +73,7 @@ var netCases = []netCase{
 	{
 		name: "certificate for another host",
 		setup: func(t *testing.T, sb *sandbox.Sandbox) []string {
-			_, addr, ca := transportFront(t, sb)
+			_, addr, ca, _ := transportFront(t, sb)
 			return []string{"HF_ENDPOINT=https://" + addr, "SSL_CERT_FILE=" + ca}
 		},
 		line: "x509: certificate is valid for 0.0.0.0, not 127.0.0.1\n",
@@ -85,7 +85,7 @@ var netCases = []netCase{
 	{
 		name: "proxy refuses the tunnel",
 		setup: func(t *testing.T, sb *sandbox.Sandbox) []string {
-			endpoint, _, ca := transportFront(t, sb)
+			endpoint, _, ca, _ := transportFront(t, sb)
 			proxy, _ := connectProxy(t, nil)
 			return []string{"HF_ENDPOINT=" + endpoint, "SSL_CERT_FILE=" + ca, "HTTPS_PROXY=" + proxy}
 		},
@@ -99,7 +99,7 @@ var netCases = []netCase{
 	{
 		name: "proxy down",
 		setup: func(t *testing.T, sb *sandbox.Sandbox) []string {
-			endpoint, _, ca := transportFront(t, sb)
+			endpoint, _, ca, _ := transportFront(t, sb)
 			return []string{"HF_ENDPOINT=" + endpoint, "SSL_CERT_FILE=" + ca, "HTTPS_PROXY=http://user:secret-password@127.0.0.1:1"}
 		},
 		// A proxy that refuses may be restarting: retried until --timeout.
