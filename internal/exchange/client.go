@@ -230,7 +230,7 @@ func (c *Client) exchange(ctx context.Context, u *url.URL, idToken, name string,
 	}
 	// The label tells a trace which attempt each send is; RequestLogHook
 	// moves it on, since go-retryablehttp sends this one request each time.
-	label := &retry.Attempt{Max: c.maxAttempts()}
+	label := &retry.Attempt{Max: c.maxAttempts(), For: name}
 	req, err := retryablehttp.NewRequestWithContext(retry.WithAttempt(ctx, label), http.MethodPost, u.String(), body)
 	if err != nil {
 		return fail(&Error{Problem: "building the request", Err: err})

@@ -24,7 +24,11 @@ import (
 // release once the requests are made: it closes a connection no request
 // claimed.
 func Warm(ctx context.Context, c *http.Client, u *url.URL) (release func()) {
-	g, ok := c.Transport.(*schemeGuard)
+	rt := c.Transport
+	if o, ok := rt.(*observer); ok {
+		rt = o.next // Observe's wrapper: the transport is still New's
+	}
+	g, ok := rt.(*schemeGuard)
 	if !ok || g.warm == nil || u.Scheme != "https" || CheckURL(u) != nil {
 		return func() {}
 	}

@@ -130,7 +130,10 @@ func hostnameMismatch(err error) bool {
 // requests to show. The loop puts it in the request's context; where it
 // sends one request again and again (go-retryablehttp does), it sets N
 // before each send, from the goroutine that sends.
-type Attempt struct{ N, Max int }
+type Attempt struct {
+	N, Max int
+	For    string // what the request is for, fit to show (a resource's name): never a secret
+}
 
 type attemptKey struct{}
 
