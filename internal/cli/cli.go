@@ -162,10 +162,11 @@ func report(env Env, cmd string, err error) int {
 		return 0
 	}
 	var (
-		rep   *reportedError
-		setup *plugins.SetupError
-		nd    *plugins.NotDetectedError
-		idErr *idTokenError
+		rep    *reportedError
+		setup  *plugins.SetupError
+		nd     *plugins.NotDetectedError
+		idErr  *idTokenError
+		runErr *runError
 	)
 	switch {
 	case errors.As(err, &rep):
@@ -176,6 +177,9 @@ func report(env Env, cmd string, err error) int {
 			return 2
 		}
 		return 1
+	case errors.As(err, &runErr):
+		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v.\nNext: %s %s\n", cmd, runErr, runErr.next(), diag.AnchorExecCommand.See())
+		return runErr.code
 	case errors.As(err, &setup):
 		anchor := diag.AnchorNoIDToken
 		if setup.Provider == "github" {
@@ -192,7 +196,7 @@ func report(env Env, cmd string, err error) int {
 		fmt.Fprintf(env.Stderr, "hf-oidc: %v.\nNext: run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file. Try 'hf-oidc demo' to see the whole flow locally. %s\n", err, diag.AnchorNoProvider.See())
 		return 2
 	case config.IsUsage(err):
-		fmt.Fprintf(env.Stderr, "hf-oidc %s: %s\nNext: run 'hf-oidc %s --help' for usage. %s\n", cmd, fullStop(err.Error()), cmd, diag.AnchorBadInput.See())
+		fmt.Fprintf(env.Stderr, "hf-oidc %s: %s\nNext: %s\n", cmd, fullStop(err.Error()), usageNext(cmd, err))
 		return 2
 	case errors.As(err, &idErr) && !retry.Untrusted(err) && !errors.As(err, new(*idtoken.ExpiredError)):
 		next, ok := mintNext(idErr.provider, err)
@@ -208,6 +212,21 @@ func report(env Env, cmd string, err error) int {
 		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\n", cmd, err)
 		return 1
 	}
+}
+
+// usageNext is the Next: line of a usage error: its own next step and
+// entry, else the command's --help and the entry for bad input.
+func usageNext(cmd string, err error) string {
+	u := new(config.UsageError)
+	errors.As(err, &u)
+	next, anchor := u.Next, u.Anchor
+	if next == "" {
+		next = fmt.Sprintf("run 'hf-oidc %s --help' for usage.", cmd)
+	}
+	if anchor == "" {
+		anchor = diag.AnchorBadInput
+	}
+	return next + " " + anchor.See()
 }
 
 func sortedKeys[M ~map[string]V, V any](m M) []string {

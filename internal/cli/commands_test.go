@@ -192,7 +192,6 @@ func TestBadInput(t *testing.T) {
 		{"exchange: no id-token permission", none.with("GITHUB_ACTIONS=true", "HF_ENDPOINT="+sb.URL()), []string{"exchange", "--format", "json", "--resource", "acme/model"}, []string{"cannot get an ID token from github", "id-token: write"}},
 		{"exchange: --git without a valid endpoint", gitlab, []string{"exchange", "--git", "--format", "json", "--resource", "acme/model", "--endpoint", "ftp://hub.example"}, []string{"--endpoint"}},
 		{"exec: no command", gitlab, []string{"exec", "--resource", "acme/model"}, []string{"no command given"}},
-		{"exec: a command not found", gitlab, []string{"exec", "--resource", "acme/model", "--", "hf-oidc-no-such-command"}, []string{`cannot run "hf-oidc-no-such-command"`}},
 		{"exec: a bad margin", gitlab, []string{"exec", "--resource", "acme/model", "--refresh-margin", "-1m", "--", "true"}, []string{"--refresh-margin"}},
 		{"refresh: an argument", gitlab, []string{"refresh", "--resource", "acme/model", "now"}, []string{`unexpected argument "now"`}},
 		{"refresh: --stop --detach", gitlab, []string{"refresh", "--stop", "--detach"}, []string{"--stop takes no --detach"}},
@@ -396,4 +395,107 @@ func TestNearest(t *testing.T) {
 			t.Errorf("nearest(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestExecCannotRun: a command that cannot run makes exec exit as a shell
+// would, 127 not found (before any exchange) and 126 found but not
+// runnable, with a first line that names it and the entry that explains it.
+func TestExecCannotRun(t *testing.T) {
+	t.Parallel()
+	sb := startSB(t, sandbox.Config{})
+	sb.TrustGitHub("acme/model")
+	gh := newGitHubStep(t, sb)
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	notExec := write("train.sh", "#!/bin/sh\n", 0o644)
+	garbage := write("garbage", "\x7fELF not a program", 0o755)
+	tests := []struct {
+		cmd       string
+		code      int
+		first     string
+		exchanged bool
+	}{
+		{"hf-oidc-no-such-command", 127, `hf-oidc exec: cannot run "hf-oidc-no-such-command": executable file not found in $PATH.`, false},
+		{filepath.Join(dir, "missing"), 127, `hf-oidc exec: cannot run "` + filepath.Join(dir, "missing") + `": no such file or directory.`, false},
+		{notExec, 126, `hf-oidc exec: cannot run "` + notExec + `": permission denied.`, false},
+		{dir, 126, `hf-oidc exec: cannot run "` + dir + `": is a directory.`, false},
+		{garbage, 126, `hf-oidc exec: cannot run "` + garbage + `": exec format error.`, true},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.cmd), func(t *testing.T) {
+			before := sb.Stats().Exchanges
+			r := runMain(t, gh.env, "", "exec", "--resource", "acme/model", "--", tt.cmd)
+			var first string
+			for _, line := range strings.Split(unmasked(t, sb, r.stderr), "\n") {
+				if strings.HasPrefix(line, "hf-oidc exec: cannot run") {
+					first = line
+				}
+			}
+			if r.code != tt.code || first != tt.first {
+				t.Fatalf("exit %d, want %d; the error line\n  %s\nwant\n  %s\nstderr:\n%s", r.code, tt.code, first, tt.first, r.stderr)
+			}
+			if _, next, _ := strings.Cut(r.stderr, first+"\n"); !strings.HasPrefix(next, "Next: ") || !strings.Contains(next, diag.AnchorExecCommand.See()) {
+				t.Errorf("no Next: line linking %s after it:\n%s", diag.AnchorExecCommand, r.stderr)
+			}
+			if !tt.exchanged && sb.Stats().Exchanges != before {
+				t.Errorf("a command that cannot run cost an exchange")
+			}
+			testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": unmasked(t, sb, r.stderr)})
+		})
+	}
+}
+
+// TestResourceMistakes: the resource settings users get wrong most often
+// get a first line that names what was meant, and the entry about it.
+func TestResourceMistakes(t *testing.T) {
+	t.Parallel()
+	sb := startSB(t, sandbox.Config{})
+	gitlab := providerEnv(t, sb, sandbox.GitLab)
+	tests := []struct {
+		name   string
+		env    cliEnv
+		args   []string
+		first  string
+		next   string
+		anchor diag.Anchor
+	}{
+		{"only the singular variable", gitlab.with("HF_OIDC_RESOURCE=acme/model"), []string{"exchange", "--format", "json"},
+			`hf-oidc exchange: no resource given, but HF_OIDC_RESOURCE (singular) is set ("acme/model"): hf-oidc reads HF_OIDC_RESOURCES (plural), and the singular is huggingface_hub's own switch, which makes it run its own exchange and ignore the tokens hf-oidc exports.`,
+			"Next: rename HF_OIDC_RESOURCE to HF_OIDC_RESOURCES (or pass --resource), and set no HF_OIDC_RESOURCE at all.", diag.AnchorHFOIDCResource},
+		{"only the singular variable, exec", gitlab.with("HF_OIDC_RESOURCE=acme/model"), []string{"exec", "--", "true"},
+			`hf-oidc exec: no resource given, but HF_OIDC_RESOURCE (singular) is set ("acme/model")`, "Next: rename HF_OIDC_RESOURCE", diag.AnchorHFOIDCResource},
+		{"a URL", gitlab, []string{"exchange", "--format", "json", "--resource", "https://huggingface.co/acme/x"},
+			`hf-oidc exchange: --resource: resource "https://huggingface.co/acme/x": is a URL, not a resource's name: did you mean "acme/x"?`,
+			"Next: run 'hf-oidc exchange --help' for usage.", diag.AnchorResourceForm},
+		{"a dataset's page in the variable", gitlab.with("HF_OIDC_RESOURCES=huggingface.co/datasets/acme/x/tree/main"), []string{"exchange", "--format", "json"},
+			`hf-oidc exchange: HF_OIDC_RESOURCES: resource "huggingface.co/datasets/acme/x/tree/main": is a URL, not a resource's name: did you mean "datasets/acme/x"?`,
+			"Next: ", diag.AnchorResourceForm},
+		{"a git remote", gitlab, []string{"exchange", "--format", "json", "--resource", "acme/x.git"},
+			`hf-oidc exchange: --resource: resource "acme/x.git": name "x.git" must not end in ".git": did you mean "acme/x"?`,
+			"Next: ", diag.AnchorResourceForm},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runMain(t, tt.env, "", tt.args...)
+			first, next, _ := strings.Cut(r.stderr, "\n")
+			if r.code != 2 || !strings.HasPrefix(first, tt.first) || r.stdout != "" {
+				t.Fatalf("exit %d, first line\n  %s\nwant exit 2 and\n  %s", r.code, first, tt.first)
+			}
+			if !strings.HasPrefix(next, tt.next) || !strings.HasSuffix(strings.TrimSpace(next), tt.anchor.See()) {
+				t.Errorf("Next: line\n  %s\nwant it to start %q and link %s", next, tt.next, tt.anchor)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := sb.Stats().Exchanges; n != 0 {
+			t.Errorf("bad resources reached the Hub %d times", n)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -15,6 +16,7 @@ import (
 	"github.com/hf-oidc/hf-oidc/internal/config"
 	"github.com/hf-oidc/hf-oidc/internal/export"
 	"github.com/hf-oidc/hf-oidc/internal/refresh"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 const execAbout = `Exchanges the tokens, writes one token file per resource (mode 0600, in a new
@@ -64,9 +66,11 @@ func execCommand(ctx context.Context, env Env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Before anything is exchanged: a command that cannot run spends no
+	// token.
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
-		return 0, config.Usagef("cannot run %q: %v", argv[0], errors.Unwrap(err))
+		return 0, cannotRun(argv[0], err)
 	}
 
 	dir, created, err := execTokenDir(cfg, env)
@@ -198,7 +202,7 @@ func runChild(cmd *exec.Cmd, k *refresh.Keeper) (int, error) {
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("starting %s: %w", cmd.Args[0], err)
+		return 0, cannotRun(cmd.Args[0], err)
 	}
 	// The keeper stops with CMD, not with our context: a signal that
 	// cancels it is CMD's to act on.
@@ -238,6 +242,42 @@ wait:
 		return 128 + int(ws.Signal()), nil
 	}
 	return cmd.ProcessState.ExitCode(), nil
+}
+
+// A runError is a CMD that could not be run. exec exits as a shell does:
+// 127 when it is not found, 126 when it is found but cannot be run.
+type runError struct {
+	name string
+	err  error
+	code int
+}
+
+func (e *runError) Error() string {
+	return fmt.Sprintf("cannot run %s: %v", safetext.Quote(e.name, 100), e.err)
+}
+
+func (e *runError) Unwrap() error { return e.err }
+
+func cannotRun(name string, err error) *runError {
+	code := 126
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		code = 127
+	}
+	if e := new(exec.Error); errors.As(err, &e) {
+		err = e.Err
+	}
+	if e := new(fs.PathError); errors.As(err, &e) {
+		err = e.Err
+	}
+	return &runError{name: name, err: err, code: code}
+}
+
+// next is what to do about it.
+func (e *runError) next() string {
+	if e.code == 127 {
+		return "check the command's name, and that it is installed and on PATH (or give its path); hf-oidc exits 127, as a shell does, and exchanged nothing."
+	}
+	return "make sure it is a program or a script with a #! line, and that it is executable (chmod +x); hf-oidc exits 126, as a shell does."
 }
 
 // exitStatus ends exec with CMD's status.

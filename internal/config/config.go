@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/internal/refresh"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 // A Var is one environment variable hf-oidc reads.
@@ -95,7 +97,14 @@ func Lookup(name string) (Var, bool) {
 
 // A UsageError is bad input: a flag, a variable or a resource. The CLI exits
 // with status 2 on it.
-type UsageError struct{ Err error }
+type UsageError struct {
+	Err error
+	// Anchor is the troubleshooting entry that explains it, when one
+	// does better than the one for bad input in general; Next, when set,
+	// is the next step, instead of reading the command's --help.
+	Anchor diag.Anchor
+	Next   string
+}
 
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
@@ -346,11 +355,18 @@ func (f *Flags) loadResources(getenv func(string) string) ([]resource.Resource, 
 		raw, src = []string{getenv("HF_OIDC_RESOURCES")}, "HF_OIDC_RESOURCES"
 	}
 	if strings.TrimSpace(strings.Join(raw, "")) == "" {
+		if v := strings.TrimSpace(getenv("HF_OIDC_RESOURCE")); v != "" {
+			return nil, &UsageError{
+				Err:    fmt.Errorf("no resource given, but HF_OIDC_RESOURCE (singular) is set (%s): hf-oidc reads HF_OIDC_RESOURCES (plural), and the singular is huggingface_hub's own switch, which makes it run its own exchange and ignore the tokens hf-oidc exports", safetext.Quote(v, 100)),
+				Anchor: diag.AnchorHFOIDCResource,
+				Next:   "rename HF_OIDC_RESOURCE to HF_OIDC_RESOURCES (or pass --resource), and set no HF_OIDC_RESOURCE at all.",
+			}
+		}
 		return nil, Usagef("no resource given: pass --resource acme/model (repeatable) or set HF_OIDC_RESOURCES; a resource is a repo as the Hub names it (ns/name, datasets/ns/name, spaces/ns/name, kernels/ns/name) or a username")
 	}
 	rs, err := resource.ParseList(raw)
 	if err != nil {
-		return nil, &UsageError{Err: fmt.Errorf("%s: %w", src, err)}
+		return nil, &UsageError{Err: fmt.Errorf("%s: %w", src, err), Anchor: diag.AnchorResourceForm}
 	}
 	return rs, nil
 }

@@ -35,6 +35,7 @@ const (
 	AnchorHFOIDCResource Anchor = "hf-oidc-resource"
 	AnchorResourceForm   Anchor = "resource-form"
 	AnchorBadInput       Anchor = "bad-input"
+	AnchorExecCommand    Anchor = "exec-command"
 
 	// The Hub's answers.
 	AnchorInvalidGrant   Anchor = "invalid-grant"

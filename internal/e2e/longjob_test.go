@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
 	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
@@ -362,13 +363,31 @@ func TestExecStatusAndUsage(t *testing.T) {
 	}{
 		{[]string{"--resource", "acme/model"}, "no command given"},
 		{[]string{"--resource", "acme/model", "--format", "shell", "--", "true"}, "--format does not apply here: exec hands the tokens to CMD"},
-		{[]string{"--resource", "acme/model", "--", "no-such-command-hf-oidc"}, `cannot run "no-such-command-hf-oidc"`},
 		{[]string{"--resource", "acme/model", "--refresh-margin", "5", "--", "true"}, `--refresh-margin "5": a duration needs a unit, e.g. 5s`},
 		{[]string{"--", "true"}, "no resource given"},
 	} {
 		r := runBin(t, sb.GitHubEnv(), append([]string{"exec"}, c.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("exec %v: exit %d, want 2 and %q\nstderr: %s", c.args, r.code, c.want, r.stderr)
+		}
+	}
+	// A command that cannot run exits as in a shell, before any exchange.
+	notExec := filepath.Join(t.TempDir(), "train.sh")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		cmd   string
+		code  int
+		first string
+	}{
+		{"no-such-command-hf-oidc", 127, `hf-oidc exec: cannot run "no-such-command-hf-oidc": executable file not found in $PATH.`},
+		{notExec, 126, `hf-oidc exec: cannot run "` + notExec + `": permission denied.`},
+	} {
+		r := runBin(t, sb.GitHubEnv(), "exec", "--resource", "acme/model", "--", c.cmd)
+		first, next, _ := strings.Cut(r.stderr, "\n")
+		if r.code != c.code || first != c.first || !strings.HasPrefix(next, "Next: ") || !strings.Contains(next, diag.AnchorExecCommand.See()) {
+			t.Errorf("exec -- %s: exit %d, want %d and\n  %s\nand a Next: line linking #%s; stderr:\n%s", c.cmd, r.code, c.code, c.first, diag.AnchorExecCommand, r.stderr)
 		}
 	}
 	if sb.Stats().Exchanges != before {

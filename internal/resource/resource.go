@@ -3,6 +3,7 @@ package resource
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -104,6 +105,9 @@ func Parse(s string) (Resource, error) {
 	if s == "" {
 		return fail("no resource given; %s", expected)
 	}
+	if reason, ok := fromLocation(s); ok {
+		return fail("%s", reason)
+	}
 	if reason := badChar(s); reason != "" {
 		return fail("%s", reason)
 	}
@@ -113,6 +117,11 @@ func Parse(s string) (Resource, error) {
 	}
 	kind, reason := parseName(name)
 	if reason != "" {
+		if alt := copiedName(name); alt != "" {
+			if _, r := parseName(alt); r == "" {
+				reason += fmt.Sprintf(": did you mean %s?", quote(alt+strings.TrimPrefix(s, name)))
+			}
+		}
 		return fail("%s", reason)
 	}
 	r := Resource{Name: name, Kind: kind, Env: EnvName(name)}
@@ -123,6 +132,110 @@ func Parse(s string) (Resource, error) {
 		r.Env, r.Explicit = env, true
 	}
 	return r, nil
+}
+
+// hubHosts are the Hub's hosts as users copy them from a browser or a git
+// remote.
+var hubHosts = []string{"huggingface.co", "www.huggingface.co", "hf.co"}
+
+// fromLocation explains an entry that is where a repo lives (its page's
+// URL, a git remote, an hf:// path) rather than its name, with the name it
+// points to when that is one: the form users copy most.
+func fromLocation(s string) (string, bool) {
+	loc, env := s, ""
+	if i := strings.LastIndexByte(s, '='); i > 0 && !strings.ContainsAny(s, "?#") && !strings.Contains(s[i:], "/") {
+		loc, env = s[:i], s[i:]
+	}
+	path, what, ok := locationPath(loc)
+	if !ok {
+		return "", false
+	}
+	if name := repoFromPath(path); name != "" {
+		if _, err := Parse(name + env); err == nil {
+			return fmt.Sprintf("is %s, not a resource's name: did you mean %s?", what, quote(name+env)), true
+		}
+	}
+	return fmt.Sprintf("is %s, not a resource's name; %s", what, expected), true
+}
+
+// locationPath is the path of a Hub location: a URL of one of its hosts,
+// with or without its scheme, an hf:// path, or a git remote; what says
+// which it is.
+func locationPath(s string) (path, what string, ok bool) {
+	if rest, ok := strings.CutPrefix(s, "hf://"); ok {
+		return rest, "an hf:// path", true
+	}
+	if rest, ok := strings.CutPrefix(s, "git@"); ok {
+		if host, path, ok := strings.Cut(rest, ":"); ok && slices.Contains(hubHosts, strings.ToLower(host)) {
+			return path, "a git remote", true
+		}
+		return "", "", false
+	}
+	rest, hasScheme := s, false
+	if i := strings.Index(s, "://"); i > 0 {
+		rest, hasScheme = s[i+3:], true
+		rest = strings.TrimPrefix(rest, "git@")
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	host = strings.ToLower(host)
+	if h, _, ok := strings.Cut(host, ":"); ok {
+		host = h
+	}
+	switch {
+	case slices.Contains(hubHosts, host):
+		return path, "a URL", true
+	case hasScheme:
+		return "", "a URL", true
+	}
+	return "", "", false
+}
+
+// repoFromPath is the resource a Hub path names: "acme/x",
+// "datasets/acme/x/tree/main" or "acme/x.git" name "acme/x" and
+// "datasets/acme/x"; "acme" a user. "" when it names none.
+func repoFromPath(path string) string {
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	var parts []string
+	for _, p := range strings.Split(path, "/") {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	n := 2
+	if len(parts) > 0 {
+		if _, ok := prefixes[parts[0]]; ok {
+			n = 3
+		}
+	}
+	if len(parts) < n {
+		if n == 2 && len(parts) == 1 {
+			return strings.TrimSuffix(parts[0], ".git") // a user's page
+		}
+		return ""
+	}
+	parts = parts[:n]
+	parts[n-1] = strings.TrimSuffix(parts[n-1], ".git")
+	return strings.Join(parts, "/")
+}
+
+// copiedName is the name within a name copied with more than the name: a
+// git remote's ".git", or a page of the repo ("acme/x/tree/main"); "" when
+// name has neither.
+func copiedName(name string) string {
+	parts := strings.Split(name, "/")
+	n := 2
+	if _, ok := prefixes[parts[0]]; ok {
+		n = 3
+	}
+	if len(parts) > n && slices.Contains([]string{"tree", "blob", "resolve", "commit", "commits", "discussions", "settings"}, parts[n]) {
+		return repoFromPath(name)
+	}
+	if strings.HasSuffix(strings.ToLower(name), ".git") {
+		return name[:len(name)-len(".git")]
+	}
+	return ""
 }
 
 // badChar explains the first character that can appear in neither a Hub

@@ -521,3 +521,37 @@ func FuzzCheckEnv(f *testing.F) {
 		}
 	})
 }
+
+// TestParseSuggestsTheName: a repo's URL, git remote or page, pasted where
+// its name belongs, gets the name it points to.
+func TestParseSuggestsTheName(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://huggingface.co/acme/x":                          `resource "https://huggingface.co/acme/x": is a URL, not a resource's name: did you mean "acme/x"?`,
+		"http://huggingface.co/acme/x/":                          `did you mean "acme/x"?`,
+		"https://huggingface.co/acme/x=HF_X":                     `did you mean "acme/x=HF_X"?`,
+		"huggingface.co/datasets/acme/x":                         `is a URL, not a resource's name: did you mean "datasets/acme/x"?`,
+		"https://huggingface.co/datasets/acme/x/tree/main/dir":   `did you mean "datasets/acme/x"?`,
+		"https://hf.co/spaces/acme/demo":                         `did you mean "spaces/acme/demo"?`,
+		"https://www.huggingface.co/acme/x?library=transformers": `did you mean "acme/x"?`,
+		"hf.co/acme/x.git":                                       `did you mean "acme/x"?`,
+		"https://huggingface.co/acme/x/blob/main/config.json":    `did you mean "acme/x"?`,
+		"https://HuggingFace.co:443/acme/x#readme":               `did you mean "acme/x"?`,
+		"https://huggingface.co/acme":                            `did you mean "acme"?`,
+		"https://huggingface.co/":                                `is a URL, not a resource's name; expected "ns/name"`,
+		"https://huggingface.co/models/acme/x":                   `is a URL, not a resource's name; expected`,
+		"https://example.com/acme/x":                             `is a URL, not a resource's name; expected`,
+		"git@hf.co:acme/x.git":                                   `is a git remote, not a resource's name: did you mean "acme/x"?`,
+		"ssh://git@hf.co/datasets/acme/x":                        `is a URL, not a resource's name: did you mean "datasets/acme/x"?`,
+		"hf://datasets/acme/x":                                   `is an hf:// path, not a resource's name: did you mean "datasets/acme/x"?`,
+		"acme/x.git":                                             `name "x.git" must not end in ".git": did you mean "acme/x"?`,
+		"acme/x.git=HF_X":                                        `did you mean "acme/x=HF_X"?`,
+		"acme/x/tree/main":                                       `has 3 slashes; expected "ns/name" (a model), "datasets/ns/name", "spaces/ns/name", "kernels/ns/name" or a username, optionally followed by "=ENV_NAME": did you mean "acme/x"?`,
+		"datasets/acme/x/blob/main/a.csv":                        `did you mean "datasets/acme/x"?`,
+	} {
+		_, err := Parse(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want it to hold %s", in, err, want)
+		}
+	}
+}
