@@ -347,8 +347,11 @@ func TestDemo(t *testing.T) {
 	testkit.NoLeak(t, nil, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 }
 
-// TestSandbox: the sandbox command prints the variables that point hf-oidc
-// at it, which work until its context ends, over http and over TLS.
+// TestSandbox: the sandbox command prints one line that points hf-oidc at
+// it without pretending to be a CI job (no GITHUB_ACTIONS, no masks, no
+// SSL_CERT_FILE for the whole shell, no secret on the screen), and a next
+// command that exchanges with it, over http and over TLS. The e2e test
+// TestSandboxInstructions runs the lines in a real shell.
 func TestSandbox(t *testing.T) {
 	t.Parallel()
 	for _, tls := range []bool{false, true} {
@@ -361,24 +364,50 @@ func TestSandbox(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var ex cliRun
-			r := runUntil(t, baseEnv(t), false, "# then: ", func(stdout string) {
+			var exports []string
+			r := runUntil(t, baseEnv(t), false, "# Undo: ", func(stdout string) {
 				env := baseEnv(t)
+				var next []string
 				for _, line := range strings.Split(stdout, "\n") {
-					if kv, ok := strings.CutPrefix(line, "export "); ok {
-						k, v, _ := strings.Cut(kv, "=")
-						env[k] = strings.Trim(v, "'")
+					if kvs, ok := strings.CutPrefix(line, "export "); ok {
+						exports = append(exports, line)
+						for _, kv := range strings.Fields(kvs) {
+							k, v, _ := strings.Cut(kv, "=")
+							env[k] = strings.Trim(v, "'")
+						}
+					}
+					if cmd, ok := strings.CutPrefix(line, `eval "$(`); ok {
+						next = strings.Fields(strings.TrimSuffix(cmd, `)"`))[1:]
 					}
 				}
-				ex = runMain(t, env, "", "exchange", "--resource", "acme/model", "--format", "json")
+				if len(next) == 0 {
+					t.Errorf("no eval line:\n%s", stdout)
+					return
+				}
+				ex = runMain(t, env, "", next...)
 			}, args...)
-			r.want(t, 0, []string{"# hf-oidc sandbox on http", "# trusted for the sandbox's GitHub claims: acme/model", "export ACTIONS_ID_TOKEN_REQUEST_URL=", "export HF_ENDPOINT="}, nil)
-			if tls && !strings.Contains(r.stdout, "export SSL_CERT_FILE=") {
-				t.Errorf("no SSL_CERT_FILE with --tls:\n%s", r.stdout)
+			r.want(t, 0, []string{"# hf-oidc sandbox on http", "# trusted for the sandbox's GitHub claims: acme/model", "exchange --resource acme/model)\"\n"}, nil)
+			if len(exports) != 1 {
+				t.Fatalf("%d export lines, want the one to paste:\n%s", len(exports), r.stdout)
 			}
-			ex.want(t, 0, []string{`"resource":"acme/model"`, `"token":"hf_`}, []string{"1 token from the github provider"})
-			// The sandbox prints its own throwaway credentials, as it must;
-			// exchange's stdout is the json format's.
-			testkit.NoLeak(t, nil, map[string]string{"sandbox stderr": r.stderr, "exchange stderr": unmasked(t, nil, ex.stderr)})
+			for _, want := range []string{"HF_ENDPOINT=", "HF_OIDC_PROVIDER='env'", "HF_OIDC_ID_TOKEN_FILE="} {
+				if !strings.Contains(exports[0], want) {
+					t.Errorf("the export line lacks %s: %s", want, exports[0])
+				}
+			}
+			for _, bad := range []string{"GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST", "SSL_CERT_FILE"} {
+				if strings.Contains(r.stdout, bad) {
+					t.Errorf("the sandbox's instructions mention %s:\n%s", bad, r.stdout)
+				}
+			}
+			if tls != strings.Contains(exports[0], "HF_OIDC_CA_FILE=") {
+				t.Errorf("tls %v, export line: %s", tls, exports[0])
+			}
+			ex.want(t, 0, []string{"export HF_TOKEN="}, []string{"hf-oidc: 1 token from the env provider's ID token"})
+			if strings.Contains(ex.stdout+ex.stderr, "::") {
+				t.Errorf("workflow commands outside GitHub Actions:\n%s%s", ex.stdout, ex.stderr)
+			}
+			testkit.NoLeak(t, nil, map[string]string{"sandbox stdout": r.stdout, "sandbox stderr": r.stderr, "exchange stderr": ex.stderr})
 		})
 	}
 }

@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/export"
 	"github.com/hf-oidc/hf-oidc/internal/refresh"
+	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 const refreshAbout = `Keeps one token file per resource fresh, for jobs of many steps that run for
@@ -31,8 +33,9 @@ Without --detach it keeps the files fresh in the foreground until stopped.
 With --detach a background keeper does, and the command returns. The keeper
 stops on SIGTERM, on 'hf-oidc refresh --stop', when the token directory is
 removed, or when the job ends: GitHub Actions kills a job's leftover
-processes and empties $RUNNER_TEMP. Elsewhere, run 'hf-oidc refresh --stop'
-as the job's last step, or let the CI discard the container. A second start
+processes and empties $RUNNER_TEMP. Elsewhere nothing ends it with the job
+(unless the CI discards the job's container): run the 'hf-oidc refresh
+--stop --token-dir …' that --detach prints as the job's last step. A second start
 for the same directory exports the running keeper's files and starts no
 other keeper.
 
@@ -130,6 +133,7 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	}
 	keeping := "kept fresh by this process until it is stopped"
 	var stopChild func()
+	var stopNote string
 	if *detach {
 		pid, err := startKeeper(env, cfg, dir, lock)
 		if err != nil {
@@ -137,6 +141,10 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 		}
 		stopChild = func() { signalPID(pid, syscall.SIGTERM) }
 		keeping = fmt.Sprintf("kept fresh by a background keeper (pid %d) until the job ends", pid)
+		if export.InActions(cfg.Getenv) == nil {
+			keeping = fmt.Sprintf("kept fresh by a background keeper (pid %d) until it is stopped", pid)
+			stopNote = keeperStopNote(dir.Path)
+		}
 	}
 	// A keeper without exported files is of no use to anyone: stop it.
 	if err := finishStart(ctx, env, cfg, format, entries, git); err != nil {
@@ -146,6 +154,7 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	printFileSummary(env.Stderr, "refresh", s, entries, dir, env.Now().Sub(start), keeping)
+	fmt.Fprint(env.Stderr, stopNote)
 	warnIDTokenExpiry(env, cfg, "refresh", k, annotationWriter(env, format))
 	if *detach {
 		return nil
@@ -154,6 +163,14 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	maskRefreshed(k, env, cfg)
 	k.Log = func(msg string) { fmt.Fprintf(env.Stderr, "hf-oidc refresh: %s\n", msg) }
 	return keep(ctx, k)
+}
+
+// keeperStopNote says what stops a detached keeper outside GitHub Actions,
+// the one CI known to end a job's leftover processes (and to empty
+// $RUNNER_TEMP): elsewhere a shell runner leaves it running after the job.
+func keeperStopNote(dir string) string {
+	return fmt.Sprintf("hf-oidc refresh: outside GitHub Actions nothing stops the keeper when the job ends, unless the CI discards the job's container.\nNext: run 'hf-oidc refresh --stop --token-dir %s' as the job's last step. %s\n",
+		safetext.ShellWord(dir), diag.AnchorStopKeeper.See())
 }
 
 // finishStart configures git, if asked, and exports the files.

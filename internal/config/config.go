@@ -49,6 +49,8 @@ var Vars = []Var{
 		Help: "`org-token`: when `circleci run oidc get` fails, use `$CIRCLE_OIDC_TOKEN_V2`, whose audience is the organization id; only for a Hub whose audience (`--audience`) is that id"},
 	{Name: "HF_OIDC_BUILDKITE_LIFETIME", Default: "the agent's (5m)",
 		Help: "lifetime of Buildkite ID tokens, such as `10m` (the agent's `--lifetime`)"},
+	{Name: "HF_OIDC_CA_FILE", Default: "—",
+		Help: "a PEM bundle of CAs that hf-oidc trusts besides the system's (or `SSL_CERT_FILE`'s), and that no other program reads: for a Hub behind a private CA, such as `hf-oidc sandbox --tls`"},
 	{Name: "HF_OIDC_TIMEOUT", Flag: "timeout", Arg: "DURATION", Default: "60s",
 		Help: "bound on one exchange round, retries included: from 1s to 1h"},
 	{Name: "HF_OIDC_TOKEN_DIR", Flag: "token-dir", Arg: "DIR", Default: "the job's own: hf-oidc-UID-JOBKEY under $RUNNER_TEMP or the system temp dir",

@@ -36,6 +36,7 @@ const (
 	AnchorResourceForm   Anchor = "resource-form"
 	AnchorBadInput       Anchor = "bad-input"
 	AnchorExecCommand    Anchor = "exec-command"
+	AnchorStopKeeper     Anchor = "stop-keeper"
 
 	// The Hub's answers.
 	AnchorInvalidGrant   Anchor = "invalid-grant"

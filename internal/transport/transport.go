@@ -33,17 +33,24 @@ const (
 // inspecting proxy works the same on macOS and Windows.
 const CAFileVar = "SSL_CERT_FILE"
 
+// ExtraCAFileVar names a PEM bundle that hf-oidc trusts besides the
+// system's roots (or CAFileVar's), and that nothing else reads: for a Hub
+// behind a private CA, such as the sandbox's --tls, without changing whom
+// every other program in the shell trusts.
+const ExtraCAFileVar = "HF_OIDC_CA_FILE"
+
 // New returns a client that
 //   - speaks only https, except to loopback addresses (the local sandbox);
 //   - takes proxies from HTTPS_PROXY, HTTP_PROXY and NO_PROXY (and their
 //     lower-case forms), as curl and the Hub's own client do;
 //   - trusts the roots in SSL_CERT_FILE when it is set, else the system's,
-//     as crypto/x509 finds them (on Linux it honours SSL_CERT_DIR too);
+//     as crypto/x509 finds them (on Linux it honours SSL_CERT_DIR too),
+//     and those in HF_OIDC_CA_FILE besides;
 //   - follows a redirect only to the same scheme, host and port (a POST only
 //     on 307 and 308, which keep its body), so that neither the ID token in
 //     an exchange's body nor a bearer header ever reaches another host.
 //
-// getenv reads SSL_CERT_FILE (nil: os.Getenv); the proxy variables are read
+// getenv reads SSL_CERT_FILE and HF_OIDC_CA_FILE (nil: os.Getenv); the proxy variables are read
 // from the process environment by net/http.
 func New(getenv func(string) string) (*http.Client, error) {
 	if getenv == nil {
@@ -53,7 +60,21 @@ func New(getenv func(string) string) (*http.Client, error) {
 	// crypto/x509 reads at the first handshake.
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if file := getenv(CAFileVar); file != "" {
-		pool, err := readCAFile(file)
+		pool, err := readCAFile(CAFileVar, file, x509.NewCertPool())
+		if err != nil {
+			return nil, err
+		}
+		tlsConfig.RootCAs = pool
+	}
+	if file := getenv(ExtraCAFileVar); file != "" {
+		base := tlsConfig.RootCAs
+		if base == nil {
+			var err error
+			if base, err = x509.SystemCertPool(); err != nil {
+				base = x509.NewCertPool() // no system roots to add to
+			}
+		}
+		pool, err := readCAFile(ExtraCAFileVar, file, base)
 		if err != nil {
 			return nil, err
 		}
@@ -91,20 +112,20 @@ func New(getenv func(string) string) (*http.Client, error) {
 	return &http.Client{Transport: &schemeGuard{next: t, plain: plain, warm: warm}, CheckRedirect: CheckRedirect}, nil
 }
 
-// readCAFile reads file's certificates as crypto/x509 reads a bundle, and
-// fails unless it holds at least one.
-func readCAFile(file string) (*x509.CertPool, error) {
+// readCAFile adds file's certificates to pool as crypto/x509 reads a
+// bundle, and fails unless it holds at least one; name is the variable
+// that named file.
+func readCAFile(name, file string, pool *x509.CertPool) (*x509.CertPool, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, fmt.Errorf("reading %s=%s: %v; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", CAFileVar, file, err)
+		return nil, fmt.Errorf("reading %s=%s: %v; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", name, file, err)
 	}
-	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("reading %s=%s: no PEM certificate in it; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", CAFileVar, file)
+		return nil, fmt.Errorf("reading %s=%s: no PEM certificate in it; point it at a PEM bundle of the CAs to trust, or unset it to use the system's", name, file)
 	}
 	return pool, nil
 }

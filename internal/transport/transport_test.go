@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hf-oidc/hf-oidc/internal/sandbox"
 	"github.com/hf-oidc/hf-oidc/plugins/retry"
 )
 
@@ -237,6 +239,36 @@ func TestCAFile(t *testing.T) {
 		if string(body) != "HTTP/2.0" {
 			t.Errorf("%s: protocol %q, want HTTP/2.0 (the Hub's)", tc.name, body)
 		}
+	}
+
+	// HF_OIDC_CA_FILE adds to the system's roots, or to SSL_CERT_FILE's.
+	for _, tc := range []struct {
+		name  string
+		vars  map[string]string
+		trust bool
+	}{
+		{"HF_OIDC_CA_FILE alone", map[string]string{ExtraCAFileVar: file("extra.pem", server)}, true},
+		{"HF_OIDC_CA_FILE and an SSL_CERT_FILE without the server", map[string]string{ExtraCAFileVar: file("extra2.pem", server), CAFileVar: writeFile(t, filepath.Join(dir, "other.pem"), otherCA(t))}, true},
+	} {
+		c, err := New(func(k string) string { return tc.vars[k] })
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		roots := c.Transport.(*schemeGuard).next.(*http.Transport).TLSClientConfig.RootCAs
+		if sys, err := x509.SystemCertPool(); err == nil && tc.vars[CAFileVar] == "" && !subjectsWithin(sys, roots) {
+			t.Errorf("%s: the roots lack the system's", tc.name)
+		}
+		resp, err := c.Get(srv.URL)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		resp.Body.Close()
+	}
+	if _, err := New(func(k string) string {
+		return map[string]string{ExtraCAFileVar: file("junk.pem")}[k]
+	}); err == nil || !strings.Contains(err.Error(), ExtraCAFileVar+"=") || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("%s with no certificate: %v, want an error naming it", ExtraCAFileVar, err)
 	}
 
 	for file, want := range map[string]string{
@@ -509,4 +541,38 @@ func TestSchemeGuardRoutesByScheme(t *testing.T) {
 			}
 		})
 	}
+}
+
+// otherCA is the PEM of a CA that signed nothing the tests serve.
+func otherCA(t *testing.T) []byte {
+	t.Helper()
+	_, pemBytes, err := sandbox.SelfSigned(time.Now(), "other.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pemBytes
+}
+
+// subjectsWithin reports whether every subject of a is in b.
+func subjectsWithin(a, b *x509.CertPool) bool {
+	in := map[string]bool{}
+	//lint:ignore SA1019 the subjects are all a test can compare pools by
+	for _, s := range b.Subjects() {
+		in[string(s)] = true
+	}
+	//lint:ignore SA1019 as above
+	for _, s := range a.Subjects() {
+		if !in[string(s)] {
+			return false
+		}
+	}
+	return true
+}
+
+func writeFile(t *testing.T, path string, b []byte) string {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
