@@ -495,8 +495,8 @@ func TestResourceMistakes(t *testing.T) {
 		anchor diag.Anchor
 	}{
 		{"only the singular variable", gitlab.with("HF_OIDC_RESOURCE=acme/model"), []string{"exchange", "--format", "json"},
-			`hf-oidc exchange: no resource given, but HF_OIDC_RESOURCE (singular) is set ("acme/model"): hf-oidc reads HF_OIDC_RESOURCES (plural), and the singular is huggingface_hub's own switch, which makes it run its own exchange and ignore the tokens hf-oidc exports.`,
-			"Next: rename HF_OIDC_RESOURCE to HF_OIDC_RESOURCES (or pass --resource), and set no HF_OIDC_RESOURCE at all.", diag.AnchorHFOIDCResource},
+			`hf-oidc exchange: no resource given, but HF_OIDC_RESOURCE (singular) is set ("acme/model"): hf-oidc reads HF_OIDC_RESOURCES (plural), and the singular makes huggingface_hub ignore hf-oidc's tokens.`,
+			"Next: rename HF_OIDC_RESOURCE to HF_OIDC_RESOURCES, or pass --resource and unset it.", diag.AnchorHFOIDCResource},
 		{"only the singular variable, exec", gitlab.with("HF_OIDC_RESOURCE=acme/model"), []string{"exec", "--", "true"},
 			`hf-oidc exec: no resource given, but HF_OIDC_RESOURCE (singular) is set ("acme/model")`, "Next: rename HF_OIDC_RESOURCE", diag.AnchorHFOIDCResource},
 		{"a URL", gitlab, []string{"exchange", "--format", "json", "--resource", "https://huggingface.co/acme/x"},

@@ -359,9 +359,9 @@ func (f *Flags) loadResources(getenv func(string) string) ([]resource.Resource, 
 	if strings.TrimSpace(strings.Join(raw, "")) == "" {
 		if v := strings.TrimSpace(getenv("HF_OIDC_RESOURCE")); v != "" {
 			return nil, &UsageError{
-				Err:    fmt.Errorf("no resource given, but HF_OIDC_RESOURCE (singular) is set (%s): hf-oidc reads HF_OIDC_RESOURCES (plural), and the singular is huggingface_hub's own switch, which makes it run its own exchange and ignore the tokens hf-oidc exports", safetext.Quote(v, 100)),
+				Err:    fmt.Errorf("no resource given, but HF_OIDC_RESOURCE (singular) is set (%s): hf-oidc reads HF_OIDC_RESOURCES (plural), and the singular makes huggingface_hub ignore hf-oidc's tokens", safetext.Quote(v, 100)),
 				Anchor: diag.AnchorHFOIDCResource,
-				Next:   "rename HF_OIDC_RESOURCE to HF_OIDC_RESOURCES (or pass --resource), and set no HF_OIDC_RESOURCE at all.",
+				Next:   "rename HF_OIDC_RESOURCE to HF_OIDC_RESOURCES, or pass --resource and unset it.",
 			}
 		}
 		return nil, Usagef("no resource given: pass --resource acme/model (repeatable) or set HF_OIDC_RESOURCES; a resource is a repo as the Hub names it (ns/name, datasets/ns/name, spaces/ns/name, kernels/ns/name) or a username")

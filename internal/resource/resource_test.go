@@ -388,6 +388,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"acme/model", "datasets/acme/d", "spaces/a/b=X", "kernels/a/b", "alice", "models/a/b",
 		"a/b/c/d", "acme/x=PATH", "acme/a--b", "acme/x.git", " acme/x ", "acme/x=HF_TOKEN", "\x00", "a=b=c",
+		"https://huggingface.co/datasets/acme/x/tree/main?a=b#c", "git@hf.co:acme/x.git", "hf://spaces/a/b=S", "hf.co/hf.co/x",
 	} {
 		f.Add(s)
 	}
