@@ -11,10 +11,14 @@ out=$RUNNER_TEMP/sandbox.out
 go build -o "$bin" ./cmd/hf-oidc
 nohup "$bin" sandbox --trust acme/awesome-model --trust datasets/acme/awesome-dataset </dev/null >"$out" 2>&1 &
 for _ in $(seq 300); do
-	grep -q "^export HF_ENDPOINT=" "$out" && break
+	grep -q "^# A GitHub Actions job" "$out" && break
 	sleep 0.1
 done
-vars=$(sed -n "s/^export \([A-Z_]*\)='\(.*\)'\$/\1=\2/p" "$out" | grep -v '^GITHUB_ACTIONS=')
+# The sandbox writes, for a job like this one (GITHUB_ACTIONS set by the
+# runner, no id-token permission), the variables that make its
+# GitHub-style ID-token endpoint stand in for GitHub's.
+file=$(sed -n "s/^# A GitHub Actions job.*: cat '\(.*\)' >> .*/\1/p" "$out")
+vars=$([ -n "$file" ] && cat "$file" || true)
 [ -n "$vars" ] || { cat "$out"; echo "::error::the sandbox did not start"; exit 1; }
 # The request token is the sandbox's own throwaway secret: masked all the same.
 echo "::add-mask::$(printf '%s\n' "$vars" | sed -n 's/^ACTIONS_ID_TOKEN_REQUEST_TOKEN=//p')"

@@ -363,9 +363,9 @@ func TestSandbox(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var ex cliRun
+			var ex, gh cliRun
 			var exports []string
-			r := runUntil(t, baseEnv(t), false, "# Undo: ", func(stdout string) {
+			r := runUntil(t, baseEnv(t), false, "# A GitHub Actions job", func(stdout string) {
 				env := baseEnv(t)
 				var next []string
 				for _, line := range strings.Split(stdout, "\n") {
@@ -385,6 +385,19 @@ func TestSandbox(t *testing.T) {
 					return
 				}
 				ex = runMain(t, env, "", next...)
+
+				// .github/ci/sandbox.sh hands these to a GitHub Actions job.
+				m := regexp.MustCompile(`(?m)^# A GitHub Actions job .*: cat '([^']+)' >> "\$GITHUB_ENV"$`).FindStringSubmatch(stdout)
+				if m == nil {
+					t.Errorf("no line for a GitHub Actions job:\n%s", stdout)
+					return
+				}
+				ghEnv := newGitHubStep(t, startSB(t, sandbox.Config{})).env // for its RUNNER_TEMP, GITHUB_ENV…
+				for _, kv := range strings.Fields(testkit.ReadText(t, m[1])) {
+					k, v, _ := strings.Cut(kv, "=")
+					ghEnv[k] = v
+				}
+				gh = runMain(t, ghEnv, "", "exchange", "--resource", "acme/model", "--format", "json")
 			}, args...)
 			r.want(t, 0, []string{"# hf-oidc sandbox on http", "# trusted for the sandbox's GitHub claims: acme/model", "exchange --resource acme/model)\"\n"}, nil)
 			if len(exports) != 1 {
@@ -404,6 +417,7 @@ func TestSandbox(t *testing.T) {
 				t.Errorf("tls %v, export line: %s", tls, exports[0])
 			}
 			ex.want(t, 0, []string{"export HF_TOKEN="}, []string{"hf-oidc: 1 token from the env provider's ID token"})
+			gh.want(t, 0, []string{`"resource":"acme/model"`}, []string{"hf-oidc: 1 token from the github provider's ID token"})
 			if strings.Contains(ex.stdout+ex.stderr, "::") {
 				t.Errorf("workflow commands outside GitHub Actions:\n%s%s", ex.stdout, ex.stderr)
 			}

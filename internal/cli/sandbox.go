@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,20 +73,29 @@ func runSandbox(ctx context.Context, env Env, args []string) error {
 	// The env provider and a CA of hf-oidc's own: nothing that makes
 	// hf-oidc, or any other program in that shell, believe it runs in a CI
 	// job or trust other roots.
-	vars := []string{"HF_ENDPOINT=" + sb.URL(), "HF_OIDC_PROVIDER=env", "HF_OIDC_ID_TOKEN_FILE=" + idFile}
+	var caVars []string
 	if pem := sb.CertPEM(); pem != nil {
 		ca := filepath.Join(dir, "ca.pem")
 		if err := os.WriteFile(ca, pem, 0o644); err != nil {
 			return fmt.Errorf("writing the sandbox's certificate: %w", err)
 		}
-		vars = append(vars, transport.ExtraCAFileVar+"="+ca)
+		caVars = []string{transport.ExtraCAFileVar + "=" + ca}
+	}
+	vars := append([]string{"HF_ENDPOINT=" + sb.URL(), "HF_OIDC_PROVIDER=env", "HF_OIDC_ID_TOKEN_FILE=" + idFile}, caVars...)
+	// For a GitHub Actions job that has the runner's GITHUB_ACTIONS but no
+	// id-token permission (this repository's CI): the sandbox's
+	// GitHub-style ID-token endpoint stands in for GitHub's.
+	githubFile := filepath.Join(dir, "github.env")
+	githubVars := append(slices.DeleteFunc(sb.GitHubEnv(), func(kv string) bool { return strings.HasPrefix(kv, "GITHUB_ACTIONS=") }), caVars...)
+	if err := os.WriteFile(githubFile, []byte(strings.Join(githubVars, "\n")+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing the sandbox's GitHub variables: %w", err)
 	}
 	names := make([]string, len(rs))
 	for i, r := range rs {
 		sb.TrustGitHub(r.Name)
 		names[i] = r.Name
 	}
-	printSandbox(env.Stdout, sb, vars, names, secretFile)
+	printSandbox(env.Stdout, sb, vars, names, secretFile, githubFile)
 
 	renew := time.NewTicker(sandboxIDTokenRenew)
 	defer renew.Stop()
@@ -101,7 +111,7 @@ func runSandbox(ctx context.Context, env Env, args []string) error {
 	}
 }
 
-func printSandbox(w io.Writer, sb *sandbox.Sandbox, vars, names []string, secretFile string) {
+func printSandbox(w io.Writer, sb *sandbox.Sandbox, vars, names []string, secretFile, githubFile string) {
 	set, unset := make([]string, len(vars)), make([]string, len(vars))
 	for i, kv := range vars {
 		k, v, _ := strings.Cut(kv, "=")
@@ -119,6 +129,7 @@ func printSandbox(w io.Writer, sb *sandbox.Sandbox, vars, names []string, secret
 		fmt.Fprintf(w, "# %s\n", line)
 	}
 	fmt.Fprintf(w, "# $%s, the mint endpoints' bearer secret, is in %s\n", sandbox.MintSecretVar, secretFile)
+	fmt.Fprintf(w, "# A GitHub Actions job without id-token permission can use its GitHub-style ID tokens instead: cat %s >> \"$GITHUB_ENV\"\n", safetext.ShellQuote(githubFile))
 }
 
 // writeSandboxIDToken replaces file, atomically, with a new GitHub-style ID
