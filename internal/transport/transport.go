@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -80,6 +81,9 @@ func New(getenv func(string) string) (*http.Client, error) {
 		}
 		tlsConfig.RootCAs = pool
 	}
+	if tlsConfig.RootCAs == nil {
+		preloadRoots()
+	}
 	t := &http.Transport{
 		Proxy:                 proxy,
 		DialContext:           (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
@@ -111,6 +115,14 @@ func New(getenv func(string) string) (*http.Client, error) {
 	plain.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second, Control: loopbackOnly}).DialContext
 	return &http.Client{Transport: &schemeGuard{next: t, plain: plain, warm: warm}, CheckRedirect: CheckRedirect}, nil
 }
+
+// preloadRoots has crypto/x509 read the system's roots in the background,
+// once per process. Otherwise the first handshake reads them when the
+// server's certificate arrives, after a round trip or two spent waiting,
+// and every connection of the round waits for them.
+var preloadRoots = sync.OnceFunc(func() {
+	go x509.SystemCertPool() //nolint:errcheck // only the reading matters; a handshake reports what fails
+})
 
 // readCAFile adds file's certificates to pool as crypto/x509 reads a
 // bundle, and fails unless it holds at least one; name is the variable
