@@ -113,6 +113,8 @@ func New(getenv func(string) string) (*http.Client, error) {
 	plain.Proxy = nil
 	plain.DialTLSContext = nil
 	plain.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second, Control: loopbackOnly}).DialContext
+	// Clone has set up t's HTTP/2.
+	warm.h2 = t.TLSNextProto["h2"]
 	return &http.Client{Transport: &schemeGuard{next: t, plain: plain, warm: warm}, CheckRedirect: CheckRedirect}, nil
 }
 

@@ -9,13 +9,14 @@ import (
 	"sync"
 )
 
-// Warm starts connecting to u's origin (TCP and TLS) in the background, so
-// that the first request to it finds the connection made instead of paying
-// for it: the exchange round warms the Hub's connection while the ID token
-// is minted elsewhere. Nothing is sent on the connection but the TLS
-// handshake until a request claims it; the HTTP/2 preface goes out with
-// that first request, which costs no round trip. The connection joins the
-// transport's pool like any other it dials.
+// Warm starts connecting to u's origin (TCP, TLS and, where the server
+// speaks it, HTTP/2) in the background, so that the first request to it
+// finds the connection made instead of paying for it: the exchange round
+// warms the Hub's connection while the ID token is minted elsewhere.
+// Nothing is sent on the connection but those handshakes until a request
+// goes. The connection joins the transport's pool like any other it dials:
+// an HTTP/2 one as soon as it is made, an HTTP/1.1 one when the first
+// dial for its address claims it.
 //
 // Warm does nothing when c is not New's, when u is not https, when a proxy
 // would carry requests to u (net/http sets up a proxied connection on the
@@ -50,6 +51,12 @@ func Warm(ctx context.Context, c *http.Client, u *url.URL) (release func()) {
 // origin the pool can already reach.
 type warmer struct {
 	t *http.Transport
+	// h2 puts an HTTP/2 connection into the transport's pool, which
+	// sends the client's preface and settings and reads the server's.
+	// Done during the mint, that handshake opens the flow-control window
+	// past its first 64 KiB before the requests go, which 64 resources'
+	// requests exceed: else they would wait a round trip for it.
+	h2 func(authority string, c *tls.Conn) http.RoundTripper
 
 	mu      sync.Mutex
 	pending map[string]*warmConn // by address, until claimed or released
@@ -88,9 +95,23 @@ func (w *warmer) start(ctx context.Context, addr string) (release func()) {
 		// it, or leaves that to this goroutine.
 		wc.mu.Lock()
 		wc.conn, wc.err = conn, err
-		close(wc.done)
+		pool := err == nil && w.h2 != nil && !wc.claimed && !wc.dropped && conn.ConnectionState().NegotiatedProtocol == "h2"
+		wc.claimed = wc.claimed || pool
+		if !pool {
+			close(wc.done)
+		}
 		drop := wc.dropped
 		wc.mu.Unlock()
+		if pool {
+			w.mu.Lock()
+			if w.pending[addr] == wc {
+				delete(w.pending, addr)
+			}
+			w.mu.Unlock()
+			w.h2(addr, conn)
+			close(wc.done) // claimed: only tests wait on it now
+			return
+		}
 		if drop && conn != nil {
 			conn.Close()
 		}
@@ -127,7 +148,7 @@ func (wc *warmConn) drop() {
 func (wc *warmConn) claim() bool {
 	wc.mu.Lock()
 	defer wc.mu.Unlock()
-	if wc.dropped {
+	if wc.dropped || wc.claimed {
 		return false
 	}
 	wc.claimed = true

@@ -14,77 +14,92 @@ import (
 	"time"
 )
 
-// TestWarmReleaseClosesUnclaimed: a warmed connection that no request
-// took is closed at release, not left open for the server to time out;
-// one that a request took stays in the pool for the next.
-func TestWarmReleaseClosesUnclaimed(t *testing.T) {
+// TestWarmHandsTheConnectionToThePool: a warmed HTTP/2 connection joins
+// the pool at once, so that the requests after it, and the next Warm,
+// find it there. A warmed HTTP/1.1 connection waits for the first dial to
+// its address, and one no dial took is closed at release, not left open
+// for the server to time out.
+func TestWarmHandsTheConnectionToThePool(t *testing.T) {
 	t.Parallel()
-	var opened, closed atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	srv.EnableHTTP2 = true
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			opened.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			closed.Add(1)
-		}
-	}
-	srv.StartTLS()
-	defer srv.Close()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(func(k string) string {
-		if k == CAFileVar {
-			return ca
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(srv.URL)
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d connections opened, %d closed", what, opened.Load(), closed.Load())
+	for _, h2 := range []bool{true, false} {
+		t.Run(map[bool]string{true: "HTTP/2", false: "HTTP/1.1"}[h2], func(t *testing.T) {
+			t.Parallel()
+			var opened, closed atomic.Int32
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			srv.EnableHTTP2 = h2
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				switch s {
+				case http.StateNew:
+					opened.Add(1)
+				case http.StateClosed, http.StateHijacked:
+					closed.Add(1)
+				}
 			}
-		}
-	}
+			srv.StartTLS()
+			defer srv.Close()
+			ca := filepath.Join(t.TempDir(), "ca.pem")
+			if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c, err := New(func(k string) string {
+				if k == CAFileVar {
+					return ca
+				}
+				return ""
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse(srv.URL)
+			w := c.Transport.(*schemeGuard).warm
+			get := func() {
+				t.Helper()
+				resp, err := c.Get(srv.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			warmed := func() func() {
+				t.Helper()
+				release := Warm(context.Background(), c, u)
+				w.mu.Lock()
+				wc := w.pending[u.Host]
+				w.mu.Unlock()
+				if wc == nil {
+					t.Fatal("Warm started no connection")
+				}
+				<-wc.done
+				if wc.err != nil {
+					t.Fatal(wc.err)
+				}
+				return release
+			}
 
-	release := Warm(context.Background(), c, u)
-	w := c.Transport.(*schemeGuard).warm
-	w.mu.Lock()
-	wc := w.pending[u.Host]
-	w.mu.Unlock()
-	if wc == nil {
-		t.Fatal("Warm started no connection")
-	}
-	<-wc.done
-	if wc.err != nil {
-		t.Fatal(wc.err)
-	}
-	release()
-	waitFor("released unclaimed", func() bool { return closed.Load() == 1 })
-
-	release = Warm(context.Background(), c, u)
-	resp, err := c.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	release()
-	// Held by the pool, the connection makes the next Warm a no-op.
-	Warm(context.Background(), c, u)()
-	if resp, err = c.Get(srv.URL); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if o, cl := opened.Load(), closed.Load(); o != 2 || cl != 1 {
-		t.Errorf("after a claimed warm-up and a request: %d connections opened and %d closed, want 2 and 1", o, cl)
+			warmed()()
+			if h2 {
+				get()
+				Warm(context.Background(), c, u)() // the pool holds one: a no-op
+				get()
+				if o, cl := opened.Load(), closed.Load(); o != 1 || cl != 0 {
+					t.Errorf("a warmed connection, released, then two requests and a Warm: %d connections opened and %d closed, want 1 and 0", o, cl)
+				}
+				return
+			}
+			for deadline := time.Now().Add(5 * time.Second); closed.Load() != 1; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("released unclaimed: %d connections opened, %d closed", opened.Load(), closed.Load())
+				}
+			}
+			release := warmed()
+			get()
+			release()
+			Warm(context.Background(), c, u)() // the pool holds one: a no-op
+			get()
+			if o, cl := opened.Load(), closed.Load(); o != 2 || cl != 1 {
+				t.Errorf("after a claimed warm-up and two requests: %d connections opened and %d closed, want 2 and 1", o, cl)
+			}
+		})
 	}
 }
 
