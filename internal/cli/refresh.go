@@ -407,6 +407,7 @@ func runKeeper(ctx context.Context, env Env, cfg *config.Config, dirPath string)
 		k.Log(fmt.Sprintf("refreshed %d token%s, valid until %s; next refresh at %s",
 			len(toks), plural(len(toks)), toks[0].ExpiresAt.UTC().Format(time.RFC3339), k.Source.Next().UTC().Format(time.RFC3339)))
 	}
+	k.Idle = quietKeeper()
 	k.Source.Seed(dir.Load(cfg.Resources, s.owner())...)
 	if err := k.Write(nil, nil); err != nil {
 		return err

@@ -11,7 +11,8 @@ import (
 )
 
 // DefaultPoll is how often a Keeper checks that its directory still exists
-// between refreshes: removing the directory is one way to stop it.
+// between refreshes (removing the directory is one way to stop it) where
+// it cannot watch it: outside Linux, and where inotify fails.
 const DefaultPoll = 2 * time.Second
 
 // ErrDirGone is returned by Keeper.Run when the token directory was removed
@@ -40,6 +41,10 @@ type Keeper struct {
 	Log func(msg string)
 	// Refreshed, if set, hears of every refresh that wrote new tokens.
 	Refreshed func(toks []exchange.Token)
+	// Idle, if set, is called before the first wait and after every
+	// refresh, when the keeper has nothing to do until the next (the
+	// detached keeper gives its memory back there).
+	Idle func()
 
 	warned bool
 }
@@ -105,16 +110,27 @@ func (k *Keeper) Write(toks []exchange.Token, refreshErr error) error {
 // already (see Write), or Run exchanges at once.
 func (k *Keeper) Run(ctx context.Context) error {
 	k.warn()
+	// Watched, the directory wakes the keeper only when it goes; polled,
+	// every Poll.
+	gone, stopWatch := k.watch()
+	defer func() { stopWatch() }()
+	k.idle()
 	for {
 		wait := k.Source.Next().Sub(k.now())
-		if wait > k.poll() {
+		if gone == nil && wait > k.poll() {
 			wait = k.poll()
 		}
-		if !k.sleep(ctx, wait) {
+		if !k.sleep(ctx, wait, gone) {
 			return nil
 		}
 		if k.Dir.Gone() {
 			return ErrDirGone
+		}
+		select {
+		case <-gone: // a false alarm: watch afresh
+			stopWatch()
+			gone, stopWatch = k.watch()
+		default:
 		}
 		if k.now().Before(k.Source.Next()) {
 			continue
@@ -141,6 +157,21 @@ func (k *Keeper) Run(ctx context.Context) error {
 				err, stamp(k.Source.Next()), stamp(k.firstExpiry())))
 		}
 		k.warn()
+		k.idle()
+	}
+}
+
+// watch watches the directory, unless Sleep stands in for the clock.
+func (k *Keeper) watch() (gone <-chan struct{}, stop func()) {
+	if k.Sleep != nil {
+		return nil, func() {}
+	}
+	return k.Dir.watchGone()
+}
+
+func (k *Keeper) idle() {
+	if k.Idle != nil {
+		k.Idle()
 	}
 }
 
@@ -216,7 +247,8 @@ func (k *Keeper) now() time.Time {
 	return time.Now()
 }
 
-func (k *Keeper) sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d, or less if gone closes; it reports false if ctx ended.
+func (k *Keeper) sleep(ctx context.Context, d time.Duration, gone <-chan struct{}) bool {
 	if k.Sleep != nil {
 		return k.Sleep(ctx, d)
 	}
@@ -227,6 +259,8 @@ func (k *Keeper) sleep(ctx context.Context, d time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-gone:
 		return true
 	case <-ctx.Done():
 		return false
