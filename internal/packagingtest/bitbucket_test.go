@@ -9,16 +9,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hf-oidc/hf-oidc/internal/release"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
 	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
-// The pipe's image is built with podman from bitbucket/Dockerfile, with the
-// static binary and the host's CA bundle in the build context, and run the
+// The pipe's image is made as the release makes it, loaded into podman,
+// and run the
 // way Bitbucket runs a pipe: its variables in the environment (a list as
 // NAME_COUNT and NAME_0, NAME_1, …), the clone directory mounted as the
 // working directory, the step's ID token passed in, and --network host to
@@ -37,26 +39,45 @@ const sharedStorage = ".bitbucket/pipelines/generated/pipeline/pipes"
 // of crun's capabilities and the default ulimits.
 var podmanRunFlags = []string{"--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"}
 
-// buildPipeImage builds the pipe's image and removes it when the test ends.
+// buildPipeImage makes the pipe's image as the release does
+// (release.BuildImage, with the binary under test for this machine's CPU),
+// loads it into podman from its OCI layout, and removes it when the test
+// ends.
 func buildPipeImage(t *testing.T) string {
 	t.Helper()
 	podman := testkit.RequireTool(t, "podman")
-	ctxDir := t.TempDir()
-	for _, f := range []string{"Dockerfile", "pipe.yml", "README.md"} {
-		writeText(t, filepath.Join(ctxDir, f), testkit.ReadText(t, filepath.Join(root, "bitbucket", f)), 0o644)
+	bins := map[release.Platform][]byte{}
+	for _, p := range release.ImagePlatforms {
+		bins[p] = []byte("not run here")
 	}
-	writeText(t, filepath.Join(ctxDir, "hf-oidc"), testkit.ReadText(t, bin), 0o755)
-	writeText(t, filepath.Join(ctxDir, "ca-certificates.crt"), testkit.ReadText(t, "/etc/ssl/certs/ca-certificates.crt"), 0o644)
-	b := make([]byte, 6)
-	rand.Read(b)
-	tag := "localhost/hf-oidc-pipe:test-" + hex.EncodeToString(b)
+	bins[release.Platform{OS: "linux", Arch: runtime.GOARCH}] = []byte(testkit.ReadText(t, bin))
+	// A commit of its own makes each test's image its own: removing one
+	// when its test ends leaves the others'.
+	commit := make([]byte, 8)
+	rand.Read(commit)
+	im, err := release.BuildImage("v0.0.0-test", hex.EncodeToString(commit), bins, release.CABundle())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// podman names the image after the layout's path, which must be
+	// lowercase: t.TempDir's holds the test's name.
+	dir, err := os.MkdirTemp("", "hf-oidc-pipe-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := im.WriteLayout(dir); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, podman, "build", "-q", "-t", tag, ctxDir).CombinedOutput(); err != nil {
-		t.Fatalf("podman build: %v\n%s", err, out)
+	out, err := exec.CommandContext(ctx, podman, "pull", "-q", "oci:"+dir+":"+im.Ref).CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman pull: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { exec.Command(podman, "rmi", "-f", tag).Run() })
-	return tag
+	id := strings.TrimSpace(string(out))
+	t.Cleanup(func() { exec.Command(podman, "rmi", "-f", id).Run() })
+	return id
 }
 
 type pipeRun struct {
@@ -283,8 +304,8 @@ func TestPipeRefuses(t *testing.T) {
 	}
 }
 
-// TestPipeImage checks what the image holds: the CA bundle the binary
-// reads, and the pipe's own files.
+// TestPipeImage checks what the image holds: the binary, and the pinned
+// CA bundle where the binary reads it.
 func TestPipeImage(t *testing.T) {
 	t.Parallel()
 	image := buildPipeImage(t)
@@ -296,14 +317,14 @@ func TestPipeImage(t *testing.T) {
 	ctr := strings.TrimSpace(string(out))
 	defer exec.Command(podman, "rm", "-f", ctr).Run()
 	dir := t.TempDir()
-	for _, f := range []string{"/etc/ssl/certs/ca-certificates.crt", "/pipe.yml", "/README.md", "/hf-oidc"} {
+	for _, f := range []string{"/etc/ssl/certs/ca-certificates.crt", "/hf-oidc"} {
 		dst := filepath.Join(dir, filepath.Base(f))
 		if out, err := exec.Command(podman, "cp", ctr+":"+f, dst).CombinedOutput(); err != nil {
 			t.Errorf("the image lacks %s: %v\n%s", f, err, out)
 		}
 	}
-	if a, b := testkit.ReadText(t, filepath.Join(dir, "ca-certificates.crt")), testkit.ReadText(t, "/etc/ssl/certs/ca-certificates.crt"); a != b {
-		t.Error("the image's CA bundle is not the host's")
+	if testkit.ReadText(t, filepath.Join(dir, "ca-certificates.crt")) != string(release.CABundle()) {
+		t.Error("the image's CA bundle is not the pinned one")
 	}
 }
 

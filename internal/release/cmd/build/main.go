@@ -7,14 +7,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -125,7 +123,7 @@ func realMain(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	o.Commit = *commit
 	if o.Commit == "" {
-		if o.Commit, err = sourceCommit(ctx, *releaseDir, *out); err != nil {
+		if o.Commit, err = release.SourceCommit(ctx, *releaseDir, *out); err != nil {
 			return err
 		}
 	}
@@ -176,60 +174,8 @@ func realMain(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "wrote %s/VERSION, checksums.txt and go-version.\nNext: carry the digests into the packaging (UPDATE_PACKAGING=1 go test ./internal/packagingtest -run TestPackagingUpToDate), commit %s/ with %s alone, tag that commit %s and push the tag; the release workflow rebuilds and publishes.\n", *releaseDir, *releaseDir, strings.Join(packagingFiles, " and "), o.Version)
+	fmt.Fprintf(stdout, "wrote %s/VERSION, checksums.txt and go-version.\nNext: carry the digests into the packaging (UPDATE_PACKAGING=1 go test ./internal/packagingtest -run TestPackagingUpToDate), record and pin what the release publishes (go run ./internal/release/cmd/dryrun -record), commit %s/ with %s alone, tag that commit %s and push the tag; the release workflow rebuilds, checks and publishes.\n", *releaseDir, *releaseDir, strings.Join(release.PackagingFiles, ", "), o.Version)
 	return nil
-}
-
-// packagingFiles carry the release's digests for the GitLab template and
-// the CircleCI orb, regenerated from the release directory after the build
-// (internal/packagingtest, UPDATE_PACKAGING=1) and committed with it. They
-// are shell and YAML, not part of the binary, so like the release directory
-// they are not the release's source.
-var packagingFiles = []string{"circleci/src/scripts/install.sh", "gitlab/templates/hf-oidc.yml"}
-
-// sourceCommit is the last commit that changed anything but the release
-// directory: the commit the release is built from, which stays the same
-// when the release directory is committed on top of it. Anything
-// uncommitted would make the binary differ from that commit, so it is an
-// error.
-func sourceCommit(ctx context.Context, releaseDir, out string) (string, error) {
-	spec := []string{"--", ".", ":(exclude)" + filepath.ToSlash(releaseDir)}
-	for _, f := range packagingFiles {
-		spec = append(spec, ":(exclude)"+f)
-	}
-	if rel, err := filepath.Rel(".", out); err == nil && !filepath.IsAbs(rel) && !strings.HasPrefix(rel, "..") {
-		spec = append(spec, ":(exclude)"+filepath.ToSlash(rel))
-	}
-	status, err := git(ctx, append([]string{"status", "--porcelain", "--untracked-files=all"}, spec...)...)
-	if err != nil {
-		return "", fmt.Errorf("checking that the tree is clean: %w", err)
-	}
-	if status != "" {
-		lines := strings.Split(status, "\n")
-		if len(lines) > 5 {
-			lines = append(lines[:5], "…")
-		}
-		return "", fmt.Errorf("the tree has changes outside %s/, so the binary would not be the commit's:\n  %s\nNext: commit or remove them (or pass -commit for a dry run)", releaseDir, strings.Join(lines, "\n  "))
-	}
-	commit, err := git(ctx, append([]string{"log", "-1", "--format=%H"}, spec...)...)
-	if err != nil {
-		return "", fmt.Errorf("finding the source commit: %w", err)
-	}
-	if commit == "" {
-		return "", errors.New("finding the source commit: git log found none (a shallow clone? fetch the whole history)")
-	}
-	return commit, nil
-}
-
-func git(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 func readLine(path string) (string, error) {

@@ -200,17 +200,19 @@ func TestSourceCommit(t *testing.T) {
 	write("dist/hf-oidc_v1.0.0_linux_amd64.tar.gz", "archive")
 
 	ctx := context.Background()
-	got, err := sourceCommit(ctx, ".release", "dist")
+	got, err := release.SourceCommit(ctx, ".release", "dist")
 	if err != nil || got != source {
 		t.Errorf("with .release/ and the output uncommitted: %q, %v; want %s", got, err, source)
 	}
-	git("add", ".release")
+	// The READMEs' pins are committed with the release directory.
+	write("README.md", "pinned\n")
+	git("add", ".release", "README.md")
 	git("commit", "-qm", "release")
-	if got, err := sourceCommit(ctx, ".release", "dist"); err != nil || got != source {
+	if got, err := release.SourceCommit(ctx, ".release", "dist"); err != nil || got != source {
 		t.Errorf("with .release/ committed: %q, %v; want %s", got, err, source)
 	}
 	write("main.go", "package main // changed\n")
-	if _, err := sourceCommit(ctx, ".release", "dist"); err == nil || !strings.Contains(err.Error(), "main.go") {
+	if _, err := release.SourceCommit(ctx, ".release", "dist"); err == nil || !strings.Contains(err.Error(), "main.go") {
 		t.Errorf("with a change: %v, want an error naming main.go", err)
 	}
 }
