@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs hf-oidc for the action: `exchange` for export: env, a detached
-# `refresh` keeper for export: file, with --git for git: true. The inputs
+# `refresh` keeper for export: file, `exchange` to step outputs only for
+# export: none, with --git for git: true and --allow-partial for
+# allow-partial: true; timeout and refresh-margin go in hf-oidc's own
+# variables. The inputs
 # come in the environment and reach hf-oidc as its own variables; hf-oidc
 # masks every token before it writes anything, and this script never
 # touches one.
@@ -39,12 +42,34 @@ export HF_OIDC_RESOURCES=$resources
 # An empty input leaves the job's own variable, if any, in force.
 [ -z "${HF_OIDC_INPUT_AUDIENCE:-}" ] || export HF_OIDC_AUDIENCE=$HF_OIDC_INPUT_AUDIENCE
 [ -z "${HF_OIDC_INPUT_ENDPOINT:-}" ] || export HF_ENDPOINT=$HF_OIDC_INPUT_ENDPOINT
+# Durations: the shape is checked here, to name the input; hf-oidc checks
+# the range, naming its variable.
+duration='^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$'
+timeout=$(trim "${HF_OIDC_INPUT_TIMEOUT:-}")
+if [ -n "$timeout" ]; then
+	[[ $timeout =~ $duration ]] ||
+		fail "the timeout input is $(shown "$HF_OIDC_INPUT_TIMEOUT"): expected a duration like 60s or 2m (the most one exchange round may take, retries included)."
+	export HF_OIDC_TIMEOUT=$timeout
+fi
+margin=$(trim "${HF_OIDC_INPUT_REFRESH_MARGIN:-}")
+if [ -n "$margin" ]; then
+	[[ $margin =~ $duration ]] ||
+		fail "the refresh-margin input is $(shown "$HF_OIDC_INPUT_REFRESH_MARGIN"): expected a duration like 5m or 90s (how long before expiry a token is exchanged again)."
+	export HF_OIDC_REFRESH_MARGIN=$margin
+fi
 
 mode=$(trim "${HF_OIDC_INPUT_EXPORT:-}")
 case ${mode:-env} in
 env) args=(exchange --format github) ;;
 file) args=(refresh --detach --format github) ;;
-*) fail "the export input is $(shown "$HF_OIDC_INPUT_EXPORT"): expected env (HF_TOKEN, for jobs under an hour) or file (token files kept fresh, for long jobs)." ;;
+none) args=(exchange --format github-outputs) ;;
+*) fail "the export input is $(shown "$HF_OIDC_INPUT_EXPORT"): expected env (HF_TOKEN, for jobs under an hour), file (token files kept fresh, for long jobs) or none (step outputs only)." ;;
+esac
+partial=$(trim "${HF_OIDC_INPUT_ALLOW_PARTIAL:-}")
+case $partial in
+true | True | TRUE) args+=(--allow-partial) ;;
+false | False | FALSE | '') ;;
+*) fail "the allow-partial input is $(shown "$HF_OIDC_INPUT_ALLOW_PARTIAL"): expected true or false." ;;
 esac
 git=$(trim "${HF_OIDC_INPUT_GIT:-}")
 case $git in

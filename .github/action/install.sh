@@ -7,8 +7,14 @@
 #      .release/checksums.txt (never against anything fetched with it), and
 #      kept for the rest of the job (and in the tool cache), and checked
 #      again each time it is used;
-#   3. where the action's ref is no release (a branch, a commit, `uses: ./`),
-#      a build from the action's own source with the `go` on PATH.
+#   3. where the action's ref is no release (a branch, a commit that is no
+#      release, `uses: ./`), a build from the action's own source with the
+#      `go` on PATH.
+# A commit SHA is a release when the action's files are, byte for byte,
+# the ones the release recorded in .release/tree.sha256.
+# The download needs no curl: it falls back to wget, then python3, then
+# node (the runner mounts its own into container jobs, at /__e, to run
+# JavaScript actions), so that it works in slim images.
 # A digest mismatch fails the step: it never falls back to another source.
 # Nothing found in the job's temporary directory is run as it is: any
 # earlier step could have changed it.
@@ -52,6 +58,128 @@ sha256() {
 		openssl dgst -sha256 -r "$1" | cut -d' ' -f1
 	fi
 }
+
+# tree_digest prints the SHA-256 of the action's files, as the release's
+# dry run (-record) writes it to .release/tree.sha256: one "<sha256>
+# ./<path>" line per file but .release/ (and .git/), sorted bytewise, then
+# the SHA-256 of those lines.
+tree_digest() {
+	(
+		cd "$action_dir"
+		local sum=(sha256sum)
+		command -v sha256sum >/dev/null || sum=(shasum -a 256)
+		find . -path ./.git -prune -o -path ./.release -prune -o -type f -print0 |
+			LC_ALL=C sort -z | xargs -0 "${sum[@]}" | "${sum[@]}" | cut -d' ' -f1
+	)
+}
+
+# fetch URL FILE SECONDS STALL downloads with the first tool the job has,
+# in up to 4 attempts each bounded by SECONDS (curl also gives up on a
+# stall: under 1 KiB/s for STALL seconds). A missing release (HTTP 404) is
+# not retried by python3 or node.
+fetch() {
+	local url=$1 out=$2 attempt=$3 stall=$4 node=
+	if command -v curl >/dev/null; then
+		curl --fail --silent --show-error --location --retry 3 --retry-delay 1 \
+			--connect-timeout "$stall" --max-time "$attempt" --speed-limit 1024 --speed-time "$stall" \
+			--output "$out" "$url"
+		return
+	fi
+	if command -v wget >/dev/null; then
+		echo "hf-oidc: no curl on this job's PATH: downloading with wget"
+		if wget --version >/dev/null 2>&1; then
+			wget -q --tries=4 --waitretry=1 --timeout="$attempt" -O "$out" "$url"
+		else # BusyBox: one attempt
+			wget -q -T "$attempt" -O "$out" "$url"
+		fi
+		return
+	fi
+	if command -v python3 >/dev/null; then
+		echo "hf-oidc: no curl or wget on this job's PATH: downloading with python3"
+		python3 -c "$fetch_python" "$url" "$out" "$attempt"
+		return
+	fi
+	if command -v node >/dev/null; then
+		node=$(command -v node)
+	else
+		for node in /__e/node*/bin/node ''; do
+			[ -z "$node" ] || [ ! -x "$node" ] || break
+		done
+	fi
+	if [ -n "$node" ]; then
+		echo "hf-oidc: no curl, wget or python3 on this job's PATH: downloading with $node"
+		"$node" -e "$fetch_node" "$url" "$out" "$attempt"
+		return
+	fi
+	echo "hf-oidc setup: this job has no curl, wget, python3 or node to download with" >&2
+	return 1
+}
+
+fetch_python='
+import sys, time, urllib.error, urllib.request
+url, path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+for attempt in range(1, 5):
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=limit) as r, open(path, "wb") as f:
+            while True:
+                if time.monotonic() - start > limit:
+                    raise TimeoutError("the attempt took over %gs" % limit)
+                chunk = r.read(65536)
+                if not chunk:
+                    break
+                f.write(chunk)
+        sys.exit(0)
+    except urllib.error.HTTPError as e:
+        if e.code < 500 and e.code not in (408, 429):
+            sys.exit("%s: HTTP %d %s" % (url, e.code, e.reason))
+        err = e
+    except Exception as e:
+        err = e
+    print("%s: attempt %d of 4 failed: %s" % (url, attempt, err), file=sys.stderr)
+    if attempt < 4:
+        time.sleep(1)
+sys.exit(1)
+'
+
+# The same in node, with redirects followed (GitHub's release downloads
+# redirect to its storage), each attempt bounded as a whole.
+fetch_node='
+const fs = require("fs"), [url, path, limit] = process.argv.slice(1);
+let current; // the request in flight, redirects included
+function get(u, hops, done) {
+  const mod = u.startsWith("https:") ? require("https") : require("http");
+  const req = current = mod.get(u, (res) => {
+    if ([301, 302, 303, 307, 308].includes(res.statusCode) && res.headers.location && hops < 10) {
+      res.resume();
+      return get(new URL(res.headers.location, u).toString(), hops + 1, done);
+    }
+    if (res.statusCode !== 200) {
+      res.resume();
+      return done(Object.assign(new Error(u + ": HTTP " + res.statusCode), { status: res.statusCode }));
+    }
+    const f = fs.createWriteStream(path);
+    res.pipe(f);
+    f.on("finish", () => f.close(() => done(null)));
+    res.on("error", done);
+  });
+  req.on("error", done);
+}
+(async () => {
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    const err = await new Promise((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => current.destroy(new Error("the attempt took over " + limit + "s")), limit * 1000);
+      get(url, 0, (e) => { if (!settled) { settled = true; clearTimeout(timer); resolve(e); } });
+    });
+    if (!err) process.exit(0);
+    if (err.status && err.status < 500 && err.status !== 408 && err.status !== 429) { console.error(err.message); process.exit(1); }
+    console.error(url + ": attempt " + attempt + " of 4 failed: " + err.message);
+    if (attempt < 4) await new Promise((r) => setTimeout(r, 1000));
+  }
+  process.exit(1);
+})();
+'
 
 found() {
 	echo "path=$1" >>"$GITHUB_OUTPUT"
@@ -106,6 +234,13 @@ elif [ -n "$ref" ] && [ -n "$release" ]; then
 	# tag (v1, v1.2), which the maintainers point at the release commit.
 	if [ "$ref" = "$release" ] || { [[ $ref =~ ^v[0-9]+(\.[0-9]+)?$ ]] && [[ $release == "$ref".* ]]; }; then
 		version=$release
+	elif [[ $ref =~ ^[0-9a-f]{40}$ ]] && [ -f "$action_dir/.release/tree.sha256" ]; then
+		# Pinned by commit SHA, as recommended: the commit is the release
+		# when every file of the action is the release's.
+		if [ "$(tree_digest)" = "$(tr -d ' \r\n' <"$action_dir/.release/tree.sha256")" ]; then
+			version=$release
+			echo "hf-oidc: commit $ref is release $release: the action's files are the ones .release/tree.sha256 records"
+		fi
 	fi
 fi
 
@@ -168,9 +303,7 @@ if [ -n "$version" ]; then
 		mkdir -p "$install_dir"
 		tmp=$install_dir/$asset.download
 		echo "hf-oidc: downloading $url"
-		curl --fail --silent --show-error --location --retry 3 --retry-delay 1 \
-			--connect-timeout "$stall" --max-time "$attempt" --speed-limit 1024 --speed-time "$stall" \
-			--output "$tmp" "$url" ||
+		fetch "$url" "$tmp" "$attempt" "$stall" ||
 			fail "downloading $url failed. Next: check that release $version is published and that this runner can reach it (or set HF_OIDC_RELEASE_BASE_URL to a mirror), or give a binary."
 		got=$(sha256 "$tmp")
 		if [ "$got" != "$digest" ]; then

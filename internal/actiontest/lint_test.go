@@ -28,12 +28,16 @@ jobs:
           endpoint: https://huggingface.co
           export: file
           git: true
+          timeout: 2m
+          allow-partial: true
+          refresh-margin: 10m
           version: v1.2.3
           binary: /opt/hf-oidc/hf-oidc
       - env:
           TOKEN: ${{ steps.hf.outputs.token }}
           EXPIRES_AT: ${{ steps.hf.outputs.expires-at }}
           TOKEN_FILE: ${{ steps.hf.outputs.token-file }}
+          DATASET: ${{ fromJSON(steps.hf.outputs.tokens).HF_DATASET_TOKEN }}
         run: test -n "$TOKEN" && echo "$EXPIRES_AT $TOKEN_FILE"
 `
 
@@ -48,7 +52,7 @@ jobs:
         uses: ./
         with:
           resource: acme/awesome-model
-      - run: echo "${{ steps.hf.outputs.tokens }}"
+      - run: echo "${{ steps.hf.outputs.token-map }}"
 `
 
 func actionlint(t *testing.T, dir string, args ...string) (string, error) {
@@ -88,7 +92,7 @@ func TestActionlint(t *testing.T) {
 		if err == nil {
 			t.Fatalf("actionlint passed a misuse of the action:\n%s", out)
 		}
-		for _, want := range []string{`input "resource" is not defined`, `missing input "resources"`, `property "tokens" is not defined`} {
+		for _, want := range []string{`input "resource" is not defined`, `missing input "resources"`, `property "token-map" is not defined`} {
 			if !strings.Contains(out, want) {
 				t.Errorf("actionlint's report lacks %q:\n%s", want, out)
 			}

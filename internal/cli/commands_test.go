@@ -185,6 +185,8 @@ func TestBadInput(t *testing.T) {
 		{"exchange: a bad timeout variable", gitlab.with("HF_OIDC_TIMEOUT=-5s"), []string{"exchange", "--format", "json", "--resource", "acme/model"}, []string{"HF_OIDC_TIMEOUT"}},
 		{"exchange: a bad format", gitlab, []string{"exchange", "--format", "xml", "--resource", "acme/model"}, []string{"--format"}},
 		{"exchange: github format elsewhere", gitlab, []string{"exchange", "--format", "github", "--resource", "acme/model"}, []string{"GITHUB_ENV"}},
+		{"exchange: github-outputs elsewhere", gitlab, []string{"exchange", "--format", "github-outputs", "--resource", "acme/model"}, []string{"GITHUB_OUTPUT"}},
+		{"refresh: github-outputs", gh.env, []string{"refresh", "--format", "github-outputs", "--resource", "acme/model"}, []string{"--format github-outputs is for 'hf-oidc exchange'"}},
 		{"exchange: an argument", gitlab, []string{"exchange", "--resource", "acme/model", "acme/other"}, []string{`unexpected argument "acme/other"`}},
 		{"exchange: an unknown provider", gitlab, []string{"exchange", "--format", "json", "--resource", "acme/model", "--provider", "jenkins"}, []string{"--provider", "jenkins"}},
 		{"exchange: a plain-http endpoint", gitlab, []string{"exchange", "--format", "json", "--resource", "acme/model", "--endpoint", "http://hub.example"}, []string{"--endpoint", "http://hub.example"}},

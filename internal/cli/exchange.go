@@ -89,7 +89,7 @@ func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format conf
 	// cannot echo a token in clear; they never print the ID token at all.
 	var idMask io.Writer
 	var tokenMask *export.Actions
-	if format == config.FormatGitHub {
+	if format.InGitHub() {
 		idMask = env.Stdout
 	} else {
 		tokenMask = export.InActions(cfg.Getenv)
@@ -105,7 +105,7 @@ func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format conf
 	}
 	ok := succeeded(results)
 	if err != nil {
-		printFailure(env, format == config.FormatGitHub, s, results, len(ok) > 0 && cfg.AllowPartial)
+		printFailure(env, format.InGitHub(), s, results, len(ok) > 0 && cfg.AllowPartial)
 		if !cfg.AllowPartial || len(ok) == 0 {
 			return nil, nil, &reportedError{err: err}
 		}
@@ -142,6 +142,9 @@ func resolveFormat(cfg *config.Config, env Env) (config.Format, error) {
 	if f == config.FormatGitHub && cfg.Getenv("GITHUB_ENV") == "" {
 		return "", config.Usagef("--format github needs GITHUB_ENV, which only GitHub Actions sets; elsewhere use --format shell, dotenv or json")
 	}
+	if f == config.FormatGitHubOutputs && cfg.Getenv("GITHUB_OUTPUT") == "" {
+		return "", config.Usagef("--format github-outputs needs GITHUB_OUTPUT, which only GitHub Actions sets; elsewhere use --format shell, dotenv or json")
+	}
 	return f, nil
 }
 
@@ -149,6 +152,8 @@ func newExporter(format config.Format, env Env, cfg *config.Config) export.Expor
 	switch format {
 	case config.FormatGitHub:
 		return &export.GitHub{Stdout: env.Stdout, Getenv: cfg.Getenv}
+	case config.FormatGitHubOutputs:
+		return &export.GitHub{Stdout: env.Stdout, Getenv: cfg.Getenv, OutputsOnly: true}
 	case config.FormatDotenv:
 		return &export.Dotenv{W: env.Stdout}
 	case config.FormatJSON:
@@ -178,10 +183,11 @@ func succeeded(results []exchange.Result) []exchange.Result {
 
 func printSummary(w io.Writer, s *session, format config.Format, entries []export.Entry, took time.Duration) {
 	where := map[config.Format]string{
-		config.FormatGitHub: "exported to later steps ($GITHUB_ENV)",
-		config.FormatShell:  "printed as export lines on stdout",
-		config.FormatDotenv: "printed as dotenv lines on stdout",
-		config.FormatJSON:   "printed as JSON on stdout",
+		config.FormatGitHub:        "exported to later steps ($GITHUB_ENV)",
+		config.FormatGitHubOutputs: "set as this step's outputs only ($GITHUB_OUTPUT)",
+		config.FormatShell:         "printed as export lines on stdout",
+		config.FormatDotenv:        "printed as dotenv lines on stdout",
+		config.FormatJSON:          "printed as JSON on stdout",
 	}[format]
 	exp := entries[0].ExpiresAt
 	// Whoever answers at the endpoint receives the ID token: a log should

@@ -87,6 +87,9 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if format == config.FormatGitHubOutputs {
+		return config.Usagef("--format github-outputs is for 'hf-oidc exchange': refresh keeps token files fresh for later steps, which step outputs cannot be; use --format github")
+	}
 	dir, err := openTokenDir(dirPath, src)
 	if err != nil {
 		return err

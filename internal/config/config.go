@@ -124,13 +124,21 @@ type Format string
 const (
 	FormatAuto   Format = "auto"
 	FormatGitHub Format = "github"
-	FormatShell  Format = "shell"
-	FormatDotenv Format = "dotenv"
-	FormatJSON   Format = "json"
+	// FormatGitHubOutputs sets the tokens as step outputs only, never in
+	// $GITHUB_ENV, where every later step (third-party actions included)
+	// would see them: the action's `export: none`. exchange only.
+	FormatGitHubOutputs Format = "github-outputs"
+	FormatShell         Format = "shell"
+	FormatDotenv        Format = "dotenv"
+	FormatJSON          Format = "json"
 )
 
 // Formats are the values --format takes.
-var Formats = []Format{FormatAuto, FormatGitHub, FormatShell, FormatDotenv, FormatJSON}
+var Formats = []Format{FormatAuto, FormatGitHub, FormatGitHubOutputs, FormatShell, FormatDotenv, FormatJSON}
+
+// InGitHub reports whether f writes GitHub Actions' workflow commands and
+// files, and so masks every token on stdout before writing anything.
+func (f Format) InGitHub() bool { return f == FormatGitHub || f == FormatGitHubOutputs }
 
 // Config is everything one exchange needs, resolved and validated.
 type Config struct {

@@ -75,7 +75,7 @@ func TestLoadRejects(t *testing.T) {
 		{"endpoint with line break", with("HF_ENDPOINT", "https://hub.example/\nx"), nil, []string{"HF_ENDPOINT: the endpoint is not a valid URL"}},
 		{"endpoint query", with("HF_ENDPOINT", "https://hub.example/?a=b"), nil, []string{"must not have a query"}},
 		{"endpoint 10 KB", with("HF_ENDPOINT", "https://"+strings.Repeat("a", 10<<10)), nil, []string{"HF_ENDPOINT is 10248 bytes long, more than 2048"}},
-		{"format", ok, []string{"--format", "xml"}, []string{`--format "xml": expected one of auto, github, shell, dotenv, json`}},
+		{"format", ok, []string{"--format", "xml"}, []string{`--format "xml": expected one of auto, github, github-outputs, shell, dotenv, json`}},
 		{"format escape", ok, []string{"--format", "\x1b]0;x\x07"}, []string{`--format "\x1b]0;x\a"`}},
 		{"token dir with line break", with("HF_OIDC_TOKEN_DIR", "/tmp/a\nHF_TOKEN=x"), nil, []string{`HF_OIDC_TOKEN_DIR "/tmp/a\nHF_TOKEN=x": a path with a control character`}},
 		{"token dir tilde", ok, []string{"--token-dir", "~/tokens"}, []string{`--token-dir "~/tokens": only a shell expands "~"`, "such as $HOME/tokens"}},

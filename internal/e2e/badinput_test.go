@@ -201,7 +201,7 @@ func TestBadInput(t *testing.T) {
 		{name: "timeout negative", args: append([]string{"--timeout", "-5s"}, res...), want: []string{`--timeout "-5s": expected a positive duration`}},
 		{name: "timeout too long", env: []string{resEnv, "HF_OIDC_TIMEOUT=2h"}, want: []string{`HF_OIDC_TIMEOUT "2h": expected a duration from 1s to 1h0m0s`}},
 		{name: "timeout too short", args: append([]string{"--timeout", "10ms"}, res...), want: []string{`--timeout "10ms": expected a duration from 1s`}},
-		{name: "format", args: append([]string{"--format", "yaml"}, res...), want: []string{`--format "yaml": expected one of auto, github, shell, dotenv, json`}},
+		{name: "format", args: append([]string{"--format", "yaml"}, res...), want: []string{`--format "yaml": expected one of auto, github, github-outputs, shell, dotenv, json`}},
 		{name: "allow-partial not a boolean", args: append([]string{"--allow-partial=maybe"}, res...), want: []string{`invalid value "maybe" for --allow-partial: expected true or false`}},
 		{name: "git not a boolean", args: append([]string{"--git=yes please"}, res...), want: []string{`invalid value "yes please" for --git: expected true or false`}},
 		{name: "unknown flag", args: []string{"--resources", "acme/model"}, want: []string{"unknown flag --resources; did you mean --resource?"}},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,10 @@ type GitHub struct {
 	Stdout   io.Writer           // where workflow commands go; nil: os.Stdout
 	Getenv   func(string) string // reads GITHUB_ENV, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY; nil: os.Getenv
 	FileMode bool
+	// OutputsOnly writes nothing to $GITHUB_ENV: the tokens are this
+	// step's outputs alone (token, and tokens: a JSON object of every
+	// token by its variable's name), for the steps that name them.
+	OutputsOnly bool
 	// Clear are variables to set empty for later steps, which
 	// huggingface_hub reads as unset (see StaleTokenVars): $GITHUB_ENV has
 	// no way to unset. A workflow's env: that sets one still wins.
@@ -30,6 +35,10 @@ type GitHub struct {
 
 // ErrNoGitHubEnv is returned when GITHUB_ENV is not set.
 var ErrNoGitHubEnv = errors.New("GITHUB_ENV is not set: not running inside GitHub Actions? use --format shell")
+
+// ErrNoGitHubOutput is returned when OutputsOnly and GITHUB_OUTPUT is not
+// set.
+var ErrNoGitHubOutput = errors.New("GITHUB_OUTPUT is not set: not running inside GitHub Actions? use --format shell")
 
 func (g GitHub) Export(entries []Entry) error {
 	if len(entries) == 0 {
@@ -45,8 +54,11 @@ func (g GitHub) Export(entries []Entry) error {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	envPath := getenv("GITHUB_ENV")
-	if envPath == "" {
+	envPath, outPath := getenv("GITHUB_ENV"), getenv("GITHUB_OUTPUT")
+	switch {
+	case g.OutputsOnly && outPath == "":
+		return ErrNoGitHubOutput
+	case !g.OutputsOnly && envPath == "":
 		return ErrNoGitHubEnv
 	}
 	vars, err := variables(entries, g.FileMode)
@@ -70,11 +82,27 @@ func (g GitHub) Export(entries []Entry) error {
 		}
 	}
 	first := entries[0]
-	for _, v := range []Var{
+	outputs := []Var{
 		{Name: "token", Value: first.Token},
 		{Name: "expires-at", Value: formatTime(first.ExpiresAt)},
 		{Name: "token-file", Value: first.File},
-	} {
+	}
+	if g.OutputsOnly {
+		// Step outputs are declared ahead (a composite action cannot
+		// add one per resource), so every token goes in one JSON object
+		// keyed by the variable name it would have had:
+		// fromJSON(steps.ID.outputs.tokens).HF_DATASET_TOKEN.
+		byName := map[string]string{}
+		for _, e := range entries {
+			byName[e.Env] = e.Token
+		}
+		tokens, err := json.Marshal(byName)
+		if err != nil {
+			return err
+		}
+		outputs = append(outputs, Var{Name: "tokens", Value: string(tokens)})
+	}
+	for _, v := range outputs {
 		if err := writeHeredoc(&out, v.Name, v.Value, rnd); err != nil {
 			return err
 		}
@@ -102,16 +130,18 @@ func (g GitHub) Export(entries []Entry) error {
 		return fmt.Errorf("masking tokens: %w", err)
 	}
 
-	if err := appendFile("GITHUB_ENV", envPath, env.Bytes()); err != nil {
-		return err
+	if !g.OutputsOnly {
+		if err := appendFile("GITHUB_ENV", envPath, env.Bytes()); err != nil {
+			return err
+		}
 	}
-	if p := getenv("GITHUB_OUTPUT"); p != "" {
-		if err := appendFile("GITHUB_OUTPUT", p, out.Bytes()); err != nil {
+	if outPath != "" {
+		if err := appendFile("GITHUB_OUTPUT", outPath, out.Bytes()); err != nil {
 			return err
 		}
 	}
 	if p := getenv("GITHUB_STEP_SUMMARY"); p != "" {
-		if err := appendFile("GITHUB_STEP_SUMMARY", p, summary(entries, g.FileMode)); err != nil {
+		if err := appendFile("GITHUB_STEP_SUMMARY", p, summary(entries, g.FileMode, g.OutputsOnly)); err != nil {
 			return err
 		}
 	}
@@ -194,8 +224,16 @@ func writeCommand(b *bytes.Buffer, c *githubactions.Command) {
 
 // summary is the Markdown table for $GITHUB_STEP_SUMMARY: which resource
 // went to which variable, and until when. It never holds a token.
-func summary(entries []Entry, fileMode bool) []byte {
+func summary(entries []Entry, fileMode, outputsOnly bool) []byte {
 	var b bytes.Buffer
+	if outputsOnly {
+		b.WriteString("### Hugging Face tokens (step outputs only)\n\n| Resource | Key in the `tokens` output | Expires at |\n| --- | --- | --- |\n")
+		for _, e := range entries {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", Markdown(e.Resource), Markdown(e.Env), formatTime(e.ExpiresAt))
+		}
+		b.WriteString("\n")
+		return b.Bytes()
+	}
 	b.WriteString("### Hugging Face tokens\n\n| Resource | Variable | Expires at |\n| --- | --- | --- |\n")
 	for i, e := range entries {
 		names := []string{e.Env}

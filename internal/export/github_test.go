@@ -423,3 +423,50 @@ func TestAppendFileReportsFailedWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestGitHubOutputsOnly: export: none writes every token to the step's
+// outputs (masked first) and nothing to $GITHUB_ENV, which later steps
+// read.
+func TestGitHubOutputsOnly(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t, "GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+	entries := []Entry{
+		{Resource: "acme/a", Env: "HF_TOKEN_ACME_A", Token: "hf_jwt_" + strings.Repeat("a", 40), ExpiresAt: at("2030-01-01T00:00:00Z")},
+		{Resource: "datasets/acme/d", Env: "HF_DATA", Token: "hf_jwt_" + strings.Repeat("d", 40), ExpiresAt: at("2030-01-01T00:00:00Z")},
+	}
+	g := r.exporter(false)
+	g.OutputsOnly = true
+	if err := g.Export(entries); err != nil {
+		t.Fatal(err)
+	}
+	if env := r.read("GITHUB_ENV"); env != "" {
+		t.Errorf("$GITHUB_ENV = %q, want nothing", env)
+	}
+	masked := r.masked()
+	for _, e := range entries {
+		if !masked[e.Token] {
+			t.Errorf("token of %s not masked", e.Resource)
+		}
+	}
+	out, err := parseFileCommands(r.read("GITHUB_OUTPUT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffMaps(t, varsMap(t, out), map[string]string{
+		"token":      entries[0].Token,
+		"expires-at": "2030-01-01T00:00:00Z",
+		"token-file": "",
+		"tokens":     `{"HF_DATA":"` + entries[1].Token + `","HF_TOKEN_ACME_A":"` + entries[0].Token + `"}`,
+	})
+	sum := r.read("GITHUB_STEP_SUMMARY")
+	if !strings.Contains(sum, "| datasets/acme/d | HF\\_DATA | 2030-01-01T00:00:00Z |") || strings.Contains(sum, "hf_jwt_") {
+		t.Errorf("summary:\n%s", sum)
+	}
+
+	r = newRunner(t, "GITHUB_ENV")
+	g = r.exporter(false)
+	g.OutputsOnly = true
+	if err := g.Export(entries); !errors.Is(err, ErrNoGitHubOutput) {
+		t.Errorf("without GITHUB_OUTPUT: %v, want ErrNoGitHubOutput", err)
+	}
+}
