@@ -18,7 +18,8 @@ done
 # runner, no id-token permission), the variables that make its
 # GitHub-style ID-token endpoint stand in for GitHub's.
 file=$(sed -n "s/^# A GitHub Actions job.*: cat '\(.*\)' >> .*/\1/p" "$out")
-vars=$([ -n "$file" ] && cat "$file" || true)
+vars=
+[ -z "$file" ] || vars=$(cat "$file")
 [ -n "$vars" ] || { cat "$out"; echo "::error::the sandbox did not start"; exit 1; }
 # The request token is the sandbox's own throwaway secret: masked all the same.
 echo "::add-mask::$(printf '%s\n' "$vars" | sed -n 's/^ACTIONS_ID_TOKEN_REQUEST_TOKEN=//p')"
