@@ -39,12 +39,7 @@ Examples:
 var claimsSettings = []string{"HF_OIDC_PROVIDER", "HF_OIDC_AUDIENCE", "HF_OIDC_ID_TOKEN_FILE", "HF_OIDC_ID_TOKEN_VAR", "HF_OIDC_TIMEOUT"}
 
 func runClaims(ctx context.Context, env Env, args []string) error {
-	err := claims(ctx, env, args)
-	if config.IsUsage(err) {
-		fmt.Fprintf(env.Stderr, "hf-oidc claims: %s\nNext: run 'hf-oidc claims --help' for usage. %s\n", fullStop(err.Error()), diag.AnchorBadInput.See())
-		return &reportedError{err: err, usage: true}
-	}
-	return err
+	return claims(ctx, env, args)
 }
 
 func claims(ctx context.Context, env Env, args []string) error {
@@ -263,9 +258,12 @@ func (r *claimsReport) writeText(w io.Writer) {
 		fmt.Fprintln(w, "No problems found.")
 	} else {
 		fmt.Fprintf(w, "Problems (%d):\n", len(r.Findings))
+		var b strings.Builder
 		for _, f := range r.Findings {
-			fmt.Fprintf(w, "  %s: %s.\n    Next: %s\n", f.Severity, f.Problem, f.Next())
+			fill(&b, "  "+f.Severity.String()+": ", "    ", fullStop(f.Problem))
+			writeNext(&b, "    ", f.Fix, f.Snippet, f.Anchor)
 		}
+		io.WriteString(w, b.String())
 	}
 
 	if r.expected {

@@ -14,10 +14,6 @@ import (
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
 	"github.com/hf-oidc/hf-oidc/internal/diag"
-	"github.com/hf-oidc/hf-oidc/internal/idtoken"
-	"github.com/hf-oidc/hf-oidc/internal/transport"
-	"github.com/hf-oidc/hf-oidc/plugins"
-	"github.com/hf-oidc/hf-oidc/plugins/retry"
 	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
@@ -109,15 +105,16 @@ func Main(ctx context.Context, env Env, args []string) int {
 	} else if m := nearest(args[0], names); m != "" {
 		what += fmt.Sprintf("; did you mean %q?", m)
 	}
-	fmt.Fprintf(env.Stderr, "hf-oidc: %s\nNext: run 'hf-oidc --help' for the list of commands. %s\n", fullStop(what), diag.AnchorBadInput.See())
+	message{level: "error", title: "bad input", problem: what, next: "run 'hf-oidc --help' for the list of commands.", anchor: diag.AnchorBadInput}.emit(env, env.Getenv, false)
 	return 2
 }
 
-// fullStop ends msg with a full stop, unless it ends with one already or
-// with a question.
+// fullStop ends msg with a full stop, unless it ends a sentence already.
 func fullStop(msg string) string {
-	if strings.HasSuffix(msg, ".") || strings.HasSuffix(msg, "?") {
-		return msg
+	for _, end := range []string{".", "?", "!", "…"} {
+		if strings.HasSuffix(msg, end) {
+			return msg
+		}
 	}
 	return msg + "."
 }
@@ -144,79 +141,9 @@ Try it with no CI and no account: hf-oidc demo
 `)
 }
 
-// A reportedError has already been printed in full (for example the
-// paragraph of a failed exchange); report only sets the exit status.
-type reportedError struct {
-	err   error
-	usage bool
-	code  int // the exit status, when neither 1 nor 2 (exec passes on CMD's)
-}
-
-func (e *reportedError) Error() string { return e.err.Error() }
-func (e *reportedError) Unwrap() error { return e.err }
-
-// report prints err as one paragraph with a next step and returns the exit
-// status. Only this boundary adds the "what to do next" sentence.
-func report(env Env, cmd string, err error) int {
-	if err == nil || errors.Is(err, errHelp) {
-		return 0
-	}
-	var (
-		rep    *reportedError
-		setup  *plugins.SetupError
-		nd     *plugins.NotDetectedError
-		idErr  *idTokenError
-		runErr *runError
-	)
-	switch {
-	case errors.As(err, &rep):
-		if rep.code != 0 {
-			return rep.code
-		}
-		if rep.usage {
-			return 2
-		}
-		return 1
-	case errors.As(err, &runErr):
-		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v.\nNext: %s %s\n", cmd, runErr, runErr.next(), diag.AnchorExecCommand.See())
-		return runErr.code
-	case errors.As(err, &setup):
-		anchor := diag.AnchorNoIDToken
-		if setup.Provider == "github" {
-			anchor = diag.AnchorGitHubPermission
-		}
-		// A fix may end in a YAML block that a link on its last line would break.
-		sep := " "
-		if strings.Contains(setup.Fix, "\n") {
-			sep = "\n"
-		}
-		fmt.Fprintf(env.Stderr, "hf-oidc: cannot get an ID token from %s: %s.\nNext: %s%s%s\n", setup.Provider, setup.Problem, setup.Fix, sep, anchor.See())
-		return 2
-	case errors.As(err, &nd):
-		fmt.Fprintf(env.Stderr, "hf-oidc: %v.\nNext: run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file. Try 'hf-oidc demo' to see the whole flow locally. %s\n", err, diag.AnchorNoProvider.See())
-		return 2
-	case config.IsUsage(err):
-		fmt.Fprintf(env.Stderr, "hf-oidc %s: %s\nNext: %s\n", cmd, fullStop(err.Error()), usageNext(cmd, err))
-		return 2
-	case errors.As(err, &idErr) && !retry.Untrusted(err) && !errors.As(err, new(*idtoken.ExpiredError)):
-		next, ok := mintNext(idErr.provider, err)
-		if !ok {
-			next = fmt.Sprintf("the %s provider did not hand out an ID token, so nothing was sent to the Hub. Run the job again; if it keeps failing, check the provider's status and that this job may mint ID tokens.", idErr.provider)
-		}
-		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\nNext: %s %s\n", cmd, err, next, diag.AnchorNoIDToken.See())
-		return 1
-	case retry.Untrusted(err):
-		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\nNext: %s %s\n", cmd, err, transport.UntrustedHint, diag.AnchorHubUnreachable.See())
-		return 1
-	default:
-		fmt.Fprintf(env.Stderr, "hf-oidc %s: %v\n", cmd, err)
-		return 1
-	}
-}
-
-// usageNext is the Next: line of a usage error: its own next step and
-// entry, else the command's --help and the entry for bad input.
-func usageNext(cmd string, err error) string {
+// usageNext is the next step of a usage error and its entry: its own,
+// else the command's --help and the entry for bad input.
+func usageNext(cmd string, err error) (string, diag.Anchor) {
 	u := new(config.UsageError)
 	errors.As(err, &u)
 	next, anchor := u.Next, u.Anchor
@@ -226,7 +153,7 @@ func usageNext(cmd string, err error) string {
 	if anchor == "" {
 		anchor = diag.AnchorBadInput
 	}
-	return next + " " + anchor.See()
+	return next, anchor
 }
 
 func sortedKeys[M ~map[string]V, V any](m M) []string {

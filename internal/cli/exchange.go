@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/export"
-	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
 const exchangeAbout = `Mints the CI provider's ID token, exchanges it at the Hub once per resource
@@ -165,9 +165,12 @@ func newExporter(format config.Format, env Env, cfg *config.Config) export.Expor
 
 // warnHubClientOverride warns when huggingface_hub's own switch is set: it
 // makes huggingface_hub run its own exchange and ignore what we export.
+// claims finds the same (diag.CheckEnv), in the same words.
 func warnHubClientOverride(env Env, cfg *config.Config) {
-	if v := cfg.Getenv("HF_OIDC_RESOURCE"); v != "" {
-		fmt.Fprintf(env.Stderr, "hf-oidc: warning: HF_OIDC_RESOURCE is set (%s): huggingface_hub then runs its own exchange and ignores HF_TOKEN and HF_TOKEN_PATH. hf-oidc reads its resources from --resource or HF_OIDC_RESOURCES; unset HF_OIDC_RESOURCE.\n", safetext.Quote(v, 100))
+	for _, f := range diag.CheckEnv(diag.Input{Getenv: cfg.Getenv}) {
+		if f.Anchor == diag.AnchorHFOIDCResource {
+			warning(f, "HF_OIDC_RESOURCE is set").emit(env, cfg.Getenv, false)
+		}
 	}
 }
 

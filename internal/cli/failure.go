@@ -26,21 +26,7 @@ import (
 // section of the step summary.
 func printFailure(env Env, github bool, s *session, results []exchange.Result, partial bool) {
 	f := newFailure(env, s, results, partial)
-	text := f.text()
-	fmt.Fprint(env.Stderr, text)
-
-	// The demo runs with a GitHub-like environment of its own, without
-	// the summary file a real runner always has: no annotation there.
-	actions := export.InActions(s.cfg.Getenv)
-	switch {
-	case github:
-		export.Annotate(env.Stdout, "error", "hf-oidc: token exchange failed", text)
-	case actions.HasSummary():
-		actions.Annotate(env.Stderr, "error", "hf-oidc: token exchange failed", text)
-	}
-	if err := actions.AppendSummary([]byte(f.markdown())); err != nil {
-		fmt.Fprintf(env.Stderr, "hf-oidc: warning: writing the step summary: %v\n", err)
-	}
+	show(env, s.cfg.Getenv, github, "error", "hf-oidc: token exchange failed", f.text(), f.markdown())
 }
 
 // A failure is a failed round, analysed once for both renderings.
@@ -298,27 +284,27 @@ func (f *failure) text() string {
 	}
 	// exchange, exec, refresh and the git helper all print this: the
 	// paragraph names no command.
-	fmt.Fprintf(&b, "hf-oidc: the exchange failed for %d of %d resource%s; %s.\n", len(f.failed), f.total, plural(f.total), outcome)
+	fill(&b, "", "", fmt.Sprintf("hf-oidc: the exchange failed for %d of %d resource%s; %s.", len(f.failed), f.total, plural(f.total), outcome))
 	for _, r := range f.failed {
-		fmt.Fprintf(&b, "  %s: %s\n", r.Resource.Name, failureLine(r.Err))
+		fill(&b, "  "+r.Resource.Name+": ", "    ", failureLine(r.Err))
 	}
 	if t := f.token; t != nil && f.hubRefused() {
-		fmt.Fprintf(&b, "The ID token the Hub saw (%s provider, %s claims; never the token itself):\n", f.provider, f.shape.Title())
+		fill(&b, "", "", fmt.Sprintf("The ID token the Hub saw (%s provider, %s claims; never the token itself):", f.provider, f.shape.Title()))
 		writeRows(&b, "  ", tokenRows(t, f.shape, f.now))
-		fmt.Fprintf(&b, "To trust this job on the Hub, enter: %s.\n", formLine(diag.HubForm(t, f.shape)))
+		fill(&b, "", "", fmt.Sprintf("To trust this job on the Hub, enter: %s.", formLine(diag.HubForm(t, f.shape))))
 	}
 	for _, kind := range f.kinds {
 		anchor, heading := kindInfo(kind)
-		fmt.Fprintf(&b, "%s %s:\n", heading, anchor.See())
+		fill(&b, "", "", heading+" "+anchor.See()+":")
 		for i, c := range f.causes(kind) {
 			if c.anchor != "" {
 				c.text += " " + c.anchor.See()
 			}
-			fmt.Fprintf(&b, "  %d. %s\n", i+1, c.text)
+			fill(&b, fmt.Sprintf("  %d. ", i+1), "     ", c.text)
 		}
 	}
 	next, anchor := f.next()
-	fmt.Fprintf(&b, "Next: %s %s\n", next, anchor.See())
+	fill(&b, "Next: ", "", next+" "+anchor.See())
 	return b.String()
 }
 

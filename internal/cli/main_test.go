@@ -138,15 +138,21 @@ func (r cliRun) want(t testing.TB, code int, stdout, stderr []string) {
 	t.Helper()
 	bad := r.code != code
 	for _, s := range stdout {
-		bad = bad || !strings.Contains(r.stdout, s)
+		bad = bad || !holds(r.stdout, s)
 	}
 	for _, s := range stderr {
-		bad = bad || !strings.Contains(r.stderr, s)
+		bad = bad || !holds(r.stderr, s)
 	}
 	if bad {
 		t.Fatalf("exit %d, want %d; stdout should hold %q, stderr %q\nstdout:\n%s\nstderr:\n%s", r.code, code, stdout, stderr, r.stdout, r.stderr)
 	}
 }
+
+// holds is testkit.Holds: prose is wrapped.
+func holds(out, s string) bool { return testkit.Holds(out, s) }
+
+// flat is testkit.Flat.
+func flat(s string) string { return testkit.Flat(s) }
 
 // startSB starts a sandbox for one test, with the test process's shared
 // issuer keys, and closes it after.

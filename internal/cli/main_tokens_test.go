@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
 	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
@@ -190,8 +191,8 @@ func TestExchangeIDTokenFails(t *testing.T) {
 		env    cliEnv
 		stderr []string
 	}{
-		{"the endpoint refuses", step.env.with("ACTIONS_ID_TOKEN_REQUEST_TOKEN=wrong"), []string{"hf-oidc exchange: ", "the github provider did not hand out an ID token, so nothing was sent to the Hub"}},
-		{"an expired pre-minted token", baseEnv(t).with("HF_ENDPOINT="+sb.URL(), "HF_OIDC_ID_TOKEN="+expired), []string{"hf-oidc exchange: ", "expired"}},
+		{"the endpoint refuses", step.env.with("ACTIONS_ID_TOKEN_REQUEST_TOKEN=wrong"), []string{"hf-oidc exchange: ", "The github provider did not hand out an ID token, so nothing was sent to the Hub"}},
+		{"an expired pre-minted token", baseEnv(t).with("HF_ENDPOINT="+sb.URL(), "HF_OIDC_ID_TOKEN="+expired), []string{"hf-oidc exchange: the provider's ID token expired at ", "Next: This ID token was minted once for the job", "#expired)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,7 +219,7 @@ func TestExchangeWarnings(t *testing.T) {
 	sb := startSB(t, sandbox.Config{})
 	sb.TrustGitLab("acme/model")
 	r := runMain(t, providerEnv(t, sb, sandbox.GitLab).with("HF_OIDC_RESOURCE=acme/model"), "", "exchange", "--format", "dotenv", "--resource", "acme/model")
-	r.want(t, 0, []string{"HF_TOKEN="}, []string{"warning: HF_OIDC_RESOURCE is set", "unset HF_OIDC_RESOURCE"})
+	r.want(t, 0, []string{"HF_TOKEN="}, []string{"hf-oidc: warning: HF_OIDC_RESOURCE is set", "Next: Unset HF_OIDC_RESOURCE", "(see " + diag.DocsURL + "#hf-oidc-resource)\n"})
 	testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
 }
 

@@ -37,6 +37,7 @@ const (
 	AnchorBadInput       Anchor = "bad-input"
 	AnchorExecCommand    Anchor = "exec-command"
 	AnchorStopKeeper     Anchor = "stop-keeper"
+	AnchorLocalFailure   Anchor = "local-failure"
 
 	// The Hub's answers.
 	AnchorInvalidGrant   Anchor = "invalid-grant"

@@ -65,7 +65,7 @@ func (in *Input) audience() string {
 func Analyze(in Input) []Finding {
 	fs := append(CheckEnv(in), CheckToken(in)...)
 	if in.Token == nil {
-		fs = append(fs, noToken(in))
+		fs = append(fs, NoToken(in))
 	}
 	slices.SortStableFunc(fs, func(a, b Finding) int { return int(b.Severity) - int(a.Severity) })
 	return fs
@@ -167,15 +167,11 @@ func checkTimes(t *idtoken.Token, in Input) []Finding {
 	var fs []Finding
 	switch left := t.Expiry.Sub(now); {
 	case left <= 0:
-		fix := "This ID token was minted once for the job and hf-oidc cannot renew it: exchange it while it is valid (early in the job), or get a new one by rerunning the job."
-		if in.CanMint {
-			fix = "hf-oidc minted this token just now, so this machine's clock is ahead of the issuer's: sync it (NTP, e.g. `timedatectl set-ntp true`)."
-		}
 		fs = append(fs, Finding{
 			Anchor:   AnchorExpired,
 			Severity: Error,
 			Problem:  fmt.Sprintf("the ID token expired %s ago (exp %s)", Duration(left), Timestamp(t.Expiry)),
-			Fix:      fix,
+			Fix:      ExpiredFix(in.CanMint),
 		})
 	case left <= ExpiringWithin && !in.CanMint:
 		// A provider that mints does so for every exchange: an old token
@@ -200,6 +196,15 @@ func checkTimes(t *idtoken.Token, in Input) []Finding {
 		})
 	}
 	return fs
+}
+
+// ExpiredFix is what to do about an expired ID token: sync the clock where
+// the provider minted it just now (canMint), else get a new one.
+func ExpiredFix(canMint bool) string {
+	if canMint {
+		return "hf-oidc minted this token just now, so this machine's clock is ahead of the issuer's: sync it (NTP, e.g. `timedatectl set-ntp true`)."
+	}
+	return "This ID token was minted once for the job and hf-oidc cannot renew it: exchange it while it is valid (early in the job), or get a new one by rerunning the job."
 }
 
 func checkGitHub(t *idtoken.Token) []Finding {
@@ -256,8 +261,13 @@ func checkGitHub(t *idtoken.Token) []Finding {
 	return fs
 }
 
-// noToken explains why there is no ID token.
-func noToken(in Input) Finding {
+// PermissionSnippet is the YAML that gives a GitHub Actions job what hf-oidc
+// needs, valid on one line wherever it goes (a job, or the workflow's top).
+const PermissionSnippet = "permissions: { id-token: write, contents: read }"
+
+// NoToken explains why there is no ID token: in.TokenErr, from the provider
+// in.Provider (claims and every command that exchanges say the same).
+func NoToken(in Input) Finding {
 	var setup *plugins.SetupError
 	var nd *plugins.NotDetectedError
 	switch {
@@ -266,7 +276,7 @@ func noToken(in Input) Finding {
 			Anchor:   AnchorNoProvider,
 			Severity: Error,
 			Problem:  nd.Error(),
-			Fix:      "Run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file.",
+			Fix:      "Run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file. Try `hf-oidc demo` to see the whole flow locally.",
 		}
 	case export.InActions(in.getenv) != nil && in.Provider == "github" &&
 		(in.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || in.getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == ""):
@@ -281,8 +291,9 @@ func noToken(in Input) Finding {
 		return Finding{
 			Anchor:   AnchorGitHubPermission,
 			Severity: Error,
-			Problem:  "GitHub gave this job no ID token: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set, so the job lacks the id-token: write permission",
-			Fix:      "Add `permissions: { id-token: write, contents: read }` to the job or the workflow (a job's own permissions replace the workflow's, so name id-token there); pull requests from forks never get an ID token.",
+			Problem:  "GitHub gave this job no ID token: the job lacks the id-token: write permission (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set)",
+			Fix:      "Give the job that runs hf-oidc this permission, on the job itself if it has a permissions: of its own (a job's permissions: replaces the workflow's whole, so the workflow's id-token: write does not reach it), else on the job or the workflow:",
+			Snippet:  []string{PermissionSnippet},
 		}
 	case errors.As(in.TokenErr, &setup):
 		return Finding{

@@ -38,6 +38,9 @@ type Finding struct {
 	Severity Severity
 	Problem  string // what is wrong: lowercase, no trailing period
 	Fix      string // what to change: a full sentence
+	// Snippet is what to paste, line by line, when the fix is a change to
+	// a file (a workflow's YAML): shown as it is, never wrapped.
+	Snippet []string
 }
 
 // Next is the finding's "Next:" line without its label: the fix and the link
@@ -51,8 +54,9 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 		Severity Severity `json:"severity"`
 		Problem  string   `json:"problem"`
 		Fix      string   `json:"fix"`
+		Snippet  []string `json:"snippet,omitempty"`
 		Link     string   `json:"link"`
-	}{f.Anchor, f.Severity, f.Problem, f.Fix, f.Anchor.URL()})
+	}{f.Anchor, f.Severity, f.Problem, f.Fix, f.Snippet, f.Anchor.URL()})
 }
 
 // Worst is the highest severity among findings, and false when there are none.

@@ -53,15 +53,15 @@ func (s badSetup) run(t *testing.T, c badCase) {
 		t.Errorf("exit %d, want 2\nstderr: %s", r.code, r.stderr)
 	}
 	for _, w := range c.want {
-		if !strings.Contains(r.stderr, w) {
+		if !holds(r.stderr, w) {
 			t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
 		}
 	}
-	if !strings.Contains(r.stderr, "\nNext: ") {
-		t.Errorf("stderr does not say what to do next:\n%s", r.stderr)
+	if !strings.Contains(r.stderr, "\nNext: ") || !strings.Contains(r.stderr, "troubleshooting.md#") {
+		t.Errorf("stderr does not say what to do next, with its link:\n%s", r.stderr)
 	}
-	if len(r.stderr) > 1500 {
-		t.Errorf("stderr is %d bytes long", len(r.stderr))
+	if n := len(withoutCommands(r.stderr)); n > 1500 {
+		t.Errorf("stderr is %d bytes long", n)
 	}
 	if strings.ContainsFunc(strings.ReplaceAll(r.stderr, "\n", ""), func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		t.Errorf("stderr holds a control character: %q", r.stderr)
@@ -76,11 +76,16 @@ func (s badSetup) run(t *testing.T, c badCase) {
 // output holds a token or the case's secret.
 func (s badSetup) assertUntouched(t *testing.T, outputs map[string]string, secret string) {
 	t.Helper()
-	for name, path := range map[string]string{"GITHUB_ENV": s.step.EnvFile, "GITHUB_OUTPUT": s.step.Output, "GITHUB_STEP_SUMMARY": s.step.Summary} {
+	for name, path := range map[string]string{"GITHUB_ENV": s.step.EnvFile, "GITHUB_OUTPUT": s.step.Output} {
 		if got := testkit.ReadText(t, path); got != "" {
 			t.Errorf("%s was written: %q", name, got)
 		}
 	}
+	// The step summary says what failed, and nothing else.
+	if got := testkit.ReadText(t, s.step.Summary); got != "" && (!strings.HasPrefix(got, "### hf-oidc: ") || strings.Count(got, "### ") != 1 || !strings.Contains(got, "**Next:**")) {
+		t.Errorf("GITHUB_STEP_SUMMARY holds more than the failure: %q", got)
+	}
+	outputs["GITHUB_STEP_SUMMARY"] = testkit.ReadText(t, s.step.Summary)
 	if _, err := os.Lstat(s.tokenDir); !os.IsNotExist(err) {
 		t.Errorf("the token directory was created (%v)", err)
 	}
@@ -227,9 +232,9 @@ func TestBadInput(t *testing.T) {
 			badCase{name: "HF_OIDC_ID_TOKEN " + name, env: []string{resEnv, "HF_OIDC_ID_TOKEN=" + tok},
 				want: []string{"HF_OIDC_ID_TOKEN holds no usable ID token: ", "; expected a JWT: three base64url parts separated by dots"}, secret: tok},
 			badCase{name: "GitLab's HF_ID_TOKEN " + name, args: append([]string{"--provider", "gitlab"}, res...), env: []string{"HF_ID_TOKEN=" + tok},
-				want: []string{"cannot get an ID token from gitlab: the ID token it holds is unusable: ", "Next: Pass the ID token on unchanged: a JWT"}, secret: tok},
+				want: []string{"hf-oidc exchange: the gitlab provider has no ID token to give: the ID token it holds is unusable: ", "Next: Pass the ID token on unchanged: a JWT"}, secret: tok},
 			badCase{name: "Bitbucket's token " + name, args: append([]string{"--provider", "bitbucket"}, res...), env: []string{"BITBUCKET_STEP_OIDC_TOKEN=" + tok},
-				want: []string{"cannot get an ID token from bitbucket: the ID token it holds is unusable: "}, secret: tok},
+				want: []string{"hf-oidc exchange: the bitbucket provider has no ID token to give: the ID token it holds is unusable: "}, secret: tok},
 		)
 	}
 	t.Run("cases", func(t *testing.T) {
@@ -331,12 +336,12 @@ func TestBadInputActionScripts(t *testing.T) {
 				t.Errorf("%s: %v, want exit 2\nstderr: %s", c.script, err, stderr.String())
 			}
 			for _, w := range c.want {
-				if !strings.Contains(stderr.String(), w) {
+				if !holds(stderr.String(), w) {
 					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
 				}
 			}
-			if len(stderr.String()) > 1500 {
-				t.Errorf("stderr is %d bytes long", stderr.Len())
+			if n := len(withoutCommands(stderr.String())); n > 1500 {
+				t.Errorf("stderr is %d bytes long", n)
 			}
 			if ents, _ := os.ReadDir(work); len(ents) > 0 {
 				t.Errorf("the script created %s: an input was run", ents[0].Name())

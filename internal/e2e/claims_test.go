@@ -113,7 +113,12 @@ func with(base map[string]any, overrides map[string]any) map[string]any {
 type finding struct{ severity, anchor, problem, fix string }
 
 func (f finding) text() string {
-	return "  " + f.severity + ": " + f.problem + ".\n    Next: " + f.fix + " (see " + docs + "#" + f.anchor + ")\n"
+	// {any}: the lines to paste, if the finding has any, come before the link.
+	end := "."
+	if strings.HasSuffix(f.problem, "?") {
+		end = ""
+	}
+	return "  " + f.severity + ": " + f.problem + end + "\n    Next: " + f.fix + "{any}(see " + docs + "#" + f.anchor + ")\n"
 }
 
 var (
@@ -128,9 +133,10 @@ func normalize(s string) string {
 }
 
 // matches reports whether got, normalized, holds want, normalized, where
-// "{any}" in want stands for anything on one line.
+// "{any}" in want stands for anything; white space, line breaks included,
+// compares as one space, for claims wraps its prose.
 func matches(got, want string) bool {
-	return pattern(want).MatchString(normalize(got))
+	return pattern(flat(want)).MatchString(flat(normalize(got)))
 }
 
 // equals is matches for the whole of got.
@@ -264,9 +270,9 @@ func TestClaimsFindings(t *testing.T) {
 			env:  []string{"GITHUB_ACTIONS=true", "HF_ENDPOINT=" + sb.URL(), "GITHUB_EVENT_NAME=push"},
 			code: 1,
 			want: []finding{{"error", "github-id-token-permission",
-				"GitHub gave this job no ID token: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set, so the job lacks the id-token: write permission",
-				"Add `permissions: { id-token: write, contents: read }` to the job or the workflow (a job's own permissions replace the workflow's, so name id-token there); pull requests from forks never get an ID token."}},
-			also: []string{"hf-oidc claims: no ID token from the github provider.\n"},
+				"GitHub gave this job no ID token: the job lacks the id-token: write permission (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set)",
+				"Give the job that runs hf-oidc this permission, on the job itself if it has a permissions: of its own (a job's permissions: replaces the workflow's whole, so the workflow's id-token: write does not reach it), else on the job or the workflow:"}},
+			also: []string{"hf-oidc claims: no ID token from the github provider.\n", "\n        permissions: { id-token: write, contents: read }\n    (see " + docs + "#github-id-token-permission)\n"},
 		},
 		{
 			name: "GitHub pull request from a fork",
@@ -348,7 +354,7 @@ func TestClaimsFindings(t *testing.T) {
 			code: 1,
 			want: []finding{{"error", "no-provider",
 				"no CI provider detected (tried env, github{any})",
-				"Run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file."}},
+				"Run this inside a CI job of a supported provider, force one with --provider, or pass a pre-minted ID token in HF_OIDC_ID_TOKEN or --id-token-file. Try `hf-oidc demo` to see the whole flow locally."}},
 		},
 		{
 			name: "pre-minted token given twice",
@@ -651,10 +657,10 @@ func TestClaimsBadInput(t *testing.T) {
 			t.Parallel()
 			r := claimsRun(t, sb, append(c.env, sb.GitHubEnv()...), c.args...)
 			// An unknown flag shows the usage on stdout, as every command does.
-			if r.code != 2 || !strings.Contains(r.stderr, c.want) || (r.stdout != "" && c.name != "unknown flag") {
+			if r.code != 2 || !holds(r.stderr, c.want) || (r.stdout != "" && c.name != "unknown flag") {
 				t.Errorf("exit %d, want 2 and %q\nstdout: %s\nstderr: %s", r.code, c.want, r.stdout, r.stderr)
 			}
-			if !strings.HasSuffix(r.stderr, "Next: run 'hf-oidc claims --help' for usage. (see "+docs+"#bad-input)\n") {
+			if !strings.HasSuffix(flat(r.stderr), "Next: run 'hf-oidc claims --help' for usage. (see "+docs+"#bad-input)") {
 				t.Errorf("stderr does not end with the link:\n%s", r.stderr)
 			}
 		})

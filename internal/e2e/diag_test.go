@@ -183,11 +183,11 @@ func TestExchangeFailure(t *testing.T) {
 				t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 			}
 
-			stderr := normalize(r.stderr)
+			stderr := flat(normalize(r.stderr))
 			expand := strings.NewReplacer("{iss}", sb.GitHubIssuer(), "{endpoint}", sb.URL())
 			at := 0
 			for _, w := range c.want {
-				w = normalize(expand.Replace(w))
+				w = flat(normalize(expand.Replace(w)))
 				i := strings.Index(stderr[at:], w)
 				if i < 0 {
 					t.Errorf("stderr lacks, after what came before,\n%s\nstderr:\n%s", w, r.stderr)
@@ -201,14 +201,14 @@ func TestExchangeFailure(t *testing.T) {
 					t.Errorf("the claims block lacks %s = %s:\n%s", c.claims[i], c.claims[i+1], r.stderr)
 				}
 			}
-			if !requestIDShape.MatchString(r.stderr) {
+			if !requestIDShape.MatchString(flat(r.stderr)) {
 				t.Errorf("no request ID:\n%s", r.stderr)
 			}
 			// The request ID is the one of the answer that refused.
 			if c.check != "" {
 				var rej *sandbox.Rejection
 				for _, x := range sb.Rejections()[before:] {
-					if strings.Contains(r.stderr, "request ID "+x.RequestID+")") {
+					if strings.Contains(flat(r.stderr), "request ID "+x.RequestID+")") {
 						rej = &x
 					}
 				}
@@ -274,13 +274,14 @@ func TestExchangeFailureKinds(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	grant := strings.Index(r.stderr, "Most likely causes of invalid_grant, in order (see "+docs+"#invalid-grant):\n")
-	hub := strings.Index(r.stderr, "Most likely causes of a Hub that is rate-limiting or failing, in order (see "+docs+"#hub-unavailable):\n")
-	next := strings.Index(r.stderr, "Next: On the Hub, open Settings → Trusted Publishers")
+	stderr := flat(r.stderr)
+	grant := strings.Index(stderr, "Most likely causes of invalid_grant, in order (see "+docs+"#invalid-grant):")
+	hub := strings.Index(stderr, "Most likely causes of a Hub that is rate-limiting or failing, in order (see "+docs+"#hub-unavailable):")
+	next := strings.Index(stderr, "Next: On the Hub, open Settings → Trusted Publishers")
 	if grant < 0 || hub < grant || next < hub {
 		t.Errorf("want the causes of invalid_grant, then of the failing Hub, then invalid_grant's next step:\n%s", r.stderr)
 	}
-	if !strings.Contains(r.stderr, "the exchange failed for 2 of 2 resources; nothing was exported.\n") || strings.Count(r.stderr, "request ID Root=") < 2 {
+	if !strings.Contains(r.stderr, "the exchange failed for 2 of 2 resources; nothing was exported.\n") || strings.Count(stderr, "request ID Root=") < 2 {
 		t.Errorf("want both failures with their request IDs:\n%s", r.stderr)
 	}
 	testkit.NoLeak(t, sb, map[string]string{"stderr": withoutMasks(t, sb, r.stderr), "step summary": testkit.ReadText(t, step.Summary)})

@@ -271,8 +271,9 @@ func faultIssue(t *testing.T, sb *sandbox.Sandbox, res string) string {
 // previous one.
 func faultWantInOrder(t *testing.T, text string, want []string) {
 	t.Helper()
-	rest := text
+	rest := flat(text)
 	for _, w := range want {
+		w = flat(w)
 		i := strings.Index(rest, w)
 		if i < 0 {
 			t.Errorf("stderr lacks %q (in this order):\n%s", w, text)
@@ -401,7 +402,7 @@ func TestFaultEnormousBody(t *testing.T) {
 			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 				t.Fatalf("exit: %v, want status 1\nstderr: %s", err, stderr.String())
 			}
-			if !strings.Contains(stderr.String(), c.want) {
+			if !holds(stderr.String(), c.want) {
 				t.Errorf("stderr lacks %q:\n%s", c.want, stderr.String())
 			}
 			if got := sb.Stats().Exchanges; got != c.exchanges {

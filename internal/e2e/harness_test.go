@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
+	"github.com/hf-oidc/hf-oidc/internal/testkit"
 )
 
 // bin is the hf-oidc binary built once for the whole package.
@@ -121,4 +122,22 @@ func assertWorks(t testing.TB, sb *sandbox.Sandbox, res, tok string) {
 	if info, ok := sb.Token(tok); !ok || info.Resource != res {
 		t.Errorf("token for %s: the sandbox issued it for %q", res, info.Resource)
 	}
+}
+
+// holds is testkit.Holds: prose is wrapped.
+func holds(out, s string) bool { return testkit.Holds(out, s) }
+
+// flat is testkit.Flat.
+func flat(s string) string { return testkit.Flat(s) }
+
+// withoutCommands is out without the lines of workflow commands (an
+// annotation repeats the message it follows).
+func withoutCommands(out string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(out, "\n") {
+		if !strings.HasPrefix(l, "::") {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
 }

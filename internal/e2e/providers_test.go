@@ -130,7 +130,7 @@ func setupFails(t *testing.T, sb *sandbox.Sandbox, env []string, args ...string)
 func wantIn(t *testing.T, text string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
-		if !strings.Contains(text, w) {
+		if !holds(text, w) {
 			t.Errorf("output lacks %q:\n%s", w, text)
 		}
 	}
@@ -181,7 +181,7 @@ func TestGitLab(t *testing.T) {
 		t.Parallel()
 		sb := startSandbox(t, sandbox.Config{Keys: sandbox.SharedKeys})
 		stderr := setupFails(t, sb, without(providerEnv(t, sb, sandbox.GitLab), "HF_ID_TOKEN"))
-		wantIn(t, stderr, "cannot get an ID token from gitlab: HF_ID_TOKEN is not set",
+		wantIn(t, stderr, "hf-oidc exchange: the gitlab provider has no ID token to give: HF_ID_TOKEN is not set",
 			"  id_tokens:\n    HF_ID_TOKEN:\n      aud: https://huggingface.co\n", "--id-token-var")
 	})
 	t.Run("no id_tokens, another variable and audience", func(t *testing.T) {
@@ -244,7 +244,7 @@ func TestCircleCI(t *testing.T) {
 		t.Parallel()
 		sb := startSandbox(t, sandbox.Config{Keys: sandbox.SharedKeys})
 		stderr := setupFails(t, sb, providerEnv(t, sb, sandbox.CircleCI, cliPath(t)))
-		wantIn(t, stderr, "cannot get an ID token from circleci: the circleci CLI is not on PATH",
+		wantIn(t, stderr, "hf-oidc exchange: the circleci provider has no ID token to give: the circleci CLI is not on PATH",
 			"HF_OIDC_CIRCLECI_FALLBACK=org-token", "its audience is the organization id")
 	})
 	t.Run("CLI fails", func(t *testing.T) {
@@ -296,7 +296,7 @@ func TestBitbucket(t *testing.T) {
 		t.Parallel()
 		sb := startSandbox(t, sandbox.Config{Keys: sandbox.SharedKeys})
 		stderr := setupFails(t, sb, without(providerEnv(t, sb, sandbox.Bitbucket), "BITBUCKET_STEP_OIDC_TOKEN"))
-		wantIn(t, stderr, "cannot get an ID token from bitbucket: BITBUCKET_STEP_OIDC_TOKEN is not set", "`oidc: true`",
+		wantIn(t, stderr, "hf-oidc exchange: the bitbucket provider has no ID token to give: BITBUCKET_STEP_OIDC_TOKEN is not set", "`oidc: true`",
 			"  - step:\n      oidc:\n        audiences:\n          - https://huggingface.co\n")
 	})
 	t.Run("oidc: true alone", func(t *testing.T) {
@@ -348,7 +348,7 @@ func TestBuildkite(t *testing.T) {
 		t.Parallel()
 		sb := startSandbox(t, sandbox.Config{Keys: sandbox.SharedKeys})
 		stderr := setupFails(t, sb, providerEnv(t, sb, sandbox.Buildkite, cliPath(t)))
-		wantIn(t, stderr, "cannot get an ID token from buildkite: buildkite-agent is not on PATH", "mount-buildkite-agent")
+		wantIn(t, stderr, "hf-oidc exchange: the buildkite provider has no ID token to give: buildkite-agent is not on PATH", "mount-buildkite-agent")
 	})
 	t.Run("agent without oidc", func(t *testing.T) {
 		t.Parallel()

@@ -419,7 +419,7 @@ func TestTransportLoopbackSpellings(t *testing.T) {
 			tok, _ := v4.MintIDToken(nil)
 			env := append([]string{"HF_ENDPOINT=http://" + host + ":" + port4, "HF_OIDC_ID_TOKEN=" + tok}, proxyEnv...)
 			r := runBin(t, env, "exchange", "--format", "json", "--resource", "acme/model", "--timeout", "5s")
-			if r.code != 2 || !strings.Contains(r.stderr, "not a loopback address") {
+			if r.code != 2 || !holds(r.stderr, "not a loopback address") {
 				t.Errorf("exit %d, want 2 and the endpoint rule:\n%s", r.code, r.stderr)
 			}
 			if n := proxied.Load() - before; n != 0 {

@@ -146,8 +146,10 @@ func assertNoTokenFiles(t testing.TB, dir string, allowed ...string) {
 
 func assertContains(t testing.TB, what, out string, wants ...string) {
 	t.Helper()
+	// gitlab-ci-local puts "JOB > " before each line of a job's output.
+	unprefixed := regexp.MustCompile(`(?m)^[A-Za-z0-9_-]+ > `).ReplaceAllString(out, "")
 	for _, w := range wants {
-		if !strings.Contains(out, w) {
+		if !testkit.Holds(out, w) && !testkit.Holds(unprefixed, w) {
 			t.Errorf("%s lacks %q:\n%s", what, w, out)
 		}
 	}

@@ -146,7 +146,7 @@ func (p *Provider) setupError(noURL, noToken bool) *plugins.SetupError {
 	return &plugins.SetupError{
 		Provider: name,
 		Problem:  missing,
-		Fix:      "Add `permissions: id-token: write` to the job (or workflow). Pull requests from forks never get an ID token.",
+		Fix:      "Give the job `permissions: { id-token: write, contents: read }`, on the job itself if it has a permissions: of its own (a job's permissions: replaces the workflow's). Pull requests from forks never get an ID token.",
 	}
 }
 

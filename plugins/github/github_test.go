@@ -363,19 +363,19 @@ func TestIDTokenSetupError(t *testing.T) {
 			name:       "both missing",
 			env:        map[string]string{envActions: "true"},
 			wantInProb: []string{"ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set"},
-			wantFix:    "Add `permissions: id-token: write` to the job (or workflow). Pull requests from forks never get an ID token.",
+			wantFix:    "Give the job `permissions: { id-token: write, contents: read }`, on the job itself if it has a permissions: of its own (a job's permissions: replaces the workflow's). Pull requests from forks never get an ID token.",
 		},
 		{
 			name:       "URL missing",
 			env:        map[string]string{envActions: "true", envToken: reqToken},
 			wantInProb: []string{"ACTIONS_ID_TOKEN_REQUEST_URL is not set"},
-			wantFix:    "permissions: id-token: write",
+			wantFix:    "`permissions: { id-token: write, contents: read }`",
 		},
 		{
 			name:       "token missing",
 			env:        map[string]string{envActions: "true", envURL: "https://runtime.example/x?api-version=2.0&sig=" + querySecret},
 			wantInProb: []string{"ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set"},
-			wantFix:    "permissions: id-token: write",
+			wantFix:    "`permissions: { id-token: write, contents: read }`",
 		},
 		{
 			name:       "not in Actions",
