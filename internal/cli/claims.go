@@ -47,7 +47,7 @@ func claims(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	in := diag.Input{Audience: opts.cfg.Audience, Resources: opts.resources, Getenv: opts.cfg.Getenv}
+	in := diag.Input{Audience: opts.cfg.Audience, Endpoint: opts.cfg.Endpoint, Resources: opts.resources, Getenv: opts.cfg.Getenv}
 	s, err := newSession(opts.cfg, env, nil)
 	switch {
 	case config.IsUsage(err):
@@ -59,6 +59,11 @@ func claims(ctx context.Context, env Env, args []string) error {
 		in.Token, in.TokenErr = fetchIDToken(ctx, s)
 	}
 	in.Now = env.Now()
+	if opts.expect != nil {
+		if err := diag.CheckExpectNames(opts.expect, in.Token, diag.ShapeOf(in.Token, in.Provider)); err != nil {
+			return &config.UsageError{Err: fmt.Errorf("--expect: %w", err)}
+		}
+	}
 
 	r := newClaimsReport(in, opts.expect)
 	if opts.json {
@@ -213,11 +218,11 @@ func newClaimsReport(in diag.Input, want map[string]string) *claimsReport {
 }
 
 func (r *claimsReport) writeText(w io.Writer) {
+	var b strings.Builder
+	fill(&b, "hf-oidc claims: ", "", r.verdict())
 	t := r.token
-	if t == nil {
-		fmt.Fprintf(w, "hf-oidc claims: no ID token%s.\n", r.providerPhrase())
-	} else {
-		fmt.Fprintf(w, "hf-oidc claims: the ID token%s, with %s claims (never the token itself)\n\n", r.providerPhrase(), r.Shape.Title())
+	if t != nil {
+		fmt.Fprintf(&b, "\nThe ID token%s, with %s claims (never the token itself):\n", r.providerPhrase(), r.Shape.Title())
 		rows := [][2]string{
 			{"issuer", diag.Display(t.Issuer)},
 			{"audience", diag.Display(strings.Join(t.Audience, ", "))},
@@ -230,18 +235,19 @@ func (r *claimsReport) writeText(w io.Writer) {
 			rows = append(rows, [2]string{"not before", diag.Timestamp(t.NotBefore) + " (" + relative(t.NotBefore, r.now) + ")"})
 		}
 		rows = append(rows, [2]string{"expires", diag.Timestamp(t.Expiry) + " (" + relative(t.Expiry, r.now) + ")"})
-		writeRows(w, "  ", rows)
+		writeRows(&b, "  ", rows)
 
 		if cs := diag.KeyClaims(t, r.Shape); len(cs) > 0 {
-			fmt.Fprintf(w, "\nClaims that publishers match on:\n")
+			fmt.Fprintf(&b, "\nClaims that publishers match on:\n")
 			rows = rows[:0]
 			for _, c := range cs {
 				rows = append(rows, [2]string{c.Name, c.Value})
 			}
-			writeRows(w, "  ", rows)
+			writeRows(&b, "  ", rows)
 		}
 
-		fmt.Fprintf(w, "\nTo trust this job on the Hub, enter (the repo's Settings → Trusted Publishers; for a username, the account's CI/CD Access):\n")
+		b.WriteString("\n")
+		b.WriteString("To trust this job, enter on the Hub (Settings → Trusted Publishers; for a username, CI/CD Access):\n")
 		rows = [][2]string{{"provider", r.Form.Provider}, {"issuer", diag.Display(r.Form.Issuer)}}
 		for _, f := range r.Form.Fields {
 			v := diag.Display(f.Value)
@@ -250,30 +256,90 @@ func (r *claimsReport) writeText(w io.Writer) {
 			}
 			rows = append(rows, [2]string{f.Name, v})
 		}
-		writeRows(w, "  ", rows)
+		writeRows(&b, "  ", rows)
 	}
 
-	fmt.Fprintln(w)
-	if len(r.Findings) == 0 {
-		fmt.Fprintln(w, "No problems found.")
-	} else {
-		fmt.Fprintf(w, "Problems (%d):\n", len(r.Findings))
-		var b strings.Builder
+	if len(r.Findings) > 0 {
+		fmt.Fprintf(&b, "\nProblems (%d):\n", len(r.Findings))
 		for _, f := range r.Findings {
 			fill(&b, "  "+f.Severity.String()+": ", "    ", fullStop(f.Problem))
 			writeNext(&b, "    ", f.Fix, f.Snippet, f.Anchor)
 		}
-		io.WriteString(w, b.String())
 	}
 
 	if r.expected {
-		fmt.Fprintf(w, "\nDry run of the Hub's matching (--expect):\n")
+		fmt.Fprintf(&b, "\nDry run of the Hub's matching (--expect):\n")
 		if t == nil {
-			fmt.Fprintf(w, "  nothing to compare: there is no ID token.\n")
-			return
+			fmt.Fprintf(&b, "  nothing to compare: there is no ID token.\n")
+		} else {
+			r.writeExpect(&b)
 		}
-		r.writeExpect(w)
 	}
+	io.WriteString(w, b.String())
+}
+
+// verdict is the report in one sentence, its first line: what the Hub
+// would make of the token, and how many problems and mismatches say so.
+func (r *claimsReport) verdict() string {
+	counts := map[diag.Severity]int{}
+	for _, f := range r.Findings {
+		counts[f.Severity]++
+	}
+	bad := 0
+	for _, e := range r.Expect {
+		if !e.Match {
+			bad++
+		}
+	}
+	var why []string
+	if n := counts[diag.Error]; n > 0 {
+		why = append(why, count(n, "error"))
+	}
+	if bad > 0 {
+		why = append(why, mismatches(bad, len(r.Expect)))
+	}
+	var also []string
+	for _, s := range []diag.Severity{diag.Warning, diag.Note} {
+		if n := counts[s]; n > 0 {
+			also = append(also, count(n, s.String()))
+		}
+	}
+	var v string
+	switch {
+	case r.token == nil:
+		v = "no ID token" + r.providerPhrase()
+	case !r.OK:
+		v = "the Hub would refuse the ID token" + r.providerPhrase()
+	case len(r.Expect) > 0:
+		v = fmt.Sprintf("the ID token%s passes the checks that can be run from here, and %s the publisher's", r.providerPhrase(), matching(len(r.Expect)))
+	default:
+		v = "the ID token" + r.providerPhrase() + " passes the checks that can be run from here"
+	}
+	if all := append(why, also...); len(all) > 0 {
+		v += " (" + strings.Join(all, "; ") + ")"
+	}
+	return v + "."
+}
+
+// count is "1 error", "2 errors".
+func count(n int, noun string) string {
+	return fmt.Sprintf("%d %s%s", n, noun, plural(n))
+}
+
+// mismatches is "1 of 1 field does not match", "2 of 3 fields do not match".
+func mismatches(bad, total int) string {
+	if bad == 1 {
+		return fmt.Sprintf("1 of %d field%s does not match", total, plural(total))
+	}
+	return fmt.Sprintf("%d of %d fields do not match", bad, total)
+}
+
+// matching is "the 1 field matches", "all 3 fields match".
+func matching(n int) string {
+	if n == 1 {
+		return "the 1 field matches"
+	}
+	return fmt.Sprintf("all %d fields match", n)
 }
 
 func (r *claimsReport) providerPhrase() string {
@@ -283,7 +349,7 @@ func (r *claimsReport) providerPhrase() string {
 	return " from the " + r.Provider + " provider"
 }
 
-func (r *claimsReport) writeExpect(w io.Writer) {
+func (r *claimsReport) writeExpect(b *strings.Builder) {
 	width := 0
 	for _, e := range r.Expect {
 		width = max(width, len(diag.Display(e.Field)))
@@ -294,14 +360,14 @@ func (r *claimsReport) writeExpect(w io.Writer) {
 		if !e.Match {
 			verdict, bad = "MISMATCH", bad+1
 		}
-		fmt.Fprintf(w, "  %-*s  %s  Hub: %s  token: %s\n", width, diag.Display(e.Field), verdict, diag.Display(e.Want), r.tokenValue(e))
+		fmt.Fprintf(b, "  %-*s  %s  Hub: %s  token: %s\n", width, diag.Display(e.Field), verdict, diag.Display(e.Want), r.tokenValue(e))
 	}
 	if bad == 0 {
-		fmt.Fprintf(w, "All %d field%s match: the Hub's claim check would pass for a publisher with this issuer.\n", len(r.Expect), plural(len(r.Expect)))
+		fill(b, "", "", fmt.Sprintf("%s: the Hub's claim check would pass for a publisher with this issuer.", sentence(matching(len(r.Expect)))))
 		return
 	}
-	fmt.Fprintf(w, "%d of %d field%s do not match: the Hub would refuse this token with invalid_grant.\n", bad, len(r.Expect), plural(len(r.Expect)))
-	fmt.Fprintf(w, "Next: %s\n", diag.ExpectNext())
+	fill(b, "", "", sentence(mismatches(bad, len(r.Expect)))+": the Hub would refuse this token with invalid_grant.")
+	writeNext(b, "", diag.ExpectNext(), nil, diag.AnchorExpectMismatch)
 }
 
 // tokenValue is the token's side of a compared field: the value compared,

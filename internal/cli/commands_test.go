@@ -90,7 +90,9 @@ func TestFlagMistakes(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			t.Parallel()
 			r := runMain(t, gitlab, "", tt.args...)
-			first, rest, _ := strings.Cut(r.stderr, "\n")
+			// The first line is the first sentence, wrapped at lineWidth.
+			first, rest, _ := strings.Cut(r.stderr, "\nNext: ")
+			first, rest = flat(first), "Next: "+rest
 			if r.code != 2 || first != tt.first || r.stdout != "" {
 				t.Fatalf("exit %d, first line\n  %s\nwant exit 2 and\n  %s\nstdout: %q", r.code, first, tt.first, r.stdout)
 			}
@@ -210,6 +212,7 @@ func TestBadInput(t *testing.T) {
 		{"claims: a bad timeout variable", gh.env.with("HF_OIDC_TIMEOUT=soon"), []string{"claims"}, []string{"HF_OIDC_TIMEOUT", `"soon"`}},
 		{"claims: an audience with a space", gh.env, []string{"claims", "--audience", "a b"}, []string{"--audience", "no whitespace"}},
 		{"claims: a bad --expect", gh.env, []string{"claims", "--expect", "nonsense"}, []string{"--expect"}},
+		{"claims: an --expect field the form has not", gh.env, []string{"claims", "--expect", "repo=acme/training,branch=main"}, []string{`hf-oidc claims: --expect: "repo" is no field of the publisher form for GitHub Actions (repository, branch, ref, workflow, environment) nor a claim of this ID token; did you mean "repository"?`}},
 		{"claims: an unknown provider", gh.env, []string{"claims", "--provider", "jenkins"}, []string{"--provider", "jenkins"}},
 		{"claims: an argument", gh.env, []string{"claims", "token.jwt"}, []string{`unexpected argument "token.jwt"`}},
 		{"demo: a bad resource", none, []string{"demo", "--resource", "a/b/c/d"}, []string{"--resource"}},
@@ -294,26 +297,41 @@ func TestClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	gh := newGitHubStep(t, sb).env
+	const passes = "hf-oidc claims: the ID token from the github provider passes the checks that can be run from here"
 	tests := []struct {
 		name   string
 		env    cliEnv
 		args   []string
 		code   int
+		first  string // the verdict, the report's first line
 		stdout []string
 	}{
-		{"github", gh, nil, 0, []string{"the ID token from the github provider, with GitHub Actions claims (never the token itself)", "issuer", sb.GitHubIssuer(), "repository", "acme/training", "To trust this job on the Hub, enter", "workflow"}},
-		{"--expect, all match", gh, []string{"--expect", "repository=acme/training,branch=main", "--expect", "workflow=publish.yml"}, 0, []string{"All 3 fields match"}},
-		{"--expect, a mismatch", gh, []string{"--expect", "repository=acme/training,branch=release"}, 1, []string{"MISMATCH", "Hub: release", "token: main (from ref refs/heads/main)", "1 of 2 fields do not match", "invalid_grant", "Next: "}},
-		{"resources to check", gh, []string{"--resource", "acme/model", "--resource", "datasets/acme/data"}, 0, []string{"the ID token from the github provider"}},
-		{"gitlab", providerEnv(t, sb, sandbox.GitLab), []string{"--provider", "gitlab"}, 0, []string{"the ID token from the gitlab provider", "project_path"}},
-		{"an expired token file", baseEnv(t), []string{"--id-token-file", tokenFile}, 1, []string{"expires", "ago", "Problems ("}},
-		{"no CI", baseEnv(t), []string{"--expect", "repository=acme/training"}, 1, []string{"hf-oidc claims: no ID token.", "Problems (", "nothing to compare: there is no ID token"}},
+		{"github", gh, nil, 0, passes + ".", []string{"The ID token from the github provider, with GitHub Actions claims (never the token itself)", "issuer", sb.GitHubIssuer(), "repository", "acme/training", "To trust this job, enter on the Hub", "workflow"}},
+		{"--expect, all match", gh, []string{"--expect", "repository=acme/training,branch=main", "--expect", "workflow=publish.yml"}, 0, passes + ", and all 3 fields match the publisher's.", []string{"All 3 fields match"}},
+		{"--expect, one field matches", gh, []string{"--expect", "repository=acme/training"}, 0, passes + ", and the 1 field matches the publisher's.", []string{"The 1 field matches"}},
+		// The verdict comes first, and says what the rest shows: no
+		// "no problems" before a mismatch.
+		{"--expect, a mismatch", gh, []string{"--expect", "repository=acme/training,branch=release"}, 1, "hf-oidc claims: the Hub would refuse the ID token from the github provider (1 of 2 fields does not match).", []string{"MISMATCH", "Hub: release", "token: main (from ref refs/heads/main)", "1 of 2 fields does not match", "invalid_grant", "Next: "}},
+		{"--expect, the only field mismatches", gh, []string{"--expect", "branch=release"}, 1, "hf-oidc claims: the Hub would refuse the ID token from the github provider (1 of 1 field does not match).", []string{"\n1 of 1 field does not match: "}},
+		{"--expect, two mismatch", gh, []string{"--expect", "branch=release,workflow=release.yml"}, 1, "hf-oidc claims: the Hub would refuse the ID token from the github provider (2 of 2 fields do not match).", []string{"\n2 of 2 fields do not match: "}},
+		{"another audience", gh.with("HF_ENDPOINT=https://huggingface.co"), []string{"--audience", "https://hub.internal"}, 1, "hf-oidc claims: the Hub would refuse the ID token from the github provider (1 error).", []string{"error: --audience (or HF_OIDC_AUDIENCE) asks for the audience https://hub.internal, not the Hub's https://huggingface.co", "#audience)"}},
+		{"another audience for a Hub of one's own", gh.with("HF_ENDPOINT=https://hub.internal"), []string{"--audience", "https://hub.internal"}, 0, passes + " (1 warning).", []string{"warning: --audience (or HF_OIDC_AUDIENCE) asks for the audience https://hub.internal"}},
+		{"resources to check", gh, []string{"--resource", "acme/model", "--resource", "datasets/acme/data"}, 0, passes + ".", []string{"the ID token from the github provider"}},
+		{"gitlab", providerEnv(t, sb, sandbox.GitLab), []string{"--provider", "gitlab"}, 0, "hf-oidc claims: the ID token from the gitlab provider passes", []string{"the ID token from the gitlab provider", "project_path"}},
+		{"an expired token file", baseEnv(t), []string{"--id-token-file", tokenFile}, 1, "hf-oidc claims: the Hub would refuse the ID token from the env provider (1 error).", []string{"expires", "ago", "Problems ("}},
+		{"no CI", baseEnv(t), []string{"--expect", "repository=acme/training"}, 1, "hf-oidc claims: no ID token (1 error).", []string{"Problems (", "nothing to compare: there is no ID token"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := runMain(t, tt.env, "", append([]string{"claims"}, tt.args...)...)
 			r.want(t, tt.code, tt.stdout, nil)
+			if first, _, _ := strings.Cut(r.stdout, "\n\n"); !strings.HasPrefix(flat(first), tt.first) {
+				t.Errorf("the report starts with %q, want %q", first, tt.first)
+			}
+			if strings.Contains(r.stdout, "No problems found") {
+				t.Errorf("the report says no problems were found:\n%s", r.stdout)
+			}
 			testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 
 			j := runMain(t, tt.env, "", append([]string{"claims", "--json"}, tt.args...)...)
@@ -529,7 +547,9 @@ func TestResourceMistakes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := runMain(t, tt.env, "", tt.args...)
-			first, next, _ := strings.Cut(r.stderr, "\n")
+			// The first line is the first sentence, wrapped at lineWidth.
+			first, next, _ := strings.Cut(r.stderr, "\nNext: ")
+			first, next = flat(first), "Next: "+next
 			if r.code != 2 || !strings.HasPrefix(first, tt.first) || r.stdout != "" {
 				t.Fatalf("exit %d, first line\n  %s\nwant exit 2 and\n  %s", r.code, first, tt.first)
 			}

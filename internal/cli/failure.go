@@ -92,6 +92,7 @@ func newFailure(env Env, s *session, results []exchange.Result, partial bool) *f
 			Provider: f.provider,
 			CanMint:  s.provider.CanMint(),
 			Audience: s.cfg.Audience,
+			Endpoint: s.cfg.Endpoint,
 			Now:      f.now,
 		})
 		slices.SortStableFunc(f.findings, func(a, b diag.Finding) int { return int(b.Severity) - int(a.Severity) })

@@ -115,7 +115,7 @@ func TestReportInGitHubActions(t *testing.T) {
 			name: "no id-token: write", args: exchange, code: 2, title: "no ID token",
 			first:  "hf-oidc exchange: GitHub gave this job no ID token: the job lacks the id-token: write permission",
 			anchor: "github-id-token-permission",
-			also:   []string{"permissions: { id-token: write, contents: read }", "a job's permissions: replaces the workflow's"},
+			also:   []string{"permissions: { id-token: write, contents: read }", "A job's own permissions: replaces the workflow's whole"},
 		},
 		{
 			name: "no id-token: write, github format", args: append([]string{"exchange", "--format", "github"}, exchange[1:]...), code: 2, title: "no ID token",
@@ -167,11 +167,14 @@ func TestReportInGitHubActions(t *testing.T) {
 				t.Errorf("no ::error title=hf-oidc%%3A %s:: annotation starting with the first line on stderr:\n%s", tt.title, r.stderr)
 			}
 			summary := testkit.ReadText(t, summaryFile)
+			if tt.anchor == "github-id-token-permission" && !strings.Contains(summary, "\n```yaml\n"+diag.PermissionSnippet+"\n```\n") {
+				t.Errorf("the step summary lacks the YAML to paste, in a block of its own:\n%s", summary)
+			}
 			if !strings.HasPrefix(summary, "### hf-oidc: "+tt.title+"\n") || !strings.Contains(summary, "**Next:**") || !strings.Contains(summary, "(https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#"+tt.anchor+")") {
 				t.Errorf("the step summary lacks the heading, the Next: or the link:\n%s", summary)
 			}
 			for _, s := range tt.also {
-				if !strings.Contains(text, s) || !strings.Contains(flat(summary), s) {
+				if !holds(text, s) || !strings.Contains(flat(summary), s) {
 					t.Errorf("stderr or the step summary lacks %q\nstderr:\n%s\nsummary:\n%s", s, text, summary)
 				}
 			}

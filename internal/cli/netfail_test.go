@@ -117,8 +117,10 @@ func TestHostNotFound(t *testing.T) {
 			if !strings.HasPrefix(r.stderr, "hf-oidc: the exchange failed for 1 of 1 resource; nothing was exported.\n") {
 				t.Errorf("first line:\n%s", r.stderr)
 			}
-			rest := r.stderr
+			// Prose is wrapped at lineWidth: compare the words.
+			rest := flat(r.stderr)
 			for _, w := range tt.want {
+				w = flat(w)
 				i := strings.Index(rest, w)
 				if i < 0 {
 					t.Fatalf("stderr lacks %q (in this order):\n%s", w, r.stderr)

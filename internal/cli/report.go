@@ -120,7 +120,7 @@ type message struct {
 // text is the message for a terminal or a log, wrapped at lineWidth:
 //
 //	hf-oidc exchange: GitHub gave this job no ID token: …
-//	Next: Give the job that runs hf-oidc this permission, …:
+//	Next: Give the job that runs hf-oidc the permission. …
 //	    permissions: { id-token: write, contents: read }
 //	(see https://…/troubleshooting.md#github-id-token-permission)
 func (m message) text() string {
@@ -181,6 +181,7 @@ func nextParts(next string, snippet []string) []nextPart {
 		}
 	}
 	for _, l := range snippet {
+		// Indented to stand out in a log, as a provider's blocks are.
 		parts = append(parts, nextPart{text: "    " + l, verbatim: true})
 	}
 	return parts
@@ -191,7 +192,17 @@ func mdNext(next string, snippet []string, anchor diag.Anchor) string {
 	var b strings.Builder
 	b.WriteString("**Next:**")
 	fence := false
-	for _, p := range nextParts(next, snippet) {
+	parts := nextParts(next, snippet)
+	// A fenced block needs no indent to stand out: drop the one its lines share.
+	margin := -1
+	for _, p := range parts {
+		if p.verbatim {
+			if n := len(p.text) - len(strings.TrimLeft(p.text, " \t")); margin < 0 || n < margin {
+				margin = n
+			}
+		}
+	}
+	for _, p := range parts {
 		switch {
 		case p.verbatim && !fence:
 			b.WriteString("\n\n```yaml\n")
@@ -204,7 +215,7 @@ func mdNext(next string, snippet []string, anchor diag.Anchor) string {
 		}
 		if p.verbatim {
 			// A fenced block shows the lines as they are: nothing to escape.
-			b.WriteString(p.text + "\n")
+			b.WriteString(p.text[margin:] + "\n")
 		} else {
 			b.WriteString(export.Markdown(p.text))
 		}

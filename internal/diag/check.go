@@ -37,7 +37,8 @@ type Input struct {
 	TokenErr error          // why there is no token
 	Provider string         // the provider in use ("env" for a pre-minted token); "" when none was detected
 	CanMint  bool           // the provider mints a fresh token for every exchange
-	Audience string         // the audience the Hub requires; "" means DefaultAudience
+	Audience string         // the audience asked for (--audience); "" means DefaultAudience
+	Endpoint string         // the Hub exchanged with (HF_ENDPOINT); "" means the Hub's own
 	// Resources are the resources as given (flags or HF_OIDC_RESOURCES),
 	// each possibly a comma- or newline-separated list.
 	Resources []string
@@ -112,6 +113,9 @@ func CheckToken(in Input) []Finding {
 	if f, ok := checkAudience(t, shape, in.audience()); ok {
 		fs = append(fs, f)
 	}
+	if f, ok := checkHubAudience(t, in); ok {
+		fs = append(fs, f)
+	}
 	fs = append(fs, checkTimes(t, in)...)
 	switch shape {
 	case GitHub:
@@ -127,6 +131,29 @@ func CheckToken(in Input) []Finding {
 		}
 	}
 	return fs
+}
+
+// hubURL is the Hub's own URL, whose audience is DefaultAudience.
+const hubURL = "https://huggingface.co"
+
+// checkHubAudience compares an audience asked for with --audience with the
+// Hub's: huggingface.co takes no other, a Hub of one's own may.
+func checkHubAudience(t *idtoken.Token, in Input) (Finding, bool) {
+	asked := in.audience()
+	if asked == DefaultAudience || slices.Contains(t.Audience, DefaultAudience) {
+		return Finding{}, false
+	}
+	f := Finding{
+		Anchor:   AnchorAudience,
+		Severity: Error,
+		Problem:  fmt.Sprintf("--audience (or HF_OIDC_AUDIENCE) asks for the audience %s, not the Hub's %s, and huggingface.co refuses an ID token for any other", clean(asked), DefaultAudience),
+		Fix:      fmt.Sprintf("Leave out --audience and HF_OIDC_AUDIENCE: hf-oidc asks for %s by default. Set another only for a Hub of your own that requires it.", DefaultAudience),
+	}
+	if e := strings.TrimRight(in.Endpoint, "/"); e != "" && e != hubURL {
+		f.Severity = Warning
+		f.Problem = fmt.Sprintf("--audience (or HF_OIDC_AUDIENCE) asks for the audience %s, not the Hub's %s: right only if the Hub at %s requires it", clean(asked), DefaultAudience, clean(e))
+	}
+	return f, true
 }
 
 func checkAudience(t *idtoken.Token, shape Shape, want string) (Finding, bool) {
@@ -154,10 +181,14 @@ func checkAudience(t *idtoken.Token, shape Shape, want string) (Finding, bool) {
 	if p, ok := providerinfo.Lookup(string(shape)); ok {
 		fix = fmt.Sprintf(p.AudienceFix, want)
 	}
+	problem := fmt.Sprintf("the ID token's aud is %s, not the Hub's %s, so the Hub refuses it", got, want)
+	if want != DefaultAudience {
+		problem = fmt.Sprintf("the ID token's aud is %s, not %s, the audience --audience (or HF_OIDC_AUDIENCE) asks for", got, clean(want))
+	}
 	return Finding{
 		Anchor:   AnchorAudience,
 		Severity: Error,
-		Problem:  fmt.Sprintf("the ID token's aud is %s, not the Hub's %s, so the Hub refuses it", got, want),
+		Problem:  problem,
 		Fix:      fix,
 	}, true
 }
@@ -292,7 +323,7 @@ func NoToken(in Input) Finding {
 			Anchor:   AnchorGitHubPermission,
 			Severity: Error,
 			Problem:  "GitHub gave this job no ID token: the job lacks the id-token: write permission (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set)",
-			Fix:      "Give the job that runs hf-oidc this permission, on the job itself if it has a permissions: of its own (a job's permissions: replaces the workflow's whole, so the workflow's id-token: write does not reach it), else on the job or the workflow:",
+			Fix:      "Give the job that runs hf-oidc the permission. A job's own permissions: replaces the workflow's whole, so if the job has one, add it there; else the job or the top of the workflow will do:",
 			Snippet:  []string{PermissionSnippet},
 		}
 	case errors.As(in.TokenErr, &setup):

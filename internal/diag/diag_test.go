@@ -155,25 +155,31 @@ func TestAudience(t *testing.T) {
 		name     string
 		claims   map[string]any
 		audience string
+		endpoint string
 		want     Anchor
 		fix      string // prefix
+		severity Severity
 	}{
-		{"one of several is the Hub's", map[string]any{"aud": []any{"x", DefaultAudience}}, "", "", ""},
-		{"a custom Hub audience", map[string]any{"aud": "https://hub.internal"}, "https://hub.internal", "", ""},
-		{"no aud at all", map[string]any{"aud": nil}, "", AnchorAudience, "Let hf-oidc fetch the token"},
-		{"CircleCI org id", with(circle, map[string]any{"aud": "org-1"}), "", AnchorCircleCIOrgAudience, "Mint one for the Hub with `circleci run oidc get"},
-		{"CircleCI, another audience", with(circle, map[string]any{"aud": "other"}), "", AnchorAudience, "Mint the token with `circleci run oidc get"},
-		{"Bitbucket, another audience", map[string]any{"iss": "https://api.bitbucket.org/2.0/workspaces/a/pipelines-config/identity/oidc", "repository": nil, "workflow_ref": nil, "job_workflow_ref": nil, "aud": "x"}, "", AnchorAudience, "Give the step the Hub's audience: `oidc: { audiences: [https://huggingface.co] }`."},
+		{"one of several is the Hub's", map[string]any{"aud": []any{"x", DefaultAudience}}, "", "", "", "", Error},
+		{"no aud at all", map[string]any{"aud": nil}, "", "", AnchorAudience, "Let hf-oidc fetch the token", Error},
+		{"CircleCI org id", with(circle, map[string]any{"aud": "org-1"}), "", "", AnchorCircleCIOrgAudience, "Mint one for the Hub with `circleci run oidc get", Error},
+		{"CircleCI, another audience", with(circle, map[string]any{"aud": "other"}), "", "", AnchorAudience, "Mint the token with `circleci run oidc get", Error},
+		{"Bitbucket, another audience", map[string]any{"iss": "https://api.bitbucket.org/2.0/workspaces/a/pipelines-config/identity/oidc", "repository": nil, "workflow_ref": nil, "job_workflow_ref": nil, "aud": "x"}, "", "", AnchorAudience, "Give the step the Hub's audience: `oidc: { audiences: [https://huggingface.co] }`.", Error},
+		// An audience of one's own is compared with the Hub's: wrong for
+		// huggingface.co, maybe right for a Hub of one's own.
+		{"another audience for huggingface.co", map[string]any{"aud": "https://hub.internal"}, "https://hub.internal", "", AnchorAudience, "Leave out --audience", Error},
+		{"another audience for the Hub's own endpoint", map[string]any{"aud": "https://hub.internal"}, "https://hub.internal", "https://huggingface.co/", AnchorAudience, "Leave out --audience", Error},
+		{"a custom Hub's audience", map[string]any{"aud": "https://hub.internal"}, "https://hub.internal", "https://hub.internal", AnchorAudience, "Leave out --audience", Warning},
 	}
 	for _, tt := range tests {
-		got := CheckToken(Input{Token: tok(t, tt.claims), Audience: tt.audience, Now: now})
+		got := CheckToken(Input{Token: tok(t, tt.claims), Audience: tt.audience, Endpoint: tt.endpoint, Now: now})
 		if tt.want == "" {
 			if len(got) != 0 {
 				t.Errorf("%s: %+v", tt.name, got)
 			}
 			continue
 		}
-		if len(got) != 1 || got[0].Anchor != tt.want || !strings.HasPrefix(got[0].Fix, tt.fix) || got[0].Severity != Error {
+		if len(got) != 1 || got[0].Anchor != tt.want || !strings.HasPrefix(got[0].Fix, tt.fix) || got[0].Severity != tt.severity {
 			t.Errorf("%s: %+v, want %s with fix %q…", tt.name, got, tt.want, tt.fix)
 		}
 	}
@@ -453,4 +459,38 @@ func FuzzGitHubIssuerKind(f *testing.F) {
 		}
 		_ = ShapeOf(&idtoken.Token{Issuer: iss, Claims: map[string]any{}}, "")
 	})
+}
+
+func TestCheckExpectNames(t *testing.T) {
+	t.Parallel()
+	gh := tok(t, map[string]any{"actor": "octocat"})
+	tests := []struct {
+		name  string
+		want  map[string]string
+		token *idtoken.Token
+		shape Shape
+		err   string // "" for none; else the error's end
+	}{
+		{"the form's fields", map[string]string{"repository": "a/b", "branch": "main", "workflow": "w.yml", "environment": "prod"}, gh, GitHub, ""},
+		{"a claim publishers match on", map[string]string{"ref": "refs/tags/v1", "repository_owner": "a"}, gh, GitHub, ""},
+		{"a claim of the token", map[string]string{"actor": "octocat", "sub": "x"}, gh, GitHub, ""},
+		{"a short name", map[string]string{"repo": "a/b"}, gh, GitHub, `"repo" is no field of the publisher form for GitHub Actions (repository, branch, ref, workflow, environment) nor a claim of this ID token; did you mean "repository"?`},
+		{"a typo", map[string]string{"brnach": "main"}, gh, GitHub, `did you mean "branch"?`},
+		{"another case", map[string]string{"Workflow": "w.yml"}, gh, GitHub, `did you mean "workflow"?`},
+		{"nothing near", map[string]string{"zzzzzz": "x"}, gh, GitHub, "nor a claim of this ID token"},
+		{"no token: a custom field may name any claim", map[string]string{"sha": "0123"}, nil, GitLab, ""},
+		{"a GitLab token", map[string]string{"project": "a/b"}, tok(t, map[string]any{"iss": "https://gitlab.com", "project_path": "a/b", "repository": nil, "workflow_ref": nil, "job_workflow_ref": nil}), GitLab, `"project" is no field of the publisher form for GitLab CI/CD (project_path, ref_type, ref, environment) nor a claim of this ID token; did you mean "project_path"?`},
+		{"no token, no form", map[string]string{"anything": "x"}, nil, Generic, ""},
+		{"a custom provider", map[string]string{"sub": "x", "actor": "y"}, gh, Generic, ""},
+		{"a custom provider, an unknown claim", map[string]string{"subject": "x"}, gh, Generic, `"subject" is no field of the publisher form for a custom OIDC provider (sub) nor a claim of this ID token; did you mean "sub"?`},
+	}
+	for _, tt := range tests {
+		err := CheckExpectNames(tt.want, tt.token, tt.shape)
+		switch {
+		case tt.err == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.err != "" && (err == nil || !strings.HasSuffix(err.Error(), tt.err)):
+			t.Errorf("%s: %v, want …%s", tt.name, err, tt.err)
+		}
+	}
 }

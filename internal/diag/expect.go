@@ -1,10 +1,14 @@
 package diag
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hf-oidc/hf-oidc/internal/hubmatch"
+	"github.com/hf-oidc/hf-oidc/internal/idtoken"
+	"github.com/hf-oidc/hf-oidc/internal/providerinfo"
 	"github.com/hf-oidc/hf-oidc/plugins/safetext"
 )
 
@@ -57,7 +61,105 @@ func Expect(claims map[string]any, want map[string]string) []hubmatch.Field {
 	return hubmatch.Match(claims, want)
 }
 
-// ExpectNext is the "Next:" line for a dry run with mismatches.
+// ExpectNext is the next step of a dry run with mismatches, without its
+// link (AnchorExpectMismatch).
 func ExpectNext() string {
-	return "Make each mismatched field of the publisher on the Hub equal the token's value shown, or run the job that has the configured values; the Hub compares exactly, with no patterns. " + AnchorExpectMismatch.See()
+	return "Make each mismatched field of the publisher on the Hub equal the token's value shown, or run the job that has the configured values; the Hub compares exactly, with no patterns."
+}
+
+// CheckExpectNames checks the names of want, as ParseExpect read them,
+// against what a publisher of shape can be configured with: the fields of
+// its form on the Hub, the claims it matches on, and any claim of t (a
+// custom field). The first unknown name is an error that names the form's
+// fields and suggests the nearest. Without a token, whose claims a custom
+// field may name, every name is taken.
+func CheckExpectNames(want map[string]string, t *idtoken.Token, shape Shape) error {
+	if t == nil {
+		return nil
+	}
+	form := []string{"sub"}
+	var known []string
+	if p, ok := providerinfo.Lookup(string(shape)); ok {
+		form = form[:0]
+		for _, f := range p.Form {
+			form = append(form, f.Name)
+		}
+		known = append(append(known, form...), p.KeyClaims...)
+	}
+	for c := range t.Claims {
+		known = append(known, c)
+	}
+	known = append(known, "sub")
+	for _, name := range sortedKeys(want) {
+		if slices.Contains(known, name) {
+			continue
+		}
+		msg := fmt.Sprintf("%q is no field of the publisher form for %s (%s) nor a claim of this ID token", safetext.Clip(name, 60), shape.Title(), strings.Join(slices.Compact(form), ", "))
+		if s, ok := nearest(name, known); ok {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// nearest is the candidate name most likely meant: the shortest that
+// begins with name or that name begins with (repo: repository), else the
+// closest in edit distance, if close enough to be a typo.
+func nearest(name string, candidates []string) (string, bool) {
+	lower := strings.ToLower(name)
+	for _, c := range candidates {
+		if strings.ToLower(c) == lower {
+			return c, true
+		}
+	}
+	prefix := ""
+	for _, c := range candidates {
+		lc := strings.ToLower(c)
+		if len(lower) >= 3 && lc != lower && (strings.HasPrefix(lc, lower) || strings.HasPrefix(lower, lc)) &&
+			(prefix == "" || len(c) < len(prefix) || (len(c) == len(prefix) && c < prefix)) {
+			prefix = c
+		}
+	}
+	if prefix != "" {
+		return prefix, true
+	}
+	best, bestDist := "", max(2, len(lower)/3)+1
+	for _, c := range candidates {
+		d := editDistance(lower, strings.ToLower(c))
+		if d < bestDist || (d == bestDist && best != "" && c < best) {
+			best, bestDist = c, d
+		}
+	}
+	return best, best != ""
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

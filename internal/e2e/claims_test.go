@@ -271,8 +271,8 @@ func TestClaimsFindings(t *testing.T) {
 			code: 1,
 			want: []finding{{"error", "github-id-token-permission",
 				"GitHub gave this job no ID token: the job lacks the id-token: write permission (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set)",
-				"Give the job that runs hf-oidc this permission, on the job itself if it has a permissions: of its own (a job's permissions: replaces the workflow's whole, so the workflow's id-token: write does not reach it), else on the job or the workflow:"}},
-			also: []string{"hf-oidc claims: no ID token from the github provider.\n", "\n        permissions: { id-token: write, contents: read }\n    (see " + docs + "#github-id-token-permission)\n"},
+				"Give the job that runs hf-oidc the permission. A job's own permissions: replaces the workflow's whole, so if the job has one, add it there; else the job or the top of the workflow will do:"}},
+			also: []string{"hf-oidc claims: no ID token from the github provider (1 error).\n", "\n        permissions: { id-token: write, contents: read }\n    (see " + docs + "#github-id-token-permission)\n"},
 		},
 		{
 			name: "GitHub pull request from a fork",
@@ -472,23 +472,26 @@ func TestClaimsGitHub(t *testing.T) {
 	}
 	iss := sb.GitHubIssuer()
 	for _, want := range []string{
-		"hf-oidc claims: the ID token from the github provider, with GitHub Actions claims (never the token itself)\n",
+		"\nThe ID token from the github provider, with GitHub Actions claims (never the token itself):\n",
 		"  issuer    " + iss + "\n",
 		"  audience  https://huggingface.co\n",
 		"  subject   repo:acme/training:ref:refs/heads/main\n",
 		"Claims that publishers match on:\n  repository           acme/training\n",
 		"  job_workflow_ref     acme/training/.github/workflows/publish.yml@refs/heads/main\n",
-		"To trust this job on the Hub, enter (the repo's Settings → Trusted Publishers; for a username, the account's CI/CD Access):\n" +
+		"To trust this job, enter on the Hub (Settings → Trusted Publishers; for a username, CI/CD Access):\n" +
 			"  provider    GitHub Actions\n" +
 			"  issuer      " + iss + "\n" +
 			"  repository  acme/training\n" +
 			"  branch      main\n" +
 			"  workflow    publish.yml\n",
-		"\nNo problems found.\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
+	}
+	// The verdict first, on its line.
+	if !strings.HasPrefix(r.stdout, "hf-oidc claims: the ID token from the github provider passes the checks that can be run from here.\n\n") {
+		t.Errorf("stdout does not start with the verdict:\n%s", r.stdout)
 	}
 	if !regexp.MustCompile(`  expires   \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in (4m5\ds|5m0s)\)\n`).MatchString(r.stdout) {
 		t.Errorf("no expiry in about 5 minutes:\n%s", r.stdout)
@@ -532,7 +535,7 @@ func TestClaimsForms(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			r := claimsRun(t, sb, []string{"HF_OIDC_ID_TOKEN=" + mintShaped(t, sb, c.claims)})
-			if r.code != 0 || !strings.Contains(r.stdout, "No problems found.") {
+			if r.code != 0 || !strings.HasPrefix(r.stdout, "hf-oidc claims: the ID token from the env provider passes the checks that can be run from here.\n") {
 				t.Errorf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 			}
 			if !strings.Contains(r.stdout, c.form) {
@@ -576,15 +579,20 @@ func TestClaimsExpect(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			res := claimsRun(t, sb, env, "--expect", name)
-			want := "\nDry run of the Hub's matching (--expect):\n" + strings.Join(lines, "")
-			if bad == 0 {
-				want += "All 3 fields match: the Hub's claim check would pass for a publisher with this issuer.\n"
-			} else {
-				want += string(rune('0'+bad)) + " of 3 fields do not match: the Hub would refuse this token with invalid_grant.\n" +
+			table := "\nDry run of the Hub's matching (--expect):\n" + strings.Join(lines, "")
+			verdict := "hf-oidc claims: the ID token from the github provider passes the checks that can be run from here, and all 3 fields match the publisher's.\n"
+			end := "All 3 fields match: the Hub's claim check would pass for a publisher with this issuer.\n"
+			if bad > 0 {
+				mismatch := string(rune('0'+bad)) + " of 3 fields do not match"
+				if bad == 1 {
+					mismatch = "1 of 3 fields does not match"
+				}
+				verdict = "hf-oidc claims: the Hub would refuse the ID token from the github provider (" + mismatch + ").\n"
+				end = mismatch + ": the Hub would refuse this token with invalid_grant.\n" +
 					"Next: Make each mismatched field of the publisher on the Hub equal the token's value shown, or run the job that has the configured values; the Hub compares exactly, with no patterns. (see " + docs + "#expect-mismatch)\n"
 			}
-			if !strings.HasSuffix(res.stdout, want) {
-				t.Errorf("stdout does not end with\n%s\nstdout:\n%s", want, res.stdout)
+			if !strings.Contains(res.stdout, table) || !strings.HasSuffix(flat(res.stdout), flat(table+end)) || !strings.HasPrefix(flat(res.stdout), flat(verdict)) {
+				t.Errorf("stdout does not start with\n%s\nand end with\n%s\nstdout:\n%s", verdict, table+end, res.stdout)
 			}
 			if wantCode := map[bool]int{true: 0, false: 1}[bad == 0]; res.code != wantCode {
 				t.Errorf("exit %d, want %d", res.code, wantCode)

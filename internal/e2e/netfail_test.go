@@ -255,10 +255,11 @@ func TestNetMintRefused(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
 	}
-	if want := "hf-oidc exchange: getting ID token: requesting GitHub ID token from http://127.0.0.1:1/_apis/idtoken: dial tcp 127.0.0.1:1: connect: connection refused\n"; !strings.HasPrefix(r.stderr, want) {
+	// The first line is the first sentence, wrapped at 100 columns.
+	if want := "hf-oidc exchange: getting ID token: requesting GitHub ID token from http://127.0.0.1:1/_apis/idtoken: dial tcp 127.0.0.1:1: connect: connection refused. Next: "; !strings.HasPrefix(flat(r.stderr), want) {
 		t.Errorf("stderr does not start with %q:\n%s", want, r.stderr)
 	}
-	if want := "Next: the github provider could not be asked for an ID token (its ID-token endpoint refused the connection), so nothing was sent to the Hub."; !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, netDocs+"no-id-token)\n") {
+	if want := "Next: the github provider could not be asked for an ID token (its ID-token endpoint refused the connection), so nothing was sent to the Hub."; !holds(r.stderr, want) || !strings.Contains(r.stderr, netDocs+"no-id-token)\n") {
 		t.Errorf("stderr lacks %q and its link:\n%s", want, r.stderr)
 	}
 	if took > control+1500*time.Millisecond {
