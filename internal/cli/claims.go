@@ -36,7 +36,7 @@ Examples:
 
 // claimsSettings are the variables, shared with exchange, that say where the
 // ID token comes from; each that has a flag gets it here too.
-var claimsSettings = []string{"HF_OIDC_PROVIDER", "HF_OIDC_AUDIENCE", "HF_OIDC_ID_TOKEN_FILE", "HF_OIDC_ID_TOKEN_VAR", "HF_OIDC_TIMEOUT"}
+var claimsSettings = []string{"HF_OIDC_PROVIDER", "HF_OIDC_AUDIENCE", "HF_OIDC_ID_TOKEN_FILE", "HF_OIDC_ID_TOKEN_VAR", "HF_OIDC_TIMEOUT", "HF_OIDC_VERBOSE"}
 
 func runClaims(ctx context.Context, env Env, args []string) error {
 	return claims(ctx, env, args)

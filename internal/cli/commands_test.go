@@ -106,12 +106,12 @@ func TestFlagMistakes(t *testing.T) {
 // commandFlags are the flags each command shows and takes: its own, and
 // none that do not apply to it.
 var commandFlags = map[string]string{
-	"exchange":       "allow-partial audience endpoint format git id-token-file id-token-var provider refresh-margin resource timeout token-dir",
-	"exec":           "allow-partial audience endpoint git id-token-file id-token-var provider refresh-margin resource timeout token-dir",
-	"refresh":        "allow-partial audience detach endpoint format git id-token-file id-token-var provider refresh-margin resource stop timeout token-dir",
-	"git-credential": "audience endpoint id-token-file id-token-var provider refresh-margin resource timeout token-dir",
+	"exchange":       "allow-partial audience endpoint format git id-token-file id-token-var provider refresh-margin resource timeout token-dir verbose",
+	"exec":           "allow-partial audience endpoint git id-token-file id-token-var provider refresh-margin resource timeout token-dir verbose",
+	"refresh":        "allow-partial audience detach endpoint format git id-token-file id-token-var provider refresh-margin resource stop timeout token-dir verbose",
+	"git-credential": "audience endpoint id-token-file id-token-var provider refresh-margin resource timeout token-dir verbose",
 	"pipe":           "",
-	"claims":         "audience expect id-token-file id-token-var json provider resource timeout",
+	"claims":         "audience expect id-token-file id-token-var json provider resource timeout verbose",
 	"demo":           "resource",
 	"sandbox":        "addr tls token-lifetime trust",
 	"providers":      "",

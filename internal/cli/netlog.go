@@ -18,6 +18,7 @@ var waitNotice = 3 * time.Second
 // has waited waitNotice what it is waiting for.
 type netlog struct {
 	stderr io.Writer
+	debug  *debugLog // prints each request; nil when debug output is off
 
 	mu   sync.Mutex
 	last *transport.Event // the latest request seen; nil before the first
@@ -26,8 +27,9 @@ type netlog struct {
 // observe is the session's transport.Observe callback.
 func (l *netlog) observe(ev transport.Event) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.last = &ev
+	l.mu.Unlock()
+	l.debug.request(ev)
 }
 
 // waiting watches one round: after waitNotice, unless the returned stop

@@ -74,6 +74,10 @@ func runPipe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A pipe's debug switch, by Bitbucket's convention for pipes.
+	if on, _ := strconv.ParseBool(strings.TrimSpace(env.Getenv("DEBUG"))); on && cfg.Debug == "" {
+		cfg.Debug = "DEBUG=true"
+	}
 	// Checked before the exchange, so that a failure leaves nothing behind
 	// and spends no token.
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
@@ -80,12 +82,19 @@ func newSession(cfg *config.Config, env Env, mask io.Writer) (*session, error) {
 			return nil, config.Usagef("%w", err)
 		}
 	}
-	net := &netlog{stderr: env.Stderr}
+	debug := newDebugLog(env, cfg.Getenv, cfg.Debug)
+	net := &netlog{stderr: env.Stderr, debug: debug}
 	hc = transport.Observe(hc, net.observe)
 	p, err := provider(cfg, plugins.WithGetenv(cfg.Getenv), plugins.WithHTTPClient(hc))
 	if err != nil {
 		return nil, err
 	}
+	endpoint := cfg.Endpoint
+	if endpoint == "" {
+		endpoint = exchange.DefaultEndpoint
+	}
+	debug.printf("provider %s, endpoint %s, audience %s, timeout %s, resources %s",
+		p.Name(), endpoint, cfg.Audience, orDefault(cfg.Timeout, exchange.DefaultTimeout), resourceNames(cfg.Resources))
 	return &session{
 		cfg:      cfg,
 		hc:       hc,
@@ -96,6 +105,7 @@ func newSession(cfg *config.Config, env Env, mask io.Writer) (*session, error) {
 			src:      &idtoken.Source{Minter: p, Audience: cfg.Audience, Now: env.Now},
 			mask:     mask,
 			provider: p.Name(),
+			debug:    debug,
 		},
 		client: &exchange.Client{
 			Endpoint:   cfg.Endpoint,
@@ -125,6 +135,7 @@ type maskingSource struct {
 	src      *idtoken.Source
 	mask     io.Writer // nil: not in GitHub Actions
 	provider string
+	debug    *debugLog
 
 	mu     sync.Mutex
 	last   *idtoken.Token
@@ -145,8 +156,30 @@ func (m *maskingSource) Token(ctx context.Context) (*idtoken.Token, error) {
 		export.Mask(m.mask, t.Raw)
 		m.masked[t.Raw] = true
 	}
+	if m.last == nil || m.last.Raw != t.Raw {
+		m.debug.token(m.provider, t)
+	}
 	m.last = t
 	return t, nil
+}
+
+// resourceNames lists rs for a debug line: "none" for none.
+func resourceNames(rs []resource.Resource) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 func (m *maskingSource) Last() *idtoken.Token {

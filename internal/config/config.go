@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ type Var struct {
 	Name      string // the variable
 	Flag      string // the flag that beats it, without dashes; "" when none
 	Arg       string // what --help calls the flag's value: --provider P
+	Bool      bool   // the flag is a switch, which takes no value
 	Default   string // as shown to users
 	Sensitive bool   // holds a secret: never printed, never accepted as a flag
 	CI        bool   // set by the CI system, not by the user
@@ -57,6 +59,8 @@ var Vars = []Var{
 		Help: "where `refresh`, `exec` and the git helper keep one token file per resource (0600 in a 0700 directory, replaced atomically)"},
 	{Name: "HF_OIDC_REFRESH_MARGIN", Flag: "refresh-margin", Arg: "DURATION", Default: "5m",
 		Help: "re-exchange this long before a token expires (`refresh`, `exec`, the git helper)"},
+	{Name: "HF_OIDC_VERBOSE", Flag: "verbose", Bool: true, Default: "off",
+		Help: "`true`: print on stderr each request (method, URL, attempt, status, time, request ID) and the ID token's claims, never a token; also on with the CI's own debug switch (`RUNNER_DEBUG`, `CI_DEBUG_TRACE`, the pipe's `DEBUG`)"},
 
 	{Name: "GITHUB_ACTIONS", CI: true, Help: "`true` inside GitHub Actions: selects the `github` provider and format"},
 	{Name: "ACTIONS_ID_TOKEN_REQUEST_URL", CI: true, Help: "GitHub's ID-token endpoint; present only with `permissions: id-token: write`"},
@@ -84,6 +88,9 @@ var Vars = []Var{
 	{Name: "SSL_CERT_DIR", CI: true, Help: "on Linux, when `SSL_CERT_FILE` is unset: directories (colon-separated) of CA certificates that Go's crypto/x509 reads besides the system's bundle, instead of `/etc/ssl/certs` and `/etc/pki/tls/certs`"},
 	{Name: "HTTPS_PROXY", CI: true, Help: "the proxy for https requests (or `https_proxy`), as curl reads it; loopback addresses never use a proxy"},
 	{Name: "NO_PROXY", CI: true, Help: "hosts reached without the proxy (or `no_proxy`): comma-separated names, domains (`.example.com`) and CIDRs"},
+	{Name: "RUNNER_DEBUG", CI: true, Help: "`1` when a GitHub Actions run has debug logging on: turns on `--verbose`, whose lines are then `::debug::` commands"},
+	{Name: "CI_DEBUG_TRACE", CI: true, Help: "`true` when a GitLab CI job has debug logging on: turns on `--verbose`"},
+	{Name: "DEBUG", CI: true, Help: "`hf-oidc pipe`: the pipe's `DEBUG` variable; `true` turns on `--verbose`"},
 	{Name: "HF_OIDC_RESOURCE", CI: true, Help: "huggingface_hub's own switch: read only to warn that it makes huggingface_hub ignore the exported tokens"},
 }
 
@@ -150,6 +157,9 @@ type Config struct {
 	Timeout       time.Duration
 	AllowPartial  bool
 	RefreshMargin time.Duration
+	// Debug names what turned debug output on ("--verbose",
+	// "HF_OIDC_VERBOSE", "RUNNER_DEBUG=1", …); "" when it is off.
+	Debug string
 	// TokenDir is --token-dir or HF_OIDC_TOKEN_DIR, and TokenDirSource
 	// which of the two; both "" for the default, which depends on the job.
 	TokenDir, TokenDirSource string
@@ -163,7 +173,7 @@ type Config struct {
 // token files (exec, refresh, git-credential). A test checks that every Var
 // with a flag is in one of them.
 var (
-	ExchangeVars = []string{"HF_OIDC_RESOURCES", "HF_OIDC_PROVIDER", "HF_OIDC_AUDIENCE", "HF_ENDPOINT", "HF_OIDC_ID_TOKEN_FILE", "HF_OIDC_ID_TOKEN_VAR", "HF_OIDC_TIMEOUT"}
+	ExchangeVars = []string{"HF_OIDC_RESOURCES", "HF_OIDC_PROVIDER", "HF_OIDC_AUDIENCE", "HF_ENDPOINT", "HF_OIDC_ID_TOKEN_FILE", "HF_OIDC_ID_TOKEN_VAR", "HF_OIDC_TIMEOUT", "HF_OIDC_VERBOSE"}
 	FileVars     = []string{"HF_OIDC_TOKEN_DIR", "HF_OIDC_REFRESH_MARGIN"}
 )
 
@@ -174,6 +184,7 @@ type Flags struct {
 	str          map[string]*string // by variable name
 	format       string
 	allowPartial bool
+	verbose      bool
 }
 
 type listFlag []string
@@ -209,6 +220,8 @@ func Bind(fs *flag.FlagSet, names ...string) *Flags {
 			panic("config.Bind: " + name + " is no variable with a flag")
 		case v.Flag == "resource":
 			fs.Var(&f.resources, v.Flag, "a resource to exchange for, optionally R=ENV_NAME (repeatable; env "+v.Name+")")
+		case v.Bool:
+			fs.BoolVar(&f.verbose, v.Flag, false, "print on stderr each request (method, URL, attempt, status, time, request ID) and the ID token's claims; never a token (env "+v.Name+"; also on with RUNNER_DEBUG=1, CI_DEBUG_TRACE=true)")
 		default:
 			p := new(string)
 			f.str[v.Name] = p
@@ -340,6 +353,11 @@ func (f *Flags) load(getenv func(string) string, withResources bool) (*Config, e
 		}
 		c.RefreshMargin = d
 	}
+	debug, err := f.debug(getenv)
+	if err != nil {
+		return nil, err
+	}
+	c.Debug = debug
 	if d := strings.TrimSpace(env("HF_OIDC_TOKEN_DIR")); d != "" {
 		c.TokenDir, c.TokenDirSource = d, source("HF_OIDC_TOKEN_DIR")
 	}
@@ -355,6 +373,39 @@ func (f *Flags) load(getenv func(string) string, withResources bool) (*Config, e
 		return nil, err
 	}
 	return c, nil
+}
+
+// debug names what turns debug output on: --verbose, else
+// HF_OIDC_VERBOSE, else the CI's own switch for its debug logging. A
+// --verbose given, true or false, decides alone.
+func (f *Flags) debug(getenv func(string) string) (string, error) {
+	given := false
+	f.fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == "verbose" })
+	switch {
+	case given && f.verbose:
+		return "--verbose", nil
+	case given:
+		return "", nil
+	}
+	if v := strings.TrimSpace(getenv("HF_OIDC_VERBOSE")); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return "", Usagef("HF_OIDC_VERBOSE=%s: expected true or false", show(v))
+		}
+		if on {
+			return "HF_OIDC_VERBOSE", nil
+		}
+		return "", nil
+	}
+	// Each CI's switch, only inside that CI: the names are too common to
+	// trust elsewhere. GitLab's runner reads CI_DEBUG_TRACE with ParseBool.
+	if getenv("GITHUB_ACTIONS") == "true" && getenv("RUNNER_DEBUG") == "1" {
+		return "RUNNER_DEBUG=1", nil
+	}
+	if on, _ := strconv.ParseBool(getenv("CI_DEBUG_TRACE")); on && getenv("GITLAB_CI") == "true" {
+		return "CI_DEBUG_TRACE", nil
+	}
+	return "", nil
 }
 
 // loadResources resolves the resources: the flag beats the variable as a

@@ -80,7 +80,7 @@ func TestEveryFlagHasAHome(t *testing.T) {
 			t.Errorf("%s has the flag --%s but is in neither ExchangeVars nor FileVars", v.Name, v.Flag)
 		case v.Flag == "" && in:
 			t.Errorf("%s is listed as a setting but has no flag", v.Name)
-		case v.Flag != "" && v.Arg == "":
+		case v.Flag != "" && v.Arg == "" && !v.Bool:
 			t.Errorf("%s: --%s has no Arg to name its value in --help", v.Name, v.Flag)
 		}
 	}

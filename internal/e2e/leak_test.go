@@ -735,6 +735,76 @@ func leakScenarios() []leakScenario {
 			return []leakStep{{args: []string{"providers"}, want: []string{"github"}}, {args: []string{"version"}, want: []string{"hf-oidc"}}}
 		}},
 
+		// --- debug output: requests and claims, never a token ---
+		{name: "exchange --verbose", github: true, steps: func(r *leakRun) []leakStep {
+			leakTrust(r)
+			return []leakStep{
+				{args: leakArgs("exchange", "--format", "github", "--verbose"), want: []string{"hf-oidc: debug: POST ", "hf-oidc: debug:   sub "}},
+				{args: leakArgs("exchange", "--format", "json", "--verbose"), meant: true, want: []string{"hf-oidc: debug: GET "}},
+			}
+		}},
+		{name: "RUNNER_DEBUG=1", github: true, steps: func(r *leakRun) []leakStep {
+			leakTrust(r)
+			return []leakStep{{args: leakArgs("exchange", "--format", "github"), env: []string{"RUNNER_DEBUG=1"}, want: []string{"::debug::hf-oidc: POST "}}}
+		}},
+		{name: "exec, git-credential and claims with HF_OIDC_VERBOSE", github: true, git: true, childVars: []string{"HF_TOKEN_ACME_MODEL", "HF_DATA_TOKEN"}, steps: func(r *leakRun) []leakStep {
+			leakTrust(r)
+			env := []string{"HF_OIDC_VERBOSE=true"}
+			fill := leakGit("fill")
+			fill.stdin, fill.meant, fill.env = leakCredential, true, env
+			return []leakStep{
+				{args: append(leakArgs("exec"), "--", "leak-child"), env: env, want: []string{"the child read its token file", "hf-oidc: debug: POST "}},
+				fill,
+				{args: []string{"git-credential", "--resource", "acme/model", "get"}, env: env, stdin: leakCredential, meant: true, want: []string{"hf-oidc: debug: "}},
+				{args: []string{"claims"}, env: env, want: []string{"hf-oidc: debug: GET "}},
+			}
+		}},
+		{name: "refresh --detach --verbose, then --stop", cfg: sandbox.Config{TokenLifetime: 3 * time.Second}, steps: func(r *leakRun) []leakStep {
+			leakTrust(r)
+			env := []string{"HF_OIDC_ID_TOKEN=" + r.mint(nil)}
+			return []leakStep{
+				{args: leakArgs("refresh", "--detach", "--verbose", "--format", "shell", "--refresh-margin", "1s"), env: env, meant: true, want: []string{"hf-oidc: debug: POST "}},
+				{do: leakWaitRefresh},
+				{args: []string{"refresh", "--stop"}, env: env, want: []string{"stopped the keeper"}},
+			}
+		}},
+		{name: "the pipe with DEBUG=true, GitLab with CI_DEBUG_TRACE", steps: func(r *leakRun) []leakStep {
+			r.sb.TrustBitbucket("acme/model")
+			r.sb.TrustGitLab("acme/model")
+			bb, err := r.sb.Env(sandbox.Bitbucket)
+			if err != nil {
+				r.t.Fatal(err)
+			}
+			gl, err := r.sb.Env(sandbox.GitLab)
+			if err != nil {
+				r.t.Fatal(err)
+			}
+			storage := filepath.Join(r.work, "pipes")
+			r.meant[filepath.Join(storage, "hf-oidc.env")] = true
+			bb = append(bb, "RESOURCES=acme/model", "BITBUCKET_PIPE_SHARED_STORAGE_DIR="+storage, "BITBUCKET_CLONE_DIR="+r.work, "DEBUG=true")
+			return []leakStep{
+				{args: []string{"pipe"}, env: bb, want: []string{"hf-oidc: debug: debug output on (DEBUG=true)", "hf-oidc: debug: POST "}},
+				{args: []string{"exchange", "--format", "json", "--resource", "acme/model"}, env: append(gl, "CI_DEBUG_TRACE=true"), meant: true,
+					want: []string{"hf-oidc: debug: debug output on (CI_DEBUG_TRACE)", "hf-oidc: debug: POST "}},
+			}
+		}},
+		{name: "verbose failures", github: true, steps: func(r *leakRun) []leakStep {
+			r.sb.TrustGitHub("acme/model")
+			tok := r.mint(nil)
+			body := fmt.Sprintf(`{"error":"invalid_request","error_description":"bad subject_token %s; %s"}`, tok, r.secret("hf_jwt_Ab-"))
+			r.sb.Inject(sandbox.PathToken, sandbox.Fault{Status: 400, Body: body})
+			proxy := "http://user:" + r.secret("proxy-pass-") + "@" + leakClosedPort(r.t)
+			return []leakStep{
+				{args: []string{"exchange", "--format", "github", "--verbose", "--resource", "acme/model"}, env: []string{"HF_OIDC_ID_TOKEN=" + tok},
+					code: 1, want: []string{"hf-oidc: debug: POST ", ": HTTP 400 in "}},
+				{args: []string{"exchange", "--format", "github", "--verbose", "--resource", "acme/untrusted"}, code: 1, want: []string{"invalid_grant", "hf-oidc: debug:   sub "}},
+				{args: []string{"exchange", "--format", "github", "--verbose", "--resource", "acme/model"}, env: []string{"HF_ENDPOINT=http://" + leakClosedPort(r.t)},
+					code: 1, want: []string{"connection refused", ": failed after "}},
+				{args: []string{"exchange", "--format", "json", "--verbose", "--resource", "acme/model", "--timeout", "2s"},
+					env: []string{"HF_OIDC_ID_TOKEN=" + r.mint(nil), "HF_ENDPOINT=https://hub.example.invalid", "HTTPS_PROXY=" + proxy}, code: 1, want: []string{"proxyconnect"}},
+			}
+		}},
+
 		// --- the Hub says no, or does not answer ---
 		{name: "invalid_grant", github: true, steps: func(r *leakRun) []leakStep {
 			r.sb.TrustGitHub("acme/model")
@@ -844,12 +914,17 @@ func leakScenarios() []leakScenario {
 
 		// --- URLs that carry secrets, echoed by the HTTP stack ---
 		{name: "an ID-token URL with a secret query, failing", github: true, steps: func(r *leakRun) []leakStep {
-			for range 4 {
+			for range 8 { // four attempts for each step
 				r.sb.Inject(sandbox.PathGitHubIDToken, sandbox.Fault{Status: 503, Body: "busy"})
 			}
 			u := r.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") + "&sig=" + r.secret("sig-")
-			return []leakStep{{args: []string{"exchange", "--format", "github", "--resource", "acme/model"}, env: []string{"ACTIONS_ID_TOKEN_REQUEST_URL=" + u},
-				code: 1, want: []string{"status 503"}}}
+			return []leakStep{
+				{args: []string{"exchange", "--format", "github", "--resource", "acme/model"}, env: []string{"ACTIONS_ID_TOKEN_REQUEST_URL=" + u},
+					code: 1, want: []string{"status 503"}},
+				// The debug lines name each request's URL, and must drop its query.
+				{args: []string{"exchange", "--format", "github", "--verbose", "--resource", "acme/model"}, env: []string{"ACTIONS_ID_TOKEN_REQUEST_URL=" + u},
+					code: 1, want: []string{"(attempt 4/4): HTTP 503 in "}},
+			}
 		}},
 		{name: "an ID-token URL with a secret query, unreachable", github: true, steps: func(r *leakRun) []leakStep {
 			u := "http://" + leakClosedPort(r.t) + sandbox.PathGitHubIDToken + "?api-version=2.0&sig=" + r.secret("sig-")
@@ -858,8 +933,12 @@ func leakScenarios() []leakScenario {
 		}},
 		{name: "an ID-token URL with user info, unreachable", github: true, steps: func(r *leakRun) []leakStep {
 			u := "http://user:" + r.secret("pass-") + "@" + leakClosedPort(r.t) + sandbox.PathGitHubIDToken + "?api-version=2.0"
-			return []leakStep{{args: []string{"exchange", "--format", "github", "--resource", "acme/model"}, env: []string{"ACTIONS_ID_TOKEN_REQUEST_URL=" + u},
-				code: 1, want: []string{"connection refused"}}}
+			return []leakStep{
+				{args: []string{"exchange", "--format", "github", "--resource", "acme/model"}, env: []string{"ACTIONS_ID_TOKEN_REQUEST_URL=" + u},
+					code: 1, want: []string{"connection refused"}},
+				{args: []string{"exchange", "--format", "github", "--resource", "acme/model"}, env: []string{"ACTIONS_ID_TOKEN_REQUEST_URL=" + u, "RUNNER_DEBUG=1"},
+					code: 1, want: []string{"::debug::hf-oidc: GET http://127.0.0.1:"}},
+			}
 		}},
 		{name: "an endpoint with user info", github: true, steps: func(r *leakRun) []leakStep {
 			endpoint := strings.Replace(r.sb.URL(), "://", "://user:"+r.secret("pass-")+"@", 1)

@@ -270,3 +270,12 @@ func Markdown(s string) string {
 	}
 	return b.String()
 }
+
+// Debug writes message as a debug line of the step's log, which the
+// runner shows only when debug logging is on (RUNNER_DEBUG=1).
+func Debug(w io.Writer, message string) error {
+	var b bytes.Buffer
+	writeCommand(&b, &githubactions.Command{Name: "debug", Message: message})
+	_, err := w.Write(b.Bytes())
+	return err
+}
