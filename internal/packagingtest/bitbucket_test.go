@@ -71,9 +71,13 @@ func buildPipeImage(t *testing.T) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, podman, "pull", "-q", "oci:"+dir+":"+im.Ref).CombinedOutput()
+	// stdout holds the image's ID alone; a warning goes to stderr.
+	pull := exec.CommandContext(ctx, podman, "pull", "-q", "oci:"+dir+":"+im.Ref)
+	var stderr bytes.Buffer
+	pull.Stderr = &stderr
+	out, err := pull.Output()
 	if err != nil {
-		t.Fatalf("podman pull: %v\n%s", err, out)
+		t.Fatalf("podman pull: %v\n%s", err, stderr.String())
 	}
 	id := strings.TrimSpace(string(out))
 	t.Cleanup(func() { exec.Command(podman, "rmi", "-f", id).Run() })
