@@ -26,14 +26,17 @@ type Options struct {
 	N           int             // runs per case; default 10
 	RecipeN     int             // runs per case of the slower recipe; default N
 	StartupRuns int             // runs of `hf-oidc version`; default 50
-	Latencies   []time.Duration // injected round-trip times; default 0, 20 ms, 100 ms
+	Latencies   []time.Duration // round-trip times; default 0, 50 ms, 100 ms
 	Resources   []int           // resources per exchange; default 1, 4, 16, 64
 	Recipe      bool            // also run the curl and jq recipe
 	// Plain serves the sandbox over plain http. By default it serves https
 	// (HTTP/2), as the Hub and every CI's ID-token endpoint do, so TLS and
 	// connection reuse are measured too.
 	Plain bool
-	Log   io.Writer // progress lines; nil for none
+	// Keeper is how long to watch a detached keeper (Linux only); zero
+	// for not at all.
+	Keeper time.Duration
+	Log    io.Writer // progress lines; nil for none
 }
 
 func (o *Options) defaults() {
@@ -47,7 +50,7 @@ func (o *Options) defaults() {
 		o.StartupRuns = 50
 	}
 	if len(o.Latencies) == 0 {
-		o.Latencies = []time.Duration{0, 20 * time.Millisecond, 100 * time.Millisecond}
+		o.Latencies = []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond}
 	}
 	if len(o.Resources) == 0 {
 		o.Resources = []int{1, 4, 16, 64}
@@ -70,10 +73,12 @@ type Case struct {
 	LatencyMS float64 `json:"latency_ms"`
 	Resources int     `json:"resources"`
 	Wall      Summary `json:"wall"`
-	// FloorMS is two round trips: one ID-token mint and one exchange
-	// round, whatever the number of resources.
+	// FloorMS is the old floor, two round trips: one ID-token mint and
+	// one exchange round, as if connections cost nothing.
 	FloorMS float64 `json:"floor_ms"`
-	// Ratio is the median over the floor; zero when the floor is zero.
+	// TrueFloorMS is what the network allows (see trueFloor).
+	TrueFloorMS float64 `json:"true_floor_ms"`
+	// Ratio is the median over the true floor; zero when it is zero.
 	Ratio        float64 `json:"ratio,omitempty"`
 	PeakRSSBytes int64   `json:"peak_rss_bytes,omitempty"`
 	// CPU is hf-oidc's own CPU time (user and system), which neither the
@@ -97,6 +102,9 @@ type Results struct {
 	RecipeNote   string `json:"recipe_note,omitempty"`
 	RootsNote    string `json:"roots_note,omitempty"`
 	RSSNote      string `json:"rss_note,omitempty"`
+	// Keeper is what a detached keeper cost; nil: see KeeperNote.
+	Keeper     *KeeperResult `json:"keeper,omitempty"`
+	KeeperNote string        `json:"keeper_note,omitempty"`
 }
 
 // Find returns the case of tool at latency ms and n resources.
@@ -161,11 +169,11 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	}
 	var cases []*pending
 	for _, lat := range opts.Latencies {
-		sb, more, err := latencyCases(opts, work, recipe, lat)
+		stop, more, err := latencyCases(opts, work, recipe, lat)
 		if err != nil {
 			return nil, err
 		}
-		defer sb.Close()
+		defer stop()
 		cases = append(cases, more...)
 	}
 	// One unmeasured run of each case first: the sandbox fetches the
@@ -183,6 +191,17 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if res.RSSNote, err = measureRSS(ctx, cases); err != nil {
 		return nil, err
 	}
+	switch {
+	case opts.Keeper <= 0:
+		res.KeeperNote = "detached keeper not measured"
+	case runtime.GOOS != "linux":
+		res.KeeperNote = "detached keeper not measured: it is read from /proc"
+	default:
+		fmt.Fprintf(opts.Log, "watching a detached keeper for %s\n", opts.Keeper)
+		if res.Keeper, err = measureKeeper(ctx, opts.Bin, work, !opts.Plain, opts.Keeper, keeperLifetime, keeperMargin); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range cases {
 		c := p.c
 		c.Wall = Summarize(p.walls)
@@ -191,8 +210,8 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 			c.CPU = &cpu
 			res.PeakRSSBytes = max(res.PeakRSSBytes, c.PeakRSSBytes)
 		}
-		if c.FloorMS > 0 {
-			c.Ratio = c.Wall.Median / c.FloorMS
+		if c.TrueFloorMS > 0 {
+			c.Ratio = c.Wall.Median / c.TrueFloorMS
 		}
 		res.Cases = append(res.Cases, c)
 	}
@@ -267,19 +286,43 @@ type pending struct {
 	walls, cpus []time.Duration
 }
 
-// latencyCases starts a sandbox with lat added before each answer and
-// returns it with a case for each tool and number of resources.
-func latencyCases(opts Options, work, recipe string, lat time.Duration) (*sandbox.Sandbox, []*pending, error) {
-	sb, err := sandbox.Start(sandbox.Config{Latency: lat, TLS: !opts.Plain})
+// The loopback addresses of the delaying proxies, one per host a real job
+// talks to, so that each has connections of its own as on a network. On
+// Linux all of 127.0.0.0/8 is loopback.
+const (
+	issuerHost = "127.0.0.2" // the provider's ID-token service
+	hubHost    = "127.0.0.3" // the Hub
+)
+
+// latencyCases starts a sandbox, behind delaying proxies when lat is not
+// zero, and returns a case for each tool and number of resources, and
+// what stops them.
+func latencyCases(opts Options, work, recipe string, lat time.Duration) (stop func(), _ []*pending, _ error) {
+	sb, err := sandbox.Start(sandbox.Config{TLS: !opts.Plain, CertHosts: []string{issuerHost, hubHost}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the sandbox: %w", err)
 	}
-	var caEnv []string
+	stops := []func() error{sb.Close}
+	stop = func() {
+		for _, s := range slices.Backward(stops) {
+			s()
+		}
+	}
+	var env []string
 	if pem := sb.CertPEM(); pem != nil {
-		if caEnv, err = trustSandbox(work, fmt.Sprint(lat.Microseconds()), pem); err != nil {
-			sb.Close()
+		if env, err = trustSandbox(work, fmt.Sprint(lat.Microseconds()), pem); err != nil {
+			stop()
 			return nil, nil, err
 		}
+	}
+	if lat > 0 {
+		proxied, proxies, err := delayed(sb, lat)
+		stops = append(stops, proxies...)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		env = append(env, proxied...)
 	}
 	all := make([]string, slices.Max(opts.Resources))
 	for i := range all {
@@ -301,11 +344,48 @@ func latencyCases(opts Options, work, recipe string, lat time.Duration) (*sandbo
 			if tool == ToolRecipe {
 				runs = opts.RecipeN
 			}
-			r := runner{sb: sb, bin: opts.Bin, bare: opts.Bare, recipe: recipe, work: work, tool: tool, resources: all[:n], env: caEnv}
-			cases = append(cases, &pending{c: Case{Tool: tool, LatencyMS: ms, Resources: n, FloorMS: 2 * ms}, r: r, runs: runs})
+			r := runner{sb: sb, bin: opts.Bin, bare: opts.Bare, recipe: recipe, work: work, tool: tool, resources: all[:n], env: env}
+			c := Case{Tool: tool, LatencyMS: ms, Resources: n, FloorMS: 2 * ms, TrueFloorMS: trueFloor(ms, !opts.Plain)}
+			cases = append(cases, &pending{c: c, r: r, runs: runs})
 		}
 	}
-	return sb, cases, nil
+	return stop, cases, nil
+}
+
+// trueFloor is the least time, in round trips of rtt, that a network
+// allows from start to tokens: the mint (TCP connect, the TLS 1.3
+// handshake, the request) and, meanwhile, the Hub's connection (connect and
+// handshake), then one round trip for the exchanges, which HTTP/2 carries
+// together on that one connection. The HTTP/2 preface costs none: a client
+// sends its first request right behind it.
+func trueFloor(rtt float64, tls bool) float64 {
+	connect := 1.0
+	if tls {
+		connect++
+	}
+	mint := connect + 1
+	return (max(mint, connect) + 1) * rtt
+}
+
+// delayed starts a delaying proxy in front of the sandbox for the
+// provider's ID-token service and another for the Hub, and returns the
+// variables that send the tools through them.
+func delayed(sb *sandbox.Sandbox, rtt time.Duration) (env []string, stops []func() error, _ error) {
+	target := strings.TrimPrefix(strings.TrimPrefix(sb.URL(), "https://"), "http://")
+	for _, kv := range sb.GitHubEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		host := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": issuerHost, "HF_ENDPOINT": hubHost}[k]
+		if host == "" {
+			continue
+		}
+		p, err := startDelayProxy(host+":0", target, rtt)
+		if err != nil {
+			return nil, stops, fmt.Errorf("starting the delaying proxy for %s: %w", k, err)
+		}
+		stops = append(stops, p.Close)
+		env = append(env, k+"="+strings.Replace(v, target, p.Addr(), 1))
+	}
+	return env, stops, nil
 }
 
 // systemBundle and systemDirs are where crypto/x509 finds the roots on

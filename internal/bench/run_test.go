@@ -105,7 +105,7 @@ func TestRun(t *testing.T) {
 				if !ok {
 					continue
 				}
-				if c.Wall.Runs != 2 || c.Wall.Min <= 0 || c.FloorMS != 2*lat || (lat > 0) != (c.Ratio > 0) {
+				if c.Wall.Runs != 2 || c.Wall.Min <= 0 || c.FloorMS != 2*lat || c.TrueFloorMS != 4*lat || (lat > 0) != (c.Ratio > 0) {
 					t.Errorf("%s at %g ms for %d resources: %+v", tool, lat, n, c)
 				}
 			}

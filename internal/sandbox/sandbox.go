@@ -38,6 +38,9 @@ type Config struct {
 	Keys func(Provider) (*rsa.PrivateKey, error)
 	// RateLimit answers exchanges beyond a rate with 429; nil: no limit.
 	RateLimit *RateLimit
+	// CertHosts are more names or addresses the TLS certificate covers,
+	// such as those of a benchmark's proxies in front of the sandbox.
+	CertHosts []string
 }
 
 // The paths the Hub side serves, for Inject.
@@ -142,7 +145,7 @@ func Start(cfg Config) (*Sandbox, error) {
 	s.url = "http://" + s.ln.Addr().String()
 	var tlsConfig *tls.Config
 	if cfg.TLS {
-		cert, certPEM, err := SelfSigned(cfg.Now(), "localhost", "127.0.0.1", "::1")
+		cert, certPEM, err := SelfSigned(cfg.Now(), append([]string{"localhost", "127.0.0.1", "::1"}, cfg.CertHosts...)...)
 		if err != nil {
 			s.ln.Close()
 			return nil, fmt.Errorf("starting sandbox: %w", err)

@@ -5,7 +5,8 @@
 //
 // Beside hf-oidc it runs the bare Go client (internal/bench/bare: the
 // protocol's requests and nothing else) and the Hub documentation's curl
-// and jq recipe, against the same sandboxes, in the same rounds.
+// and jq recipe, against the same sandboxes, through the same delaying
+// proxies (see internal/bench's doc), in the same rounds.
 package main
 
 import (
@@ -43,8 +44,9 @@ func realMain(ctx context.Context) error {
 	noBare := flag.Bool("no-bare", false, "skip the bare Go client (the protocol's requests and nothing else)")
 	from := flag.String("from", "", "measure nothing: redraw the table and chart from this results.json")
 	plain := flag.Bool("plain", false, "serve the sandbox over plain http instead of https (HTTP/2)")
-	latencies := flag.String("latencies", "0,20ms,100ms", "injected round-trip times, comma-separated")
+	latencies := flag.String("latencies", "0,50ms,100ms", "round-trip times, comma-separated; above zero each host is reached through a delaying proxy")
 	resources := flag.String("resources", "1,4,16,64", "numbers of resources, comma-separated")
+	keeper := flag.Duration("keeper", 150*time.Second, "how long to watch a detached keeper refresh a token every 30s (Linux); 0 for not at all")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: bench takes only flags", flag.Arg(0))
@@ -55,7 +57,7 @@ func realMain(ctx context.Context) error {
 	if *from != "" {
 		res, err = readResults(*from)
 	} else {
-		opts := bench.Options{N: *n, RecipeN: *recipeN, StartupRuns: *startup, Recipe: !*noRecipe, Plain: *plain, Log: os.Stderr}
+		opts := bench.Options{N: *n, RecipeN: *recipeN, StartupRuns: *startup, Recipe: !*noRecipe, Plain: *plain, Keeper: *keeper, Log: os.Stderr}
 		if opts.Latencies, err = parseList(*latencies, parseLatency); err != nil {
 			return fmt.Errorf("-latencies: %w", err)
 		}
