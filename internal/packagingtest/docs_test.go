@@ -35,8 +35,9 @@ func packagingColumns(t *testing.T) map[string]string {
 }
 
 // TestConfigurationDocMapsEveryInput fails when docs/configuration.md's
-// table of the packagings' inputs leaves out an input of the GitLab
-// include, a parameter of the orb's commands, or a variable of the pipe.
+// table of the packagings' inputs leaves out an input of the action or of
+// the GitLab include, a parameter of the orb's commands, or a variable of
+// the pipe.
 func TestConfigurationDocMapsEveryInput(t *testing.T) {
 	t.Parallel()
 	cols := packagingColumns(t)
@@ -44,6 +45,16 @@ func TestConfigurationDocMapsEveryInput(t *testing.T) {
 		return regexp.MustCompile("`" + regexp.QuoteMeta(name) + "[`:]").MatchString(cols[col])
 	}
 	n := 0
+	var action struct {
+		Inputs map[string]any `json:"inputs"`
+	}
+	remarshal(t, testkit.YAMLDocs(t, testkit.ReadText(t, filepath.Join(root, "action.yml")))[0], &action)
+	for name := range action.Inputs {
+		n++
+		if !named("GitHub Action input", name) {
+			t.Errorf("docs/configuration.md's table of inputs has no GitHub Action input %s", name)
+		}
+	}
 	for name := range gitlabSpecInputs(t) {
 		n++
 		if !named("GitLab include input", name) {
