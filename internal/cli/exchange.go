@@ -75,6 +75,7 @@ func runExchange(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("exporting tokens: %w", err)
 	}
 	printSummary(env.Stderr, s, format, entries, env.Now().Sub(start))
+	sayFirstFailed(env, s, entries, "HF_TOKEN")
 	return nil
 }
 
@@ -113,7 +114,9 @@ func exchangeRound(ctx context.Context, env Env, cfg *config.Config, format conf
 	entries := make([]export.Entry, len(ok))
 	for _, r := range ok {
 		if r.Token.Note != "" {
-			fmt.Fprintf(env.Stderr, "hf-oidc: warning: %s: %s.\n", r.Resource.Name, r.Token.Note)
+			message{level: "warning", title: "the Hub's answer had no usable expires_in", problem: r.Resource.Name + ": " + r.Token.Note,
+				next:   "Nothing to do: hf-oidc renews the token by then. If every answer says so, check that HF_ENDPOINT is the Hub itself, not something in between that changes its answers.",
+				anchor: diag.AnchorAssumedExpiry}.emit(env, cfg.Getenv, false)
 		}
 	}
 	for i, r := range ok {
@@ -224,4 +227,25 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// sayFirstFailed says, in one line on stderr and in the step summary, when
+// --allow-partial made another resource's token the default one, variable
+// (HF_TOKEN, or HF_TOKEN_PATH for token files): a script that reads it
+// expects the first resource's.
+func sayFirstFailed(env Env, s *session, entries []export.Entry, variable string) {
+	first := s.cfg.Resources[0].Name
+	if len(entries) == 0 || entries[0].Resource == first {
+		return
+	}
+	line := fmt.Sprintf("%s holds %s's token, as %s failed (--allow-partial).", variable, entries[0].Resource, first)
+	if variable == "HF_TOKEN_PATH" {
+		line = fmt.Sprintf("%s names %s's token file, as %s failed (--allow-partial).", variable, entries[0].Resource, first)
+	}
+	var b strings.Builder
+	fill(&b, "hf-oidc: ", "", line)
+	fmt.Fprint(env.Stderr, b.String())
+	if err := export.InActions(s.cfg.Getenv).AppendSummary([]byte("**" + export.Markdown(line) + "**\n\n")); err != nil {
+		fmt.Fprint(env.Stderr, message{level: "warning", problem: "writing the step summary: " + err.Error(), next: "Check that $GITHUB_STEP_SUMMARY names a file this step may write.", anchor: diag.AnchorLocalFailure}.text())
+	}
 }

@@ -116,13 +116,14 @@ func execCommand(ctx context.Context, env Env, args []string) (int, error) {
 		return 0, err
 	}
 	printFileSummary(env.Stderr, "exec", s, entries, dir, env.Now().Sub(start), "kept fresh while "+argv[0]+" runs")
-	warnIDTokenExpiry(env, cfg, "exec", k, env.Stderr)
+	sayFirstFailed(env, s, entries, "HF_TOKEN_PATH")
+	reportProblems(env, cfg, "exec", k, warnIDTokenExpiry(env, cfg, "exec", k, env.Stderr))
 
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Args[0] = argv[0]
 	cmd.Env = childEnv
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Stdin, env.Stdout, env.Stderr
-	return runChild(cmd, k)
+	return runChild(cmd, k, func(err error) { stoppedMessage("exec", "", err).emit(env, cfg.Getenv, false) })
 }
 
 // execTokenDir is --token-dir or HF_OIDC_TOKEN_DIR, made if missing, or a
@@ -196,8 +197,9 @@ func removeVar(env []string, name string) []string {
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
 // runChild runs cmd while k keeps the files fresh, passes signals on, and
-// returns cmd's exit status, 128+N when signal N killed it.
-func runChild(cmd *exec.Cmd, k *refresh.Keeper) (int, error) {
+// returns cmd's exit status, 128+N when signal N killed it. stopped hears
+// why k stopped, if it does before cmd ends.
+func runChild(cmd *exec.Cmd, k *refresh.Keeper, stopped func(error)) (int, error) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
@@ -210,7 +212,7 @@ func runChild(cmd *exec.Cmd, k *refresh.Keeper) (int, error) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := k.Run(kctx); err != nil && !errors.Is(err, refresh.ErrDirGone) {
-			k.Log("the tokens can no longer be refreshed: " + err.Error())
+			stopped(err)
 		}
 	})
 	done := make(chan error, 1)

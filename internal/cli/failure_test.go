@@ -19,6 +19,8 @@ import (
 
 	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
+	"github.com/hf-oidc/hf-oidc/internal/idtoken"
+	"github.com/hf-oidc/hf-oidc/internal/refresh"
 	"github.com/hf-oidc/hf-oidc/internal/sandbox"
 	"github.com/hf-oidc/hf-oidc/internal/testkit"
 	"github.com/hf-oidc/hf-oidc/plugins/retry"
@@ -180,5 +182,31 @@ func TestReportInGitHubActions(t *testing.T) {
 			}
 			testkit.NoLeak(t, sb, map[string]string{"stderr": unmasked(t, sb, r.stderr), "stdout": r.stdout, "summary": summary})
 		})
+	}
+}
+
+// TestKeeperMessages: what a keeper of exec or refresh warns of links its
+// entry, as every message does.
+func TestKeeperMessages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		m      message
+		first  string
+		anchor diag.Anchor
+	}{
+		{keeperMessage("exec", refresh.RefreshFailed, "refreshing the tokens failed (acme/model: invalid_grant); retrying at …"), "hf-oidc exec: warning: refreshing the tokens failed", diag.AnchorRefreshFailed},
+		{keeperMessage("refresh", refresh.WriteFailed, "writing the token files failed: no space left on device"), "hf-oidc refresh: warning: writing the token files failed", diag.AnchorLocalFailure},
+		{keeperMessage("exec", refresh.Expiring, "the ID token expires at …"), "hf-oidc exec: warning: the ID token expires", diag.AnchorExpiring},
+		{stoppedMessage("refresh", "stopping: ", &idtoken.ExpiredError{}), "hf-oidc refresh: stopping: the tokens can no longer be refreshed: the provider's ID token expired", diag.AnchorExpired},
+		{stoppedMessage("exec", "", errors.New("writing the status: read-only file system")), "hf-oidc exec: the tokens can no longer be refreshed: writing", diag.AnchorLocalFailure},
+	}
+	for _, tt := range tests {
+		text := tt.m.text()
+		if !strings.HasPrefix(text, tt.first) || !strings.HasSuffix(text, tt.anchor.See()+"\n") || !strings.Contains(text, "\nNext: ") {
+			t.Errorf("%s\nwant it to start %q and end with the link to %s", text, tt.first, tt.anchor)
+		}
+		if m := testkit.Unlinked(text, true); m != "" {
+			t.Errorf("unlinked: %s", m)
+		}
 	}
 }

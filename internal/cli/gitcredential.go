@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/export"
 	"github.com/hf-oidc/hf-oidc/internal/gitcred"
@@ -191,7 +192,9 @@ func helperToken(ctx context.Context, env Env, s *session, dir *refresh.Dir, r r
 	// caches could serve no one.
 	if _, kept := dir.Holder(); !kept && owner.Known() {
 		if err := cacheToken(dir, owner, r, tok, env.Now()); err != nil {
-			fmt.Fprintf(env.Stderr, "hf-oidc git-credential: warning: %v\n", err)
+			message{level: "warning", cmd: "git-credential", title: "caching the token failed", problem: err.Error(),
+				next:   "Nothing to do for this git command, which got its token; the next one exchanges again. Fix what the reason says (the token directory's permissions, free space) to have tokens reused.",
+				anchor: diag.AnchorLocalFailure}.emit(env, s.cfg.Getenv, false)
 		}
 	}
 	return tok, nil

@@ -132,7 +132,8 @@ func TestExchangeFails(t *testing.T) {
 		{"an unreachable Hub", "json", nil, []string{"HF_ENDPOINT=http://127.0.0.1:1", "HF_OIDC_TIMEOUT=1s"}, nil,
 			[]string{"connection refused (after 2 attempts)", "Most likely causes of a refused connection", "HF_ENDPOINT (http://127.0.0.1:1)", "#connection-refused"}, false},
 		{"one of two, --allow-partial", "shell", nil, nil, []string{"--resource", "acme/trusted", "--allow-partial"},
-			[]string{"the exchange failed for 1 of 2 resources; the others were exported (--allow-partial)", "invalid_grant"}, true},
+			[]string{"the exchange failed for 1 of 2 resources; the others were exported (--allow-partial)", "invalid_grant",
+				"\nhf-oidc: HF_TOKEN holds acme/trusted's token, as acme/model failed (--allow-partial).\n"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,7 +164,14 @@ func TestExchangeFails(t *testing.T) {
 			outputs := map[string]string{"stderr": unmasked(t, sb, r.stderr), "step summary": summary, "$GITHUB_OUTPUT": testkit.ReadText(t, step.Output)}
 			if tt.partial {
 				issuedFor(t, sb, "acme/trusted", exportedVars(t, "shell", r.stdout)["HF_TOKEN"])
+				// The step summary says it too, after the failure.
+				if !strings.Contains(summary, "\n**HF\\_TOKEN holds acme/trusted's token, as acme/model failed \\(--allow-partial\\).**\n") {
+					t.Errorf("the step summary does not say whose token HF_TOKEN is:\n%s", summary)
+				}
 			} else {
+				if strings.Contains(r.stderr, "HF_TOKEN holds ") {
+					t.Errorf("stderr says whose token HF_TOKEN is, with nothing exported:\n%s", r.stderr)
+				}
 				outputs["stdout"] = unmasked(t, sb, r.stdout)
 				outputs["$GITHUB_ENV"] = testkit.ReadText(t, step.EnvFile)
 				if strings.Contains(r.stdout, "export ") || testkit.ReadText(t, step.EnvFile) != "" || testkit.ReadText(t, step.Output) != "" {
@@ -221,6 +229,16 @@ func TestExchangeWarnings(t *testing.T) {
 	r := runMain(t, providerEnv(t, sb, sandbox.GitLab).with("HF_OIDC_RESOURCE=acme/model"), "", "exchange", "--format", "dotenv", "--resource", "acme/model")
 	r.want(t, 0, []string{"HF_TOKEN="}, []string{"hf-oidc: warning: HF_OIDC_RESOURCE is set", "Next: Unset HF_OIDC_RESOURCE", "(see " + diag.DocsURL + "#hf-oidc-resource)\n"})
 	testkit.NoLeak(t, sb, map[string]string{"stderr": r.stderr})
+
+	// In GitHub Actions, a warning annotation and the step summary too.
+	sb.TrustGitHub("acme/model")
+	step := newGitHubStep(t, sb)
+	r = runMain(t, step.env.with("HF_OIDC_RESOURCE=acme/model"), "", "exchange", "--format", "github", "--resource", "acme/model")
+	r.want(t, 0, nil, []string{"::warning title=hf-oidc%3A HF_OIDC_RESOURCE is set::hf-oidc: warning: HF_OIDC_RESOURCE is set"})
+	summary := testkit.ReadText(t, step.Summary)
+	if !strings.Contains(summary, "### hf-oidc: HF\\_OIDC\\_RESOURCE is set\n") || !strings.Contains(summary, "troubleshooting.md#hf-oidc-resource") {
+		t.Errorf("the step summary lacks the warning:\n%s", summary)
+	}
 }
 
 // TestExec: CMD runs with the token in a file that HF_TOKEN_PATH names and
@@ -302,12 +320,18 @@ func TestExecOutcomes(t *testing.T) {
 		r.want(t, 0, []string{"git-credential", "--resource=acme/model", "--token-dir=", "usehttppath true"}, nil)
 		testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 	})
+	t.Run("the first resource fails, --allow-partial", func(t *testing.T) {
+		t.Parallel()
+		r := runMain(t, env, "", "exec", "--allow-partial", "--resource", "acme/untrusted", "--resource", "acme/model", "--", "sh", "-c", `test -s "$HF_TOKEN_PATH"`)
+		r.want(t, 0, nil, []string{"the exchange failed for 1 of 2 resources", "\nhf-oidc: HF_TOKEN_PATH names acme/model's token file, as acme/untrusted failed (--allow-partial).\n"})
+		testkit.NoLeak(t, sb, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
+	})
 	t.Run("an ID token that expires before the next refresh", func(t *testing.T) {
 		t.Parallel()
 		short := startSB(t, sandbox.Config{IDTokenLifetime: 10 * time.Minute, TokenLifetime: time.Hour})
 		short.TrustGitLab("acme/model")
 		r := runMain(t, providerEnv(t, short, sandbox.GitLab), "", "exec", "--resource", "acme/model", "--", "true")
-		r.want(t, 0, nil, []string{"hf-oidc exec: warning: ", "Next: finish the job's work with the Hub by then"})
+		r.want(t, 0, nil, []string{"hf-oidc exec: warning: ", "Next: Finish the job's work with the Hub by then", "#expiring)"})
 		testkit.NoLeak(t, short, map[string]string{"stdout": r.stdout, "stderr": r.stderr})
 	})
 	t.Run("refused", func(t *testing.T) {

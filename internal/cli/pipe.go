@@ -112,6 +112,7 @@ func runPipe(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("writing the env file: %w", err)
 	}
 	printPipeSummary(env, s, entries, path, env.Now().Sub(start))
+	sayFirstFailed(env, s, entries, "HF_TOKEN")
 	return nil
 }
 

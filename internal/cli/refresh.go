@@ -157,23 +157,30 @@ func runRefresh(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	printFileSummary(env.Stderr, "refresh", s, entries, dir, env.Now().Sub(start), keeping)
+	sayFirstFailed(env, s, entries, "HF_TOKEN_PATH")
 	fmt.Fprint(env.Stderr, stopNote)
-	warnIDTokenExpiry(env, cfg, "refresh", k, annotationWriter(env, format))
+	said := warnIDTokenExpiry(env, cfg, "refresh", k, annotationWriter(env, format))
 	if *detach {
 		return nil
 	}
 	releaseStart() // a later start finds this process keeping the files
 	maskRefreshed(k, env, cfg)
 	k.Log = func(msg string) { fmt.Fprintf(env.Stderr, "hf-oidc refresh: %s\n", msg) }
-	return keep(ctx, k)
+	reportProblems(env, cfg, "refresh", k, said)
+	return keep(ctx, k, func(m message) { m.emit(env, cfg.Getenv, false) })
 }
 
 // keeperStopNote says what stops a detached keeper outside GitHub Actions,
 // the one CI known to end a job's leftover processes (and to empty
 // $RUNNER_TEMP): elsewhere a shell runner leaves it running after the job.
 func keeperStopNote(dir string) string {
-	return fmt.Sprintf("hf-oidc refresh: outside GitHub Actions nothing stops the keeper when the job ends, unless the CI discards the job's container.\nNext: run 'hf-oidc refresh --stop --token-dir %s' as the job's last step. %s\n",
-		safetext.ShellWord(dir), diag.AnchorStopKeeper.See())
+	return message{
+		level:   "note",
+		cmd:     "refresh",
+		problem: "outside GitHub Actions nothing stops the keeper when the job ends, unless the CI discards the job's container",
+		next:    fmt.Sprintf("run 'hf-oidc refresh --stop --token-dir %s' as the job's last step.", safetext.ShellWord(dir)),
+		anchor:  diag.AnchorStopKeeper,
+	}.text()
 }
 
 // finishStart configures git, if asked, and exports the files.
@@ -199,8 +206,9 @@ func annotationWriter(env Env, format config.Format) io.Writer {
 	return env.Stderr
 }
 
-// keep runs k until it stops, and says why it stopped.
-func keep(ctx context.Context, k *refresh.Keeper) error {
+// keep runs k until it stops, and says why it stopped: report says why it
+// cannot go on.
+func keep(ctx context.Context, k *refresh.Keeper, report func(message)) error {
 	err := k.Run(ctx)
 	switch {
 	case err == nil:
@@ -211,7 +219,7 @@ func keep(ctx context.Context, k *refresh.Keeper) error {
 		k.Log("the token directory was removed; stopping")
 		return nil
 	default:
-		k.Log("stopping: the tokens can no longer be refreshed: " + err.Error())
+		report(stoppedMessage("refresh", "stopping: ", err))
 		return &reportedError{err: err}
 	}
 }
@@ -406,6 +414,9 @@ func runKeeper(ctx context.Context, env Env, cfg *config.Config, dirPath string)
 	k.Log = func(msg string) {
 		fmt.Fprintf(env.Stderr, "%s hf-oidc refresh: %s\n", env.Now().UTC().Format(time.RFC3339), msg)
 	}
+	// The log is a file: no annotation, and a time before each message.
+	logged := func(m message) { fmt.Fprintf(env.Stderr, "%s %s", env.Now().UTC().Format(time.RFC3339), m.text()) }
+	k.Problem = func(kind refresh.Problem, msg string) { logged(keeperMessage("refresh", kind, msg)) }
 	k.Refreshed = func(toks []exchange.Token) {
 		k.Log(fmt.Sprintf("refreshed %d token%s, valid until %s; next refresh at %s",
 			len(toks), plural(len(toks)), toks[0].ExpiresAt.UTC().Format(time.RFC3339), k.Source.Next().UTC().Format(time.RFC3339)))
@@ -419,5 +430,5 @@ func runKeeper(ctx context.Context, env Env, cfg *config.Config, dirPath string)
 	readyF.Close()
 	k.Log(fmt.Sprintf("keeping %d token file%s in %s fresh (pid %d, next refresh at %s)",
 		len(cfg.Resources), plural(len(cfg.Resources)), dir.Path, os.Getpid(), k.Source.Next().UTC().Format(time.RFC3339)))
-	return keep(ctx, k)
+	return keep(ctx, k, logged)
 }

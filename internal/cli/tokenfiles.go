@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 	"github.com/hf-oidc/hf-oidc/internal/exchange"
 	"github.com/hf-oidc/hf-oidc/internal/export"
+	"github.com/hf-oidc/hf-oidc/internal/idtoken"
 	"github.com/hf-oidc/hf-oidc/internal/refresh"
 	"github.com/hf-oidc/hf-oidc/internal/resource"
 )
@@ -171,14 +173,16 @@ func sayCleared(w io.Writer, cmd string, format config.Format, cfg *config.Confi
 		return
 	}
 	names := strings.Join(stale, " and ")
+	var line string
 	switch format {
 	case config.FormatJSON:
-		fmt.Fprintf(w, "hf-oidc %s: %s set here; huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names, so unset it before using the file.\n", cmd, names)
+		line = fmt.Sprintf("%s set here; huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names, so unset it before using the file.", names)
 	case config.FormatGitHub:
-		fmt.Fprintf(w, "hf-oidc %s: %s set here; emptied for later steps (through $GITHUB_ENV), since huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names. An env: in the workflow that sets it still wins: remove it there.\n", cmd, names)
+		line = fmt.Sprintf("%s set here; emptied for later steps (through $GITHUB_ENV), since huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names. An env: in the workflow that sets it still wins: remove it there.", names)
 	default:
-		fmt.Fprintf(w, "hf-oidc %s: %s set here; cleared by the exported lines, since huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names.\n", cmd, names)
+		line = fmt.Sprintf("%s set here; cleared by the exported lines, since huggingface_hub prefers it to the fresh file HF_TOKEN_PATH names.", names)
 	}
+	io.WriteString(w, wrapped("hf-oidc "+cmd+": ", "", line))
 }
 
 // printFileSummary says which file holds which resource's token, and who
@@ -204,16 +208,21 @@ func printFileSummary(w io.Writer, cmd string, s *session, entries []export.Entr
 
 // warnIDTokenExpiry prints the source's warning, if any, as a warning of
 // cmd (and an annotation in GitHub Actions).
-func warnIDTokenExpiry(env Env, cfg *config.Config, cmd string, k *refresh.Keeper, annotate io.Writer) {
+//
+// It returns the warning printed, "" for none, for reportProblems not to
+// print it again when the keeper finds it too.
+func warnIDTokenExpiry(env Env, cfg *config.Config, cmd string, k *refresh.Keeper, annotate io.Writer) string {
 	w := k.Source.Warning()
 	if w == nil {
-		return
+		return ""
 	}
-	msg := fmt.Sprintf("hf-oidc %s: warning: %v. Next: finish the job's work with the Hub by then, or run it where the provider can mint ID tokens on demand (GitHub Actions, CircleCI, Buildkite).\n", cmd, w)
+	m := keeperMessage(cmd, refresh.Expiring, w.Error())
+	msg := m.text()
 	fmt.Fprint(env.Stderr, msg)
 	if annotate != nil {
-		export.InActions(cfg.Getenv).Annotate(annotate, "warning", "hf-oidc: the ID token expires before the next refresh", msg)
+		export.InActions(cfg.Getenv).Annotate(annotate, "warning", "hf-oidc: "+m.title, msg)
 	}
+	return w.Error()
 }
 
 func resourceStrings(rs []resource.Resource) []string {
@@ -222,4 +231,44 @@ func resourceStrings(rs []resource.Resource) []string {
 		out[i] = r.String()
 	}
 	return out
+}
+
+// keeperMessage is a keeper's warning, of kind, as cmd reports it.
+func keeperMessage(cmd string, kind refresh.Problem, msg string) message {
+	m := message{level: "warning", cmd: cmd, problem: msg}
+	switch kind {
+	case refresh.WriteFailed:
+		m.title, m.anchor = "writing the token files failed", diag.AnchorLocalFailure
+		m.next = "Fix what the system's reason says (the token directory's permissions, free space); the files are written again at the next refresh."
+	case refresh.Expiring:
+		m.title, m.anchor = "the ID token expires before the next refresh", diag.AnchorExpiring
+		m.next = "Finish the job's work with the Hub by then, or run it where the provider can mint ID tokens on demand (GitHub Actions, CircleCI, Buildkite)."
+	default:
+		m.title, m.anchor = "a refresh failed", diag.AnchorRefreshFailed
+		m.next = "Nothing to do if a later try gets through. If every try fails, the cause is one an exchange can have: look up the words of the failure on the troubleshooting page."
+	}
+	return m
+}
+
+// stoppedMessage says why a keeper stopped refreshing: err, from its Run.
+func stoppedMessage(cmd, prefix string, err error) message {
+	m := message{level: "error", cmd: cmd, title: "the tokens can no longer be refreshed", problem: prefix + "the tokens can no longer be refreshed: " + err.Error()}
+	var exp *idtoken.ExpiredError
+	if errors.As(err, &exp) {
+		m.next, m.anchor = diag.ExpiredFix(exp.CanMint), diag.AnchorExpired
+		return m
+	}
+	m.next, m.anchor = "Fix what the reason says, then start it again.", diag.AnchorLocalFailure
+	return m
+}
+
+// reportProblems has k's warnings reported as cmd's: on stderr and, in
+// GitHub Actions, as annotations; but said, warnIDTokenExpiry's, once only.
+func reportProblems(env Env, cfg *config.Config, cmd string, k *refresh.Keeper, said string) {
+	k.Problem = func(kind refresh.Problem, msg string) {
+		if kind == refresh.Expiring && msg == said {
+			return
+		}
+		keeperMessage(cmd, kind, msg).emit(env, cfg.Getenv, false)
+	}
 }

@@ -38,6 +38,8 @@ const (
 	AnchorExecCommand    Anchor = "exec-command"
 	AnchorStopKeeper     Anchor = "stop-keeper"
 	AnchorLocalFailure   Anchor = "local-failure"
+	AnchorRefreshFailed  Anchor = "refresh-failed"
+	AnchorAssumedExpiry  Anchor = "assumed-expiry"
 
 	// The Hub's answers.
 	AnchorInvalidGrant   Anchor = "invalid-grant"

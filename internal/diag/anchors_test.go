@@ -138,3 +138,37 @@ func anchorConsts(t *testing.T) map[string]string {
 	}
 	return consts
 }
+
+// TestMessagesGoThroughTheReporter keeps every message of the commands
+// linked to its entry: internal/cli writes a "Next:" line or a warning only
+// through its reporter (message, writeNext, the failure paragraph), which
+// always ends it with a link. A literal elsewhere that holds one is a
+// message written by hand, which could leave its link out.
+func TestMessagesGoThroughTheReporter(t *testing.T) {
+	reporter := map[string]bool{"report.go": true, "failure.go": true}
+	hand := regexp.MustCompile(`(^|\n)(Next: |[^#\n]*: warning: )|\bwarning: `)
+	files, err := filepath.Glob(filepath.Join(root, "internal", "cli", "*.go"))
+	if err != nil || len(files) < 10 {
+		t.Fatalf("internal/cli: %d files, %v", len(files), err)
+	}
+	fset := token.NewFileSet()
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") || reporter[filepath.Base(path)] {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			if s, err := strconv.Unquote(lit.Value); err == nil && hand.MatchString(s) {
+				t.Errorf("%s: %.60q is a message written by hand: report it through message (report.go), which links its entry", fset.Position(lit.Pos()), s)
+			}
+			return true
+		})
+	}
+}

@@ -78,7 +78,11 @@ func TestSandboxInstructions(t *testing.T) {
 			if r.code != 0 || len(lines) < 4 || !strings.Contains(lines[0], "kept fresh by a background keeper (pid ") || strings.Contains(r.stderr, "until the job ends") {
 				t.Fatalf("refresh --detach: exit %d\n%s", r.code, r.stderr)
 			}
-			m := regexp.MustCompile(`(?m)^hf-oidc refresh: outside GitHub Actions nothing stops the keeper when the job ends, unless the CI discards the job's container\.\nNext: run '([^']+)' as the job's last step\. (.*)$`).FindStringSubmatch(r.stderr)
+			// Prose is wrapped at 100 columns; the command is never split.
+			m := regexp.MustCompile(`(?:^| )hf-oidc refresh: outside GitHub Actions nothing stops the keeper when the job ends, unless the CI discards the job's container\. Next: run '([^']+)' as the job's last step\. (\(see \S+\))`).FindStringSubmatch(flat(r.stderr))
+			if m != nil && !strings.Contains(r.stderr, "'"+m[1]+"'") {
+				t.Errorf("the command to run is split across lines:\n%s", r.stderr)
+			}
 			if m == nil || m[2] != diag.AnchorStopKeeper.See() {
 				t.Fatalf("refresh --detach does not say what stops its keeper, with a Next: line linking %s:\n%s", diag.AnchorStopKeeper, r.stderr)
 			}

@@ -39,6 +39,9 @@ type Keeper struct {
 	Fresh func(exchange.Token)
 	// Log, if set, gets warnings and errors, one sentence each.
 	Log func(msg string)
+	// Problem, if set, gets the warnings and errors instead of Log, with
+	// what each is about, so that the message can say what to do.
+	Problem func(kind Problem, msg string)
 	// Refreshed, if set, hears of every refresh that wrote new tokens.
 	Refreshed func(toks []exchange.Token)
 	// Idle, if set, is called before the first wait and after every
@@ -143,7 +146,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 			if errors.Is(werr, ErrDirGone) {
 				return werr
 			}
-			k.log(fmt.Sprintf("writing the token files failed: %v", werr))
+			k.problem(WriteFailed, fmt.Sprintf("writing the token files failed: %v", werr))
 		}
 		if len(toks) > 0 && k.Refreshed != nil {
 			k.Refreshed(toks)
@@ -153,7 +156,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 			k.setState(StateFailed)
 			return err
 		case err != nil:
-			k.log(fmt.Sprintf("refreshing the tokens failed (%v); retrying at %s, the current tokens stay valid until %s",
+			k.problem(RefreshFailed, fmt.Sprintf("refreshing the tokens failed (%v); retrying at %s, the current tokens stay valid until %s",
 				err, stamp(k.Source.Next()), stamp(k.firstExpiry())))
 		}
 		k.warn()
@@ -195,7 +198,7 @@ func (k *Keeper) setState(state string) {
 func (k *Keeper) warn() {
 	if w := k.Source.Warning(); w != nil && !k.warned {
 		k.warned = true
-		k.log(w.Error())
+		k.problem(Expiring, w.Error())
 	}
 }
 
@@ -225,6 +228,24 @@ func (k *Keeper) firstExpiry() time.Time {
 		}
 	}
 	return first
+}
+
+// A Problem is what a keeper's warning or error is about.
+type Problem int
+
+// The problems a keeper reports.
+const (
+	WriteFailed   Problem = iota // the token files could not be written
+	RefreshFailed                // a refresh failed; the keeper tries again
+	Expiring                     // the ID token expires before the next refresh
+)
+
+func (k *Keeper) problem(kind Problem, msg string) {
+	if k.Problem != nil {
+		k.Problem(kind, msg)
+		return
+	}
+	k.log(msg)
 }
 
 func (k *Keeper) log(msg string) {
