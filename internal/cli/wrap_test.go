@@ -25,6 +25,14 @@ func TestFill(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			// What must stay whole, at every column the margin can cut.
+			for k := 1; k < lineWidth; k++ {
+				for _, w := range tt.whole {
+					if got := wrapped(tt.first, tt.indent, strings.Repeat("x", k)+" "+w+" end"); !strings.Contains(got, w) {
+						t.Fatalf("%q was split:\n%s", w, got)
+					}
+				}
+			}
 			got := wrapped(tt.first, tt.indent, tt.text)
 			lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
 			if len(lines) < 2 {
