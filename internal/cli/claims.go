@@ -61,7 +61,8 @@ func claims(ctx context.Context, env Env, args []string) error {
 	in.Now = env.Now()
 	if opts.expect != nil {
 		if err := diag.CheckExpectNames(opts.expect, in.Token, diag.ShapeOf(in.Token, in.Provider)); err != nil {
-			return &config.UsageError{Err: fmt.Errorf("--expect: %w", err)}
+			return &config.UsageError{Err: fmt.Errorf("--expect: %w", err),
+				Next: "name each field as the Hub's publisher form does: `hf-oidc claims` without --expect lists this token's, under \"To trust this job\"."}
 		}
 	}
 

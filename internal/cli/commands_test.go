@@ -212,7 +212,7 @@ func TestBadInput(t *testing.T) {
 		{"claims: a bad timeout variable", gh.env.with("HF_OIDC_TIMEOUT=soon"), []string{"claims"}, []string{"HF_OIDC_TIMEOUT", `"soon"`}},
 		{"claims: an audience with a space", gh.env, []string{"claims", "--audience", "a b"}, []string{"--audience", "no whitespace"}},
 		{"claims: a bad --expect", gh.env, []string{"claims", "--expect", "nonsense"}, []string{"--expect"}},
-		{"claims: an --expect field the form has not", gh.env, []string{"claims", "--expect", "repo=acme/training,branch=main"}, []string{`hf-oidc claims: --expect: "repo" is no field of the publisher form for GitHub Actions (repository, branch, ref, workflow, environment) nor a claim of this ID token; did you mean "repository"?`}},
+		{"claims: an --expect field the form has not", gh.env, []string{"claims", "--expect", "repo=acme/training,branch=main"}, []string{`hf-oidc claims: --expect: "repo" is no field of the publisher form for GitHub Actions (repository, branch, ref, workflow, environment) nor a claim of this ID token; did you mean "repository"?`, "Next: name each field as the Hub's publisher form does"}},
 		{"claims: an unknown provider", gh.env, []string{"claims", "--provider", "jenkins"}, []string{"--provider", "jenkins"}},
 		{"claims: an argument", gh.env, []string{"claims", "token.jwt"}, []string{`unexpected argument "token.jwt"`}},
 		{"demo: a bad resource", none, []string{"demo", "--resource", "a/b/c/d"}, []string{"--resource"}},
