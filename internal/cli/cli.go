@@ -102,7 +102,7 @@ func Main(ctx context.Context, env Env, args []string) int {
 	what := "unknown command " + safetext.Quote(args[0], 40)
 	if strings.HasPrefix(args[0], "-") {
 		what = "unknown flag " + safetext.Quote(args[0], 40) + " before the command: a command's flags go after it, as in 'hf-oidc exchange --resource acme/model'"
-	} else if m := nearest(args[0], names); m != "" {
+	} else if m := diag.Nearest(args[0], names); m != "" {
 		what += fmt.Sprintf("; did you mean %q?", m)
 	}
 	message{level: "error", title: "bad input", problem: what, next: "run 'hf-oidc --help' for the list of commands.", anchor: diag.AnchorBadInput}.emit(env, env.Getenv, false)

@@ -446,20 +446,6 @@ func TestSandbox(t *testing.T) {
 	}
 }
 
-func TestNearest(t *testing.T) {
-	t.Parallel()
-	cmds := []string{"exchange", "exec", "refresh", "git-credential", "claims", "demo", "sandbox", "providers", "version"}
-	for in, want := range map[string]string{
-		"exchang": "exchange", "exhcange": "exchange", "exchanges": "exchange", "exc": "exec",
-		"ex": "", "refesh": "refresh", "git": "git-credential", "claim": "claims",
-		"upload": "", "sandbx": "sandbox", "provider": "providers", "x": "", "": "",
-	} {
-		if got := nearest(in, cmds); got != want {
-			t.Errorf("nearest(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestExecCannotRun: a command that cannot run makes exec exit as a shell
 // would, 127 not found (before any exchange) and 126 found but not
 // runnable, with a first line that names it and the entry that explains it.

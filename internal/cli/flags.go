@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hf-oidc/hf-oidc/internal/config"
+	"github.com/hf-oidc/hf-oidc/internal/diag"
 )
 
 // A flagSet is one command's flags: only the flags that mean something to
@@ -90,7 +91,7 @@ func (fs *flagSet) explainError(err error) string {
 			return fmt.Sprintf("--%s does not apply here: %s", name, why)
 		}
 		s := fmt.Sprintf("unknown flag --%s", name)
-		if m := nearest(name, fs.visible()); m != "" {
+		if m := diag.Nearest(name, fs.visible()); m != "" {
 			s += fmt.Sprintf("; did you mean --%s?", m)
 		} else if len(fs.visible()) == 0 {
 			s += fmt.Sprintf(": %s takes no flags", fs.cmd)
@@ -221,55 +222,4 @@ func shownDefault(f *flag.Flag) bool {
 		return false
 	}
 	return true
-}
-
-// nearest is the candidate closest to name, if one is close enough to be
-// what was meant: within an edit distance of a third of its length (at
-// least 1, at most 3), or the only candidate that starts with name.
-func nearest(name string, candidates []string) string {
-	best, bestD := "", 0
-	for _, c := range candidates {
-		if d := editDistance(name, c); best == "" || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best != "" && bestD <= min(max(len(best)/3, 1), 3) {
-		return best
-	}
-	var prefixed []string
-	for _, c := range candidates {
-		if len(name) >= 2 && strings.HasPrefix(c, name) {
-			prefixed = append(prefixed, c)
-		}
-	}
-	if len(prefixed) == 1 {
-		return prefixed[0]
-	}
-	return ""
-}
-
-// editDistance is the Levenshtein distance between a and b, counting an
-// adjacent transposition as one edit (a common typo: "exhcange").
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

@@ -95,64 +95,12 @@ func CheckExpectNames(want map[string]string, t *idtoken.Token, shape Shape) err
 			continue
 		}
 		msg := fmt.Sprintf("%q is no field of the publisher form for %s (%s) nor a claim of this ID token", safetext.Clip(name, 60), shape.Title(), strings.Join(slices.Compact(form), ", "))
-		if s, ok := nearest(name, known); ok {
+		if s := Nearest(name, known); s != "" {
 			msg += fmt.Sprintf("; did you mean %q?", s)
 		}
 		return errors.New(msg)
 	}
 	return nil
-}
-
-// nearest is the candidate name most likely meant: the shortest that
-// begins with name or that name begins with (repo: repository), else the
-// closest in edit distance, if close enough to be a typo.
-func nearest(name string, candidates []string) (string, bool) {
-	lower := strings.ToLower(name)
-	for _, c := range candidates {
-		if strings.ToLower(c) == lower {
-			return c, true
-		}
-	}
-	prefix := ""
-	for _, c := range candidates {
-		lc := strings.ToLower(c)
-		if len(lower) >= 3 && lc != lower && (strings.HasPrefix(lc, lower) || strings.HasPrefix(lower, lc)) &&
-			(prefix == "" || len(c) < len(prefix) || (len(c) == len(prefix) && c < prefix)) {
-			prefix = c
-		}
-	}
-	if prefix != "" {
-		return prefix, true
-	}
-	best, bestDist := "", max(2, len(lower)/3)+1
-	for _, c := range candidates {
-		d := editDistance(lower, strings.ToLower(c))
-		if d < bestDist || (d == bestDist && best != "" && c < best) {
-			best, bestDist = c, d
-		}
-	}
-	return best, best != ""
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func sortedKeys(m map[string]string) []string {
