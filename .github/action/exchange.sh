@@ -10,7 +10,7 @@
 set -euo pipefail
 
 fail() {
-	local msg="$*"
+	local msg="$* (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#packaging-input)"
 	printf 'hf-oidc: %s\n' "$msg" >&2
 	[ -z "${GITHUB_STEP_SUMMARY:-}" ] || printf '### hf-oidc: bad input\n\n%s\n' "$msg" >>"$GITHUB_STEP_SUMMARY"
 	# A workflow command ends at a line break: escape what the runner unescapes.

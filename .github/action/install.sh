@@ -31,7 +31,9 @@ set -euo pipefail
 die() {
 	local status=$1
 	shift
-	local msg="$*"
+	local msg="$*" entry=install
+	[ "$status" -ne 2 ] || entry=packaging-input
+	msg="$msg (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#$entry)"
 	printf 'hf-oidc setup: %s\n' "$msg" >&2
 	# The job's summary page shows why, too.
 	[ -z "${GITHUB_STEP_SUMMARY:-}" ] || printf '### hf-oidc setup failed\n\n%s\n' "$msg" >>"$GITHUB_STEP_SUMMARY"
@@ -111,7 +113,7 @@ fetch() {
 		"$node" -e "$fetch_node" "$url" "$out" "$attempt"
 		return
 	fi
-	echo "hf-oidc setup: this job has no curl, wget, python3 or node to download with" >&2
+	echo "hf-oidc setup: this job has no curl, wget, python3 or node to download with (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 	return 1
 }
 

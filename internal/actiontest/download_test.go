@@ -142,6 +142,7 @@ func TestActionRefusesTamperedRelease(t *testing.T) {
 	run := runActFailing(t, r, sb, actOptions{refs: []string{"v1"}, cacheDir: cache, env: []string{"HF_OIDC_RELEASE_BASE_URL=" + srv.URL}},
 		"SHA-256 mismatch for "+asset+" downloaded from "+srv.URL,
 		"It was deleted and nothing was run",
+		"troubleshooting.md#install",
 	)
 	for _, never := range []string{"building it from source", "the step after ran", "installed " + testVersion} {
 		if strings.Contains(run.out, never) {

@@ -71,7 +71,7 @@ func TestActionBadNewInputs(t *testing.T) {
 			sb := startSandbox(t, trusted...)
 			r := newRepo(t, false)
 			r.workflow(t, "      - uses: ./\n        with:\n          binary: "+bin+"\n          resources: acme/awesome-model\n          "+c.with+"\n")
-			runActFailing(t, r, sb, actOptions{}, c.want)
+			runActFailing(t, r, sb, actOptions{}, c.want, "troubleshooting.md#packaging-input")
 			if n := sb.Stats().Exchanges; n != 0 {
 				t.Errorf("%d exchanges", n)
 			}

@@ -49,6 +49,11 @@ func TestAnchorsMatchTheDocs(t *testing.T) {
 		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
 			return filepath.SkipDir
 		}
+		if !d.IsDir() && (strings.HasSuffix(path, ".sh") || strings.HasSuffix(path, ".yml")) {
+			// The packagings' scripts report their own failures (the
+			// install, their inputs) before there is a binary to do it.
+			return scriptLinks(t, path, entries, used)
+		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
@@ -109,6 +114,29 @@ func TestAnchorsMatchTheDocs(t *testing.T) {
 	if len(entries) < 20 {
 		t.Errorf("only %d entries found: is the page's form as this test expects?", len(entries))
 	}
+}
+
+// scriptLinks records the entries a packaging's script links to, and fails
+// the test for a link to no entry and for a message of the install library
+// or of the GitLab template ("hf-oidc setup: …" on stderr) without a link.
+func scriptLinks(t *testing.T, path string, entries, used map[string]bool) error {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		for _, m := range regexp.MustCompile(`troubleshooting\.md#([a-z0-9-]+)`).FindAllStringSubmatch(line, -1) {
+			used[m[1]] = true
+			if !entries[m[1]] {
+				t.Errorf("%s:%d links to troubleshooting.md#%s, which has no entry", path, i+1, m[1])
+			}
+		}
+		if strings.Contains(line, `echo "hf-oidc setup: `) && !strings.Contains(line, "troubleshooting.md#") {
+			t.Errorf("%s:%d: a message with no link to its entry in docs/troubleshooting.md", path, i+1)
+		}
+	}
+	return nil
 }
 
 // anchorConsts reads the Anchor constants from anchors.go: name to value.

@@ -124,6 +124,7 @@ func TestInstallLibrary(t *testing.T) {
 			case c.code != 0 && r.path != "":
 				t.Errorf("printed a path after a failure: %q", r.path)
 			case c.code != 0:
+				assertContains(t, "stderr", r.stderr, "(see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)")
 				// Nothing half-installed is left behind.
 				if left, _ := filepath.Glob(filepath.Join(r.tmp, "hf-oidc.*")); len(left) > 0 {
 					t.Errorf("left %v", left)

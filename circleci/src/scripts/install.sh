@@ -34,7 +34,7 @@ hf_oidc_install() {
 	case $hf_oidc_v in
 	'') ;;
 	*[!0-9A-Za-z.+-]* | [!v]*)
-		echo "hf-oidc setup: version '$hf_oidc_v' is not a release tag like v1.2.3. Next: leave version empty to install ${hf_oidc_release:-the release $hf_oidc_origin carries}." >&2
+		echo "hf-oidc setup: version '$hf_oidc_v' is not a release tag like v1.2.3. Next: leave version empty to install ${hf_oidc_release:-the release $hf_oidc_origin carries}. (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		return 1
 		;;
 	esac
@@ -44,7 +44,7 @@ hf_oidc_install() {
 		return 0
 	fi
 	if [ -z "$hf_oidc_v" ]; then
-		echo "hf-oidc setup: no hf-oidc on PATH, and $hf_oidc_origin comes from a commit that carries no release to install. Next: use $hf_oidc_origin at a release tag, or put hf-oidc on the runner's PATH." >&2
+		echo "hf-oidc setup: no hf-oidc on PATH, and $hf_oidc_origin comes from a commit that carries no release to install. Next: use $hf_oidc_origin at a release tag, or put hf-oidc on the runner's PATH. (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		return 1
 	fi
 	# Each download attempt is bounded, so that a stalled one is retried
@@ -52,7 +52,7 @@ hf_oidc_install() {
 	hf_oidc_attempt=${HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT:-60}
 	case $hf_oidc_attempt in
 	*[!0-9]* | 0* | ??????*)
-		echo "hf-oidc setup: HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT is '$hf_oidc_attempt': expected the most seconds one download attempt may take, a whole number from 1 to 99999 (default 60). Next: set it to a number like 60, or unset it." >&2
+		echo "hf-oidc setup: HF_OIDC_DOWNLOAD_ATTEMPT_TIMEOUT is '$hf_oidc_attempt': expected the most seconds one download attempt may take, a whole number from 1 to 99999 (default 60). Next: set it to a number like 60, or unset it. (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		return 1
 		;;
 	esac
@@ -60,7 +60,7 @@ hf_oidc_install() {
 	Linux) hf_oidc_os=linux ;;
 	Darwin) hf_oidc_os=darwin ;;
 	*)
-		echo "hf-oidc setup: $(uname -s) runners have no hf-oidc release this script installs (Linux and macOS do). Next: put hf-oidc on the runner's PATH." >&2
+		echo "hf-oidc setup: $(uname -s) runners have no hf-oidc release this script installs (Linux and macOS do). Next: put hf-oidc on the runner's PATH. (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		return 1
 		;;
 	esac
@@ -68,16 +68,16 @@ hf_oidc_install() {
 	x86_64 | amd64) hf_oidc_arch=amd64 ;;
 	aarch64 | arm64) hf_oidc_arch=arm64 ;;
 	*)
-		echo "hf-oidc setup: $(uname -m) CPUs have no hf-oidc release (x86_64 and arm64 do). Next: put hf-oidc on the runner's PATH." >&2
+		echo "hf-oidc setup: $(uname -m) CPUs have no hf-oidc release (x86_64 and arm64 do). Next: put hf-oidc on the runner's PATH. (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		return 1
 		;;
 	esac
 	hf_oidc_asset=hf-oidc_${hf_oidc_v}_${hf_oidc_os}_${hf_oidc_arch}.tar.gz
 	if ! hf_oidc_digest=$(hf_oidc_sha256 "$hf_oidc_asset"); then
 		if [ "$hf_oidc_v" != "$hf_oidc_release" ]; then
-			echo "hf-oidc setup: $hf_oidc_origin carries the SHA-256 of release ${hf_oidc_release:-(none)} only, so it cannot verify $hf_oidc_v. Next: use $hf_oidc_origin at release $hf_oidc_v itself, or leave version empty." >&2
+			echo "hf-oidc setup: $hf_oidc_origin carries the SHA-256 of release ${hf_oidc_release:-(none)} only, so it cannot verify $hf_oidc_v. Next: use $hf_oidc_origin at release $hf_oidc_v itself, or leave version empty. (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		else
-			echo "hf-oidc setup: $hf_oidc_origin carries no SHA-256 for $hf_oidc_asset. Next: put hf-oidc on the runner's PATH." >&2
+			echo "hf-oidc setup: $hf_oidc_origin carries no SHA-256 for $hf_oidc_asset. Next: put hf-oidc on the runner's PATH. (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		fi
 		return 1
 	fi
@@ -87,18 +87,18 @@ hf_oidc_install() {
 	echo "hf-oidc: downloading $hf_oidc_url" >&2
 	if ! hf_oidc_fetch "$hf_oidc_url" "$hf_oidc_dir/$hf_oidc_asset" "$hf_oidc_attempt"; then
 		rm -rf "$hf_oidc_dir"
-		echo "hf-oidc setup: downloading $hf_oidc_url failed (see above). Next: check that this runner can reach it (set HF_OIDC_RELEASE_BASE_URL to a mirror if it cannot), or put hf-oidc on the runner's PATH." >&2
+		echo "hf-oidc setup: downloading $hf_oidc_url failed (see above). Next: check that this runner can reach it (set HF_OIDC_RELEASE_BASE_URL to a mirror if it cannot), or put hf-oidc on the runner's PATH. (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		return 1
 	fi
 	hf_oidc_got=$(hf_oidc_hash "$hf_oidc_dir/$hf_oidc_asset") || hf_oidc_got='(no sha256sum, shasum or openssl to compute it)'
 	if [ "$hf_oidc_got" != "$hf_oidc_digest" ]; then
 		rm -rf "$hf_oidc_dir"
-		echo "hf-oidc setup: SHA-256 mismatch for $hf_oidc_asset from $hf_oidc_url: $hf_oidc_origin says $hf_oidc_digest, the download is $hf_oidc_got. It was deleted and nothing was run. Next: if HF_OIDC_RELEASE_BASE_URL names a mirror, replace its file with the published one; otherwise report this to the hf-oidc maintainers." >&2
+		echo "hf-oidc setup: SHA-256 mismatch for $hf_oidc_asset from $hf_oidc_url: $hf_oidc_origin says $hf_oidc_digest, the download is $hf_oidc_got. It was deleted and nothing was run. Next: if HF_OIDC_RELEASE_BASE_URL names a mirror, replace its file with the published one; otherwise report this to the hf-oidc maintainers. (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		return 1
 	fi
 	if ! tar -xzf "$hf_oidc_dir/$hf_oidc_asset" -C "$hf_oidc_dir" hf-oidc; then
 		rm -rf "$hf_oidc_dir"
-		echo "hf-oidc setup: extracting hf-oidc from $hf_oidc_asset failed (see above), though its SHA-256 is the expected one. Next: report this to the hf-oidc maintainers." >&2
+		echo "hf-oidc setup: extracting hf-oidc from $hf_oidc_asset failed (see above), though its SHA-256 is the expected one. Next: report this to the hf-oidc maintainers. (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		return 1
 	fi
 	rm -f "$hf_oidc_dir/$hf_oidc_asset"
@@ -155,7 +155,7 @@ for attempt in range(1, 5):
 sys.exit(1)
 ' "$1" "$2" "$3"
 	else
-		echo "hf-oidc setup: the image has neither curl, wget nor python3 to download with" >&2
+		echo "hf-oidc setup: the image has neither curl, wget nor python3 to download with (see https://github.com/hf-oidc/hf-oidc/blob/main/docs/troubleshooting.md#install)" >&2
 		return 1
 	fi
 }
