@@ -318,6 +318,13 @@ func leakWatch(pid int) *leakWatcher {
 				}
 				seen[key] = true
 				environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p))
+				// A process that exits while its environ is read gives
+				// a torn read, its last variable cut short of the NUL
+				// that ends each: that piece of an inherited variable
+				// is none the process made.
+				if i := bytes.LastIndexByte(environ, 0); i < len(environ)-1 {
+					environ = environ[:i+1]
+				}
 				w.mu.Lock()
 				w.procs = append(w.procs, leakProc{pid: p, argv: leakSplit0(argv), environ: leakSplit0(environ)})
 				w.mu.Unlock()
