@@ -117,6 +117,8 @@ fetch() {
 	return 1
 }
 
+# The install library's program (circleci/src/scripts/install.sh), the same
+# to the byte: TestOneDownloadProgram.
 fetch_python='
 import sys, time, urllib.error, urllib.request
 url, path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -131,6 +133,8 @@ for attempt in range(1, 5):
                 if not chunk:
                     break
                 f.write(chunk)
+            if r.length:
+                raise ConnectionError("the connection closed %d bytes early" % r.length)
         sys.exit(0)
     except urllib.error.HTTPError as e:
         if e.code < 500 and e.code not in (408, 429):

@@ -314,3 +314,23 @@ func renderedInstall(t testing.TB, r releaseInfo) string {
 	}
 	return install
 }
+
+// TestOneDownloadProgram keeps the python3 download of the action's
+// install.sh the install library's (the orb's, copied into the GitLab
+// template): one program, so that a fix to one, such as refusing a
+// download cut short, reaches every packaging.
+func TestOneDownloadProgram(t *testing.T) {
+	action := testkit.ReadText(t, filepath.Join(root, ".github", "action", "install.sh"))
+	lib := testkit.ReadText(t, filepath.Join(root, installScript))
+	a, err := between(action, "fetch_python='", "'")
+	if err != nil {
+		t.Fatalf(".github/action/install.sh: %v", err)
+	}
+	l, err := between(lib, "\t\tpython3 -c '", "' \"$1\" \"$2\" \"$3\"")
+	if err != nil {
+		t.Fatalf("%s: %v", installScript, err)
+	}
+	if a != l || !strings.Contains(a, "urllib.request.urlopen") {
+		t.Errorf("the python3 download of .github/action/install.sh is not the install library's:\n--- action\n%s--- library\n%s", a, l)
+	}
+}
