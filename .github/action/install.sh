@@ -285,12 +285,19 @@ if [ -n "$version" ]; then
 	if [ -z "$archive" ] && [ -n "${RUNNER_TOOL_CACHE:-}" ]; then
 		cache_dir=$RUNNER_TOOL_CACHE/hf-oidc/$version/$os-$arch
 		if [ -f "$cache_dir/$asset" ]; then
-			# The cache outlives the job on self-hosted runners: trust it
-			# only as far as the committed digest does.
-			if [ "$(sha256 "$cache_dir/$asset")" = "$digest" ]; then
-				archive=$cache_dir/$asset
+			# The cache outlives the job on self-hosted runners, and other
+			# jobs of the runner's user can write it: copy it into this
+			# job's own directory first, so that the file checked against
+			# the committed digest is the one extracted, whatever the cache
+			# holds a moment later.
+			mkdir -p "$install_dir"
+			copy=$install_dir/$asset.cached
+			if cp "$cache_dir/$asset" "$copy" 2>/dev/null && [ "$(sha256 "$copy")" = "$digest" ]; then
+				mv -f "$copy" "$kept"
+				archive=$kept
 				echo "hf-oidc: $asset from the tool cache, SHA-256 verified"
 			else
+				rm -f "$copy"
 				echo "::warning title=hf-oidc::the tool cache's $asset does not match its committed SHA-256; removed, downloading it again"
 				rm -f "$cache_dir/$asset"
 			fi
