@@ -38,24 +38,9 @@ func main() {
 	os.Exit(code)
 }
 
-// usageError is bad input: exit status 2.
-type usageError struct{ error }
-
+// run is main without the process: the exit status, what went wrong on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := realMain(ctx, args, stdout)
-	var ue usageError
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "release build: %v.\nRun it with -help for usage.\n", ue.error)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "release build: %v\n", err)
-		return 1
-	}
+	return release.ExitStatus("release build", realMain(ctx, args, stdout), stderr)
 }
 
 func realMain(ctx context.Context, args []string, stdout io.Writer) error {
@@ -72,17 +57,17 @@ func realMain(ctx context.Context, args []string, stdout io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usageError{err}
+		return release.Usage(err)
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q: the build takes only flags", fs.Arg(0))}
+		return release.Usage(fmt.Errorf("unexpected argument %q: the build takes only flags", fs.Arg(0)))
 	}
 	ps, err := release.ParsePlatforms(*platforms)
 	if err != nil {
-		return usageError{fmt.Errorf("-platforms: %w", err)}
+		return release.Usage(fmt.Errorf("-platforms: %w", err))
 	}
 	if _, err := os.Stat(filepath.Join("cmd", "hf-oidc")); err != nil {
-		return usageError{errors.New("run it from the module root, where cmd/hf-oidc is")}
+		return release.Usage(errors.New("run it from the module root, where cmd/hf-oidc is"))
 	}
 	o := release.Options{Platforms: ps, Log: stdout}
 
@@ -112,7 +97,7 @@ func realMain(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	if err := release.CheckVersion(*version); err != nil {
-		return usageError{fmt.Errorf("-version: %w", err)}
+		return release.Usage(fmt.Errorf("-version: %w", err))
 	}
 	o.Version = *version
 

@@ -52,21 +52,8 @@ func main() {
 	os.Exit(code)
 }
 
-type usageError struct{ error }
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := realMain(ctx, args, stdout)
-	var ue usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "release dry run: %v.\nRun it with -help for usage.\n", ue.error)
-		return 2
-	default:
-		fmt.Fprintf(stderr, "release dry run: %v\n", err)
-		return 1
-	}
+	return release.ExitStatus("release dry run", realMain(ctx, args, stdout), stderr)
 }
 
 type options struct {
@@ -92,16 +79,16 @@ func realMain(ctx context.Context, args []string, stdout io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usageError{err}
+		return release.Usage(err)
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q: the dry run takes only flags", fs.Arg(0))}
+		return release.Usage(fmt.Errorf("unexpected argument %q: the dry run takes only flags", fs.Arg(0)))
 	}
 	if o.verify && o.record {
-		return usageError{errors.New("-verify and -record: choose one (record at release time, verify on the tag)")}
+		return release.Usage(errors.New("-verify and -record: choose one (record at release time, verify on the tag)"))
 	}
 	if _, err := os.Stat(filepath.Join("cmd", "hf-oidc")); err != nil {
-		return usageError{errors.New("run it from the module root, where cmd/hf-oidc is")}
+		return release.Usage(errors.New("run it from the module root, where cmd/hf-oidc is"))
 	}
 	committed := o.verify || o.record
 	var sums release.Checksums
@@ -126,7 +113,7 @@ func realMain(ctx context.Context, args []string, stdout io.Writer) error {
 		o.version = "v0.0.0-dryrun"
 	}
 	if err := release.CheckVersion(o.version); err != nil {
-		return usageError{fmt.Errorf("-version: %w", err)}
+		return release.Usage(fmt.Errorf("-version: %w", err))
 	}
 	if o.out == "" {
 		var err error
