@@ -12,22 +12,9 @@ import (
 // middlebox that vanished is noticed rather than waited on for ever.
 func TestDialKeepAlive(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conn.Close()
-		}
-	}()
+	addr := serveTCP(t, func(c net.Conn) { c.Close() })
 	for name, ht := range newTransports(t) {
-		conn, err := ht.DialContext(context.Background(), "tcp", ln.Addr().String())
+		conn, err := ht.DialContext(context.Background(), "tcp", addr)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -287,20 +288,7 @@ func TestCAFile(t *testing.T) {
 // TLS hello fails the request after the handshake timeout, not never.
 func TestTLSHandshakeBounded(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // held open, silent
-		}
-	}()
+	addr := serveTCP(t, func(net.Conn) {}) // held open, silent
 	c, err := New(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +300,7 @@ func TestTLSHandshakeBounded(t *testing.T) {
 	tr.TLSHandshakeTimeout = 200 * time.Millisecond // the real bound is 10 s
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Get("https://" + ln.Addr().String() + "/")
+		_, err := c.Get("https://" + addr + "/")
 		done <- err
 	}()
 	select {
@@ -575,4 +563,38 @@ func writeFile(t *testing.T, path string, b []byte) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// serveTCP accepts connections on a loopback port until the test ends and
+// hands each to handle; when the test ends, it closes the port and every
+// connection handle left open. It returns the port's address.
+func serveTCP(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			handle(c)
+		}
+	}()
+	return ln.Addr().String()
 }
