@@ -103,23 +103,8 @@ func runMainTo(ctx context.Context, t testing.TB, env cliEnv, stdin string, stdo
 		Getenv: func(k string) string { return vars[k] },
 	}, args)
 	r := cliRun{code: code, stdout: stdout.String(), stderr: stderr.String()}
-	checkLinked(t, r, args)
+	testkit.CheckLinked(t, args, r.code, r.stdout, r.stderr)
 	return r
-}
-
-// checkLinked fails unless every problem the run told of links its entry
-// of docs/troubleshooting.md: every test of a command checks it.
-func checkLinked(t testing.TB, r cliRun, args []string) {
-	t.Helper()
-	// A failure of hf-oidc's own, not the status of a command exec ran,
-	// nor the list of commands shown for no command at all.
-	started := len(args) > 0 && args[0] == "exec" && strings.Contains(r.stderr, "kept fresh while")
-	failed := (r.code == 1 || r.code == 2) && !started && len(args) > 0
-	for name, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
-		if m := testkit.Unlinked(out, failed && name == "stderr" && !strings.Contains(r.stdout, "troubleshooting.md#")); m != "" {
-			t.Errorf("hf-oidc %s: %s tells of a problem without the link to its entry in docs/troubleshooting.md:\n%s", strings.Join(args, " "), name, m)
-		}
-	}
 }
 
 // runUntil runs Main until stdout (or stderr, when onStderr) holds watch,

@@ -91,23 +91,8 @@ func runBinIn(t testing.TB, env []string, stdin string, args ...string) run {
 	} else if err != nil {
 		t.Fatalf("running hf-oidc %v: %v", args, err)
 	}
-	checkLinked(t, r, args)
+	testkit.CheckLinked(t, args, r.code, r.stdout, r.stderr)
 	return r
-}
-
-// checkLinked fails unless every problem the run told of links its entry
-// of docs/troubleshooting.md: every run of the binary checks it.
-func checkLinked(t testing.TB, r run, args []string) {
-	t.Helper()
-	// A failure of hf-oidc's own, not the status of a command exec ran,
-	// nor the list of commands shown for no command at all.
-	started := len(args) > 0 && args[0] == "exec" && strings.Contains(r.stderr, "kept fresh while")
-	failed := (r.code == 1 || r.code == 2) && !started && len(args) > 0
-	for name, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
-		if m := testkit.Unlinked(out, failed && name == "stderr" && !strings.Contains(r.stdout, "troubleshooting.md#")); m != "" {
-			t.Errorf("hf-oidc %s: %s tells of a problem without the link to its entry in docs/troubleshooting.md:\n%s", strings.Join(args, " "), name, m)
-		}
-	}
 }
 
 // whoami returns the HTTP status and body of the sandbox's whoami for tok,

@@ -3,6 +3,7 @@ package testkit
 import (
 	"regexp"
 	"strings"
+	"testing"
 )
 
 // ownLine is the first line of a message of hf-oidc's: "hf-oidc: …",
@@ -55,4 +56,20 @@ func Unlinked(out string, failed bool) string {
 		return out
 	}
 	return ""
+}
+
+// CheckLinked fails t unless every problem a run of hf-oidc ARGS told of
+// links its entry of docs/troubleshooting.md; every in-process command test
+// and every run of the binary checks it.
+func CheckLinked(t testing.TB, args []string, code int, stdout, stderr string) {
+	t.Helper()
+	// A failure of hf-oidc's own, not the status of a command exec ran,
+	// nor the list of commands shown for no command at all.
+	started := len(args) > 0 && args[0] == "exec" && strings.Contains(stderr, "kept fresh while")
+	failed := (code == 1 || code == 2) && !started && len(args) > 0
+	for name, out := range map[string]string{"stdout": stdout, "stderr": stderr} {
+		if m := Unlinked(out, failed && name == "stderr" && !strings.Contains(stdout, "troubleshooting.md#")); m != "" {
+			t.Errorf("hf-oidc %s: %s tells of a problem without the link to its entry in docs/troubleshooting.md:\n%s", strings.Join(args, " "), name, m)
+		}
+	}
 }
