@@ -86,8 +86,11 @@ func (c *Client) Round(ctx context.Context, ids IDTokenSource, rs []resource.Res
 	// The Hub's connection is set up while the ID token is minted (the
 	// provider's service is another host), so that the round costs one
 	// round trip after the mint rather than three.
+	warmed := func(context.Context) {}
 	if hc, err := c.httpClient(); err == nil {
-		defer transport.Warm(ctx, hc, u)()
+		var release func()
+		warmed, release = transport.Warm(ctx, hc, u)
+		defer release()
 	}
 	id, err := ids.Token(ctx)
 	if err != nil {
@@ -99,6 +102,10 @@ func (c *Client) Round(ctx context.Context, ids IDTokenSource, rs []resource.Res
 	if id == nil {
 		return nil, errors.New("exchanging tokens: the ID token source gave no token")
 	}
+	// A mint quicker than the handshake (a pre-minted token) must not
+	// send the first exchange before the warmed connection is in the
+	// pool: it would dial a second one.
+	warmed(ctx)
 	results := make([]Result, len(rs))
 	// The first resource goes alone until it has a connection: over HTTP/2,
 	// which the Hub speaks, the others then share it instead of each opening

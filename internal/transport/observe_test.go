@@ -84,7 +84,7 @@ func TestObserveKeepsWarm(t *testing.T) {
 	}
 	o := Observe(c, func(Event) {})
 	u, _ := url.Parse("https://127.0.0.1:1/")
-	release := Warm(context.Background(), o, u)
+	_, release := Warm(context.Background(), o, u)
 	defer release()
 	w := c.Transport.(*schemeGuard).warm
 	w.mu.Lock()

@@ -22,19 +22,22 @@ import (
 // would carry requests to u (net/http sets up a proxied connection on the
 // first request; warming it would mean speaking to the proxy ourselves),
 // or when the transport already holds a connection to u's origin. Call
-// release once the requests are made: it closes a connection no request
-// claimed.
-func Warm(ctx context.Context, c *http.Client, u *url.URL) (release func()) {
+// ready before the first request: it waits until the connection is made
+// (or has failed), for a request that set out while an HTTP/2 connection
+// was on its way into the pool would not find it there and would dial a
+// second one. Call release once the requests are made: it closes a
+// connection no request claimed.
+func Warm(ctx context.Context, c *http.Client, u *url.URL) (ready func(context.Context), release func()) {
 	rt := c.Transport
 	if o, ok := rt.(*observer); ok {
 		rt = o.next // Observe's wrapper: the transport is still New's
 	}
 	g, ok := rt.(*schemeGuard)
 	if !ok || g.warm == nil || u.Scheme != "https" || CheckURL(u) != nil {
-		return func() {}
+		return func(context.Context) {}, func() {}
 	}
 	if p, err := proxy(&http.Request{URL: u, Header: http.Header{}}); p != nil || err != nil {
-		return func() {}
+		return func(context.Context) {}, func() {}
 	}
 	port := u.Port()
 	if port == "" {
@@ -78,11 +81,11 @@ func newWarmer(t *http.Transport) *warmer {
 	return &warmer{t: t, pending: map[string]*warmConn{}, open: map[string]int{}}
 }
 
-func (w *warmer) start(ctx context.Context, addr string) (release func()) {
+func (w *warmer) start(ctx context.Context, addr string) (ready func(context.Context), release func()) {
 	w.mu.Lock()
 	if w.pending[addr] != nil || w.open[addr] > 0 {
 		w.mu.Unlock()
-		return func() {}
+		return func(context.Context) {}, func() {}
 	}
 	wc := &warmConn{done: make(chan struct{})}
 	w.pending[addr] = wc
@@ -116,7 +119,13 @@ func (w *warmer) start(ctx context.Context, addr string) (release func()) {
 			conn.Close()
 		}
 	}()
-	return func() {
+	ready = func(ctx context.Context) {
+		select {
+		case <-wc.done:
+		case <-ctx.Done():
+		}
+	}
+	return ready, func() {
 		w.mu.Lock()
 		if w.pending[addr] == wc {
 			delete(w.pending, addr)

@@ -62,7 +62,7 @@ func TestWarmHandsTheConnectionToThePool(t *testing.T) {
 			}
 			warmed := func() func() {
 				t.Helper()
-				release := Warm(context.Background(), c, u)
+				_, release := Warm(context.Background(), c, u)
 				w.mu.Lock()
 				wc := w.pending[u.Host]
 				w.mu.Unlock()
@@ -79,7 +79,8 @@ func TestWarmHandsTheConnectionToThePool(t *testing.T) {
 			warmed()()
 			if h2 {
 				get()
-				Warm(context.Background(), c, u)() // the pool holds one: a no-op
+				_, release := Warm(context.Background(), c, u) // the pool holds one: a no-op
+				release()
 				get()
 				if o, cl := opened.Load(), closed.Load(); o != 1 || cl != 0 {
 					t.Errorf("a warmed connection, released, then two requests and a Warm: %d connections opened and %d closed, want 1 and 0", o, cl)
@@ -94,7 +95,8 @@ func TestWarmHandsTheConnectionToThePool(t *testing.T) {
 			release := warmed()
 			get()
 			release()
-			Warm(context.Background(), c, u)() // the pool holds one: a no-op
+			_, release = Warm(context.Background(), c, u) // the pool holds one: a no-op
+			release()
 			get()
 			if o, cl := opened.Load(), closed.Load(); o != 2 || cl != 1 {
 				t.Errorf("after a claimed warm-up and two requests: %d connections opened and %d closed, want 2 and 1", o, cl)
@@ -123,7 +125,7 @@ func TestWarmOnlyOwnHTTPS(t *testing.T) {
 		{"refused scheme", c, "ftp://127.0.0.1:1/"},
 	} {
 		u, _ := url.Parse(tc.url)
-		release := Warm(context.Background(), tc.c, u)
+		_, release := Warm(context.Background(), tc.c, u)
 		w.mu.Lock()
 		n := len(w.pending)
 		w.mu.Unlock()
